@@ -1,0 +1,33 @@
+#include "registry.h"
+
+#include <stddef.h>
+
+extern const struct mc_source_ops mc_source_testsrc;
+extern const struct mc_source_ops mc_source_file;
+extern const struct mc_encoder_ops mc_encoder_software;
+extern const struct mc_scaler_ops mc_scaler_swscale;
+
+static const struct mc_source_ops *const sources[] = {
+	&mc_source_testsrc,
+	&mc_source_file,
+	NULL,
+};
+
+/* Hardware first (vaapi, v4l2m2m come here), software last: it is the fallback. */
+const struct mc_encoder_ops *const mc_encoder_backends[] = {
+	&mc_encoder_software,
+	NULL,
+};
+
+const struct mc_scaler_ops *const mc_scaler_backends[] = {
+	&mc_scaler_swscale,
+	NULL,
+};
+
+const struct mc_source_ops *mc_registry_find_source(enum mc_source_type type)
+{
+	for (size_t i = 0; sources[i]; i++)
+		if (sources[i]->type == type)
+			return sources[i];
+	return NULL;
+}

@@ -1,0 +1,139 @@
+/* testsrc: a synthetic camera. A moving pattern with the frame number and the capture time burned in (as
+ * digits for people, and as a row of black/white blocks, one bit each, for programs), at a fixed rate. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "frame.h"
+#include "log.h"
+#include "pace.h"
+#include "source.h"
+
+struct testsrc {
+	const struct mc_source_config *cfg;
+	struct mc_frame_pool *pool;
+	struct mc_pace pace;
+	uint64_t n;
+};
+
+/* 5x7 digits and ':' '.', one byte per row, 5 low bits used. */
+static const uint8_t font[12][7] = {
+	{ 0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e }, { 0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e },
+	{ 0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f }, { 0x1f, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0e },
+	{ 0x02, 0x06, 0x0a, 0x12, 0x1f, 0x02, 0x02 }, { 0x1f, 0x10, 0x1e, 0x01, 0x01, 0x11, 0x0e },
+	{ 0x06, 0x08, 0x10, 0x1e, 0x11, 0x11, 0x0e }, { 0x1f, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 },
+	{ 0x0e, 0x11, 0x11, 0x0e, 0x11, 0x11, 0x0e }, { 0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c },
+	{ 0x00, 0x0c, 0x0c, 0x00, 0x0c, 0x0c, 0x00 }, { 0x00, 0x00, 0x00, 0x00, 0x00, 0x0c, 0x0c },
+};
+
+static void fill_rect(AVFrame *f, int x0, int y0, int w, int h, uint8_t y)
+{
+	if (x0 < 0 || y0 < 0 || x0 + w > f->width || y0 + h > f->height)
+		return;
+	for (int yy = y0; yy < y0 + h; yy++)
+		memset(f->data[0] + (size_t)yy * f->linesize[0] + x0, y, (size_t)w);
+}
+
+static void draw_text(AVFrame *f, int x, int y, int scale, const char *text)
+{
+	for (const char *c = text; *c; c++, x += 6 * scale) {
+		int g = *c >= '0' && *c <= '9' ? *c - '0' : *c == ':' ? 10 : *c == '.' ? 11 : -1;
+		fill_rect(f, x - scale, y - scale, 7 * scale, 9 * scale, 16); /* dark box behind each glyph */
+		if (g < 0)
+			continue;
+		for (int row = 0; row < 7; row++)
+			for (int col = 0; col < 5; col++)
+				if (font[g][row] & (0x10 >> col))
+					fill_rect(f, x + col * scale, y + row * scale, scale, scale, 235);
+	}
+}
+
+static void draw(struct testsrc *t, AVFrame *f, int64_t wall_us)
+{
+	int w = f->width, h = f->height;
+	int shift = (int)(t->n * 4 % (unsigned)w);
+	/* luma: vertical bars that scroll, with a soft vertical gradient */
+	uint8_t row[4096];
+	for (int x = 0; x < w; x++)
+		row[x] = (uint8_t)(40 + ((((x + shift) / 40) & 1) ? 120 : 0) + ((x + shift) % 40));
+	for (int y = 0; y < h; y++) {
+		uint8_t *line = f->data[0] + (size_t)y * f->linesize[0];
+		memcpy(line, row, (size_t)w);
+		line[0] = (uint8_t)(16 + y * 200 / h);
+	}
+	/* chroma: slowly rotating tint, four quadrants */
+	int cw = w / 2, ch = h / 2;
+	for (int y = 0; y < ch; y++) {
+		uint8_t u = (uint8_t)(128 + ((y < ch / 2) ? 40 : -40) + (int)(t->n % 60) - 30);
+		uint8_t v = (uint8_t)(128 + ((y < ch / 2) ? -30 : 30));
+		memset(f->data[1] + (size_t)y * f->linesize[1], u, (size_t)cw / 2);
+		memset(f->data[1] + (size_t)y * f->linesize[1] + cw / 2, (uint8_t)(256 - u), (size_t)(cw - cw / 2));
+		memset(f->data[2] + (size_t)y * f->linesize[2], v, (size_t)cw);
+	}
+	/* a box bouncing vertically */
+	int box = h / 6, period = 2 * (h - box);
+	int by = (int)(t->n * 6 % (unsigned)period);
+	if (by > h - box)
+		by = period - by;
+	fill_rect(f, w / 2 - box / 2, by, box, box, 235);
+
+	/* frame number as 24 blocks (MSB first) along the top: white = 1 */
+	int bs = w / 32 > 4 ? w / 32 : 4;
+	for (int b = 0; b < 24 && (b + 1) * bs <= w; b++)
+		fill_rect(f, b * bs, 0, bs, bs, (t->n >> (23 - b)) & 1 ? 235 : 16);
+
+	char text[48];
+	int scale = h >= 360 ? h / 180 : 1;
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)t->n);
+	draw_text(f, 2 * scale, bs + 4 * scale, scale, text);
+	time_t sec = (time_t)(wall_us / 1000000);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	snprintf(text, sizeof(text), "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(wall_us / 1000 % 1000));
+	draw_text(f, 2 * scale, bs + 14 * scale, scale, text);
+}
+
+static int testsrc_open(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info)
+{
+	struct testsrc *t = priv;
+	t->cfg = cfg;
+	/* I420, what the software encoders take without a conversion */
+	t->pool = mc_frame_pool_create(cfg->width, cfg->height, AV_PIX_FMT_YUV420P);
+	if (!t->pool)
+		return -ENOMEM;
+	mc_pace_init(&t->pace, cfg->fps, 1);
+	*info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1 };
+	mc_info("testsrc", "%s: %dx%d at %d fps", cfg->name, cfg->width, cfg->height, cfg->fps);
+	return 0;
+}
+
+static int testsrc_read(void *priv, AVFrame **out, const bool *stop)
+{
+	struct testsrc *t = priv;
+	if (mc_pace_wait(&t->pace, stop) < 0)
+		return -EINTR;
+	int64_t capture = mc_now_us();
+	AVFrame *f = mc_frame_pool_get(t->pool);
+	if (!f)
+		return -ENOMEM;
+	draw(t, f, mc_wall_us());
+	f->pts = capture;
+	t->n++;
+	*out = f;
+	return 0;
+}
+
+static void testsrc_close(void *priv)
+{
+	struct testsrc *t = priv;
+	mc_frame_pool_destroy(t->pool);
+}
+
+const struct mc_source_ops mc_source_testsrc = {
+	.name = "testsrc",
+	.type = MC_SOURCE_TESTSRC,
+	.priv_size = sizeof(struct testsrc),
+	.open = testsrc_open,
+	.read_frame = testsrc_read,
+	.close = testsrc_close,
+};

@@ -1,0 +1,868 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <libavutil/base64.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define MOD "config"
+
+enum section_kind { SEC_NONE = 0, SEC_DAEMON, SEC_SOURCE, SEC_TRACK, SEC_OUTPUT };
+
+struct key;
+typedef int (*key_parser)(const struct key *k, const char *value, void *field, char *err, size_t errlen);
+
+struct key {
+	enum section_kind section;
+	const char *name;
+	key_parser parse;
+	size_t offset;
+	long min, max;       /* for integers */
+	unsigned only_types; /* bit (1 << type) of the source/output types that accept it; 0 = all */
+	bool required;
+};
+
+/* ---- value parsers ------------------------------------------------------------------------------- */
+
+static const char *skip_space(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+static int parse_long(const char *s, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *skip_space(end))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int p_string(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	size_t cap = (size_t)k->max; /* field size */
+	if (!*v) {
+		snprintf(err, n, "empty value");
+		return -EINVAL;
+	}
+	if (strlen(v) >= cap) {
+		snprintf(err, n, "longer than %zu characters", cap - 1);
+		return -EINVAL;
+	}
+	memcpy(field, v, strlen(v) + 1);
+	return 0;
+}
+
+static int p_name(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	for (const char *p = v; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-') {
+			snprintf(err, n, "expected a name of letters, digits, '_' or '-'");
+			return -EINVAL;
+		}
+	}
+	return p_string(k, v, field, err, n);
+}
+
+static int p_int(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	long x;
+	if (parse_long(v, &x) || x < k->min || x > k->max) {
+		snprintf(err, n, "expected an integer from %ld to %ld, got '%s'", k->min, k->max, v);
+		return -EINVAL;
+	}
+	*(int *)field = (int)x;
+	return 0;
+}
+
+static int p_port(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	long x;
+	if (parse_long(v, &x) || x < k->min || x > 65535) {
+		snprintf(err, n, "expected a UDP port from %ld to 65535, got '%s'", k->min, v);
+		return -EINVAL;
+	}
+	*(uint16_t *)field = (uint16_t)x;
+	return 0;
+}
+
+static int p_bool(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" }, *const no[] = { "false", "no", "off", "0" };
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*(bool *)field = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*(bool *)field = false;
+			return 0;
+		}
+	}
+	snprintf(err, n, "expected true or false, got '%s'", v);
+	return -EINVAL;
+}
+
+static int p_seconds(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	char *end;
+	errno = 0;
+	double x = strtod(v, &end);
+	if (errno || end == v || *skip_space(end) || !(x >= 0.1 && x <= 60.0)) {
+		snprintf(err, n, "expected seconds from 0.1 to 60, got '%s'", v);
+		return -EINVAL;
+	}
+	*(double *)field = x;
+	return 0;
+}
+
+static int p_host(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	struct in_addr a;
+	if (inet_pton(AF_INET, v, &a) != 1) {
+		snprintf(err, n, "expected an IPv4 address, got '%s'", v);
+		return -EINVAL;
+	}
+	return p_string(k, v, field, err, n);
+}
+
+struct enum_name {
+	const char *name;
+	int value;
+};
+
+static int parse_enum(const struct enum_name *names, const char *v, int *out, char *err, size_t n)
+{
+	char list[160] = "";
+	for (const struct enum_name *e = names; e->name; e++) {
+		if (strcmp(v, e->name) == 0) {
+			*out = e->value;
+			return 0;
+		}
+		size_t l = strlen(list);
+		snprintf(list + l, sizeof(list) - l, "%s%s", l ? ", " : "", e->name);
+	}
+	snprintf(err, n, "expected one of %s, got '%s'", list, v);
+	return -EINVAL;
+}
+
+#define ENUM_PARSER(fn, type, ...)                                                            \
+	static int fn(const struct key *k, const char *v, void *field, char *err, size_t n) \
+	{                                                                                     \
+		static const struct enum_name names[] = { __VA_ARGS__, { NULL, 0 } };        \
+		int x;                                                                        \
+		if (parse_enum(names, v, &x, err, n))                                         \
+			return -EINVAL;                                                       \
+		*(type *)field = (type)x;                                                     \
+		return 0;                                                                     \
+	}
+
+ENUM_PARSER(p_log_level, int, { "error", MC_LOG_ERROR }, { "warn", MC_LOG_WARN }, { "info", MC_LOG_INFO },
+	    { "debug", MC_LOG_DEBUG })
+ENUM_PARSER(p_source_type, enum mc_source_type, { "testsrc", MC_SOURCE_TESTSRC }, { "file", MC_SOURCE_FILE })
+ENUM_PARSER(p_codec, enum mc_codec, { "h264", MC_CODEC_H264 }, { "vp8", MC_CODEC_VP8 })
+ENUM_PARSER(p_encoder, enum mc_encoder_choice, { "auto", MC_ENCODER_AUTO }, { "software", MC_ENCODER_SOFTWARE })
+ENUM_PARSER(p_output_type, enum mc_output_type, { "rtp", MC_OUTPUT_RTP })
+ENUM_PARSER(p_srtp_suite, enum mc_srtp_suite, { "AES_CM_128_HMAC_SHA1_80", MC_SRTP_AES_CM_128_HMAC_SHA1_80 },
+	    { "AES_CM_128_HMAC_SHA1_32", MC_SRTP_AES_CM_128_HMAC_SHA1_32 },
+	    { "AEAD_AES_128_GCM", MC_SRTP_AEAD_AES_128_GCM })
+
+int mc_parse_size(const char *s, int *w, int *h)
+{
+	char *end;
+	errno = 0;
+	long a = strtol(s, &end, 10);
+	if (errno || end == s || *end != 'x')
+		return -EINVAL;
+	const char *p = end + 1;
+	long b = strtol(p, &end, 10);
+	if (errno || end == p || *skip_space(end))
+		return -EINVAL;
+	/* Even sizes: 4:2:0 chroma. 16..4096 covers every encoder we drive. */
+	if (a < 16 || b < 16 || a > 4096 || b > 4096 || (a & 1) || (b & 1))
+		return -ERANGE;
+	*w = (int)a;
+	*h = (int)b;
+	return 0;
+}
+
+int mc_parse_bitrate(const char *s, int *bps)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || !(v > 0))
+		return -EINVAL;
+	if (*end == 'k' || *end == 'K') {
+		v *= 1000;
+		end++;
+	} else if (*end == 'M' || *end == 'm') {
+		v *= 1000000;
+		end++;
+	}
+	if (*skip_space(end))
+		return -EINVAL;
+	if (v < 10000 || v > 50000000)
+		return -ERANGE;
+	*bps = (int)v;
+	return 0;
+}
+
+static int p_size(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	int *wh = field;
+	if (mc_parse_size(v, &wh[0], &wh[1])) {
+		snprintf(err, n, "expected WIDTHxHEIGHT, even, from 16x16 to 4096x4096, got '%s'", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "1280x720@30:2500k, 640x360@30:700k" */
+int mc_parse_layers(const char *s, struct mc_layer_config *layers, int *n, char *err, size_t errlen)
+{
+	char buf[256];
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen, "value too long");
+		return -EINVAL;
+	}
+	strcpy(buf, s);
+	int count = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		tok = (char *)skip_space(tok);
+		char *e = tok + strlen(tok);
+		while (e > tok && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		if (count == MC_MAX_LAYERS) {
+			snprintf(err, errlen, "at most %d layers", MC_MAX_LAYERS);
+			return -EINVAL;
+		}
+		char *at = strchr(tok, '@'), *colon = at ? strchr(at, ':') : NULL;
+		if (!at || !colon) {
+			snprintf(err, errlen, "layer %d '%s': expected WIDTHxHEIGHT@FPS:BITRATE", count + 1, tok);
+			return -EINVAL;
+		}
+		*at = *colon = '\0';
+		struct mc_layer_config *l = &layers[count];
+		long fps;
+		if (mc_parse_size(tok, &l->width, &l->height)) {
+			snprintf(err, errlen, "layer %d: bad size '%s' (even, 16x16 to 4096x4096)", count + 1, tok);
+			return -EINVAL;
+		}
+		if (parse_long(at + 1, &fps) || fps < 1 || fps > 120) {
+			snprintf(err, errlen, "layer %d: bad frame rate '%s' (1 to 120)", count + 1, at + 1);
+			return -EINVAL;
+		}
+		l->fps = (int)fps;
+		if (mc_parse_bitrate(colon + 1, &l->bitrate)) {
+			snprintf(err, errlen, "layer %d: bad bitrate '%s' (10k to 50M, e.g. 700k)", count + 1, colon + 1);
+			return -EINVAL;
+		}
+		if (count > 0 && (l->width > layers[count - 1].width || l->height > layers[count - 1].height)) {
+			snprintf(err, errlen, "layer %d is larger than layer %d: list layers highest first", count + 1, count);
+			return -EINVAL;
+		}
+		count++;
+	}
+	if (count == 0) {
+		snprintf(err, errlen, "no layers");
+		return -EINVAL;
+	}
+	*n = count;
+	return 0;
+}
+
+static int p_layers(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	struct mc_track_config *t = (struct mc_track_config *)((char *)field - offsetof(struct mc_track_config, layers));
+	return mc_parse_layers(v, t->layers, &t->n_layers, err, n);
+}
+
+/* A comma-separated list of up to MC_MAX_LAYERS unsigned numbers; count stored in the int before. */
+static int parse_list(const char *v, unsigned long *vals, int *count, unsigned long min, unsigned long max)
+{
+	char buf[256];
+	if (strlen(v) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, v);
+	int c = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		tok = (char *)skip_space(tok);
+		errno = 0;
+		unsigned long x = strtoul(tok, &end, 0);
+		if (c == MC_MAX_LAYERS || errno || end == tok || *skip_space(end) || *tok == '-' || x < min || x > max)
+			return -EINVAL;
+		vals[c++] = x;
+	}
+	if (c == 0)
+		return -EINVAL;
+	*count = c;
+	return 0;
+}
+
+static int p_ports(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, ports));
+	unsigned long vals[MC_MAX_LAYERS];
+	int c;
+	if (parse_list(v, vals, &c, 1, 65535)) {
+		snprintf(err, n, "expected 1 to %d UDP ports separated by commas, highest layer first, got '%s'",
+			 MC_MAX_LAYERS, v);
+		return -EINVAL;
+	}
+	for (int i = 0; i < c; i++)
+		o->ports[i] = (uint16_t)vals[i];
+	o->n_ports = c;
+	return 0;
+}
+
+static int p_single_port(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, ports));
+	if (p_port(k, v, &o->ports[0], err, n))
+		return -EINVAL;
+	o->n_ports = 1;
+	return 0;
+}
+
+static int p_ssrcs(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, ssrcs));
+	unsigned long vals[MC_MAX_LAYERS];
+	int c;
+	if (parse_list(v, vals, &c, 1, 0xffffffffUL)) {
+		snprintf(err, n, "expected 1 to %d SSRCs (1..4294967295) separated by commas, got '%s'", MC_MAX_LAYERS, v);
+		return -EINVAL;
+	}
+	for (int i = 0; i < c; i++)
+		o->ssrcs[i] = (uint32_t)vals[i];
+	o->n_ssrcs = c;
+	return 0;
+}
+
+/* ---- the key table --------------------------------------------------------------------------------- */
+
+#define D(f) offsetof(struct mc_daemon_config, f)
+#define S(f) offsetof(struct mc_source_config, f)
+#define T(f) offsetof(struct mc_track_config, f)
+#define O(f) offsetof(struct mc_output_config, f)
+#define SZ(type, f) ((long)sizeof(((type *)0)->f))
+#define TESTSRC (1u << MC_SOURCE_TESTSRC)
+#define FILESRC (1u << MC_SOURCE_FILE)
+
+static const struct key keys[] = {
+	{ SEC_DAEMON, "log_level", p_log_level, D(log_level) },
+	{ SEC_DAEMON, "stats_listen", p_string, D(stats_listen), 0, SZ(struct mc_daemon_config, stats_listen) },
+
+	{ SEC_SOURCE, "type", p_source_type, S(type), .required = true },
+	{ SEC_SOURCE, "size", p_size, S(width), .only_types = TESTSRC },
+	{ SEC_SOURCE, "fps", p_int, S(fps), 1, 120, TESTSRC },
+	{ SEC_SOURCE, "path", p_string, S(path), 0, SZ(struct mc_source_config, path), FILESRC },
+	{ SEC_SOURCE, "loop", p_bool, S(loop), .only_types = FILESRC },
+	{ SEC_SOURCE, "realtime", p_bool, S(realtime), .only_types = FILESRC },
+
+	{ SEC_TRACK, "input", p_name, T(input), 0, SZ(struct mc_track_config, input), .required = true },
+	{ SEC_TRACK, "codec", p_codec, T(codec) },
+	{ SEC_TRACK, "encoder", p_encoder, T(encoder) },
+	{ SEC_TRACK, "layers", p_layers, T(layers), .required = true },
+	{ SEC_TRACK, "keyframe_interval", p_seconds, T(keyframe_interval) },
+	{ SEC_TRACK, "preset", p_name, T(preset), 0, SZ(struct mc_track_config, preset) },
+	{ SEC_TRACK, "threads", p_int, T(threads), 0, 16 },
+
+	{ SEC_OUTPUT, "type", p_output_type, O(type), .required = true },
+	{ SEC_OUTPUT, "track", p_name, O(track), 0, SZ(struct mc_output_config, track), .required = true },
+	{ SEC_OUTPUT, "host", p_host, O(host), 0, SZ(struct mc_output_config, host), .required = true },
+	{ SEC_OUTPUT, "ports", p_ports, O(ports) },
+	{ SEC_OUTPUT, "port", p_single_port, O(ports) },
+	{ SEC_OUTPUT, "local_port", p_port, O(local_port), 0 },
+	{ SEC_OUTPUT, "srtp_key_file", p_string, O(srtp_key_file), 0, SZ(struct mc_output_config, srtp_key_file) },
+	{ SEC_OUTPUT, "srtp_suite", p_srtp_suite, O(srtp_suite) },
+	{ SEC_OUTPUT, "payload_type", p_int, O(payload_type), 96, 127 },
+	{ SEC_OUTPUT, "mtu", p_int, O(mtu), 300, 1500 },
+	{ SEC_OUTPUT, "ssrcs", p_ssrcs, O(ssrcs) },
+	{ SEC_OUTPUT, "cname", p_string, O(cname), 0, SZ(struct mc_output_config, cname) },
+	{ SEC_OUTPUT, "rtcp_port", p_port, O(rtcp_port), 1 },
+	{ SEC_OUTPUT, "rtcp_mux", p_bool, O(rtcp_mux) },
+};
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(N_KEYS <= 64, "seen-key bitmask is 64 bits");
+
+/* ---- parsing state ----------------------------------------------------------------------------------- */
+
+struct parse_state {
+	struct mc_config *cfg;
+	const char *file;
+	int line;            /* line the reader returned last */
+	int error_line;      /* last line with a reported error */
+	int errors;
+	enum section_kind kind;
+	void *section;       /* current entry, NULL when the section is invalid */
+	int section_line;
+	uint64_t seen;        /* keys seen in the current section */
+	int seen_line[N_KEYS];
+	/* reader */
+	const char *data;
+	size_t len, pos;
+};
+
+__attribute__((format(printf, 3, 4))) static void report(struct parse_state *st, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	mc_err(MOD, "%s:%d: %s", st->file, line, msg);
+	st->errors++;
+	st->error_line = line;
+}
+
+static const char *section_prefix(enum section_kind k)
+{
+	switch (k) {
+	case SEC_DAEMON: return "daemon";
+	case SEC_SOURCE: return "source";
+	case SEC_TRACK: return "track";
+	case SEC_OUTPUT: return "output";
+	default: return "?";
+	}
+}
+
+static void finish_section(struct parse_state *st);
+
+static void begin_section(struct parse_state *st, const char *name, int line)
+{
+	finish_section(st);
+	st->kind = SEC_NONE;
+	st->section = NULL;
+	st->section_line = line;
+	st->seen = 0;
+
+	struct mc_config *c = st->cfg;
+	if (strcmp(name, "daemon") == 0) {
+		st->kind = SEC_DAEMON;
+		st->section = &c->daemon;
+		return;
+	}
+	const char *dot = strchr(name, '.');
+	size_t plen = dot ? (size_t)(dot - name) : strlen(name);
+	const char *ename = dot ? dot + 1 : "";
+	enum section_kind kind = SEC_NONE;
+	for (enum section_kind k = SEC_SOURCE; k <= SEC_OUTPUT; k++)
+		if (strlen(section_prefix(k)) == plen && strncmp(name, section_prefix(k), plen) == 0)
+			kind = k;
+	if (kind == SEC_NONE) {
+		report(st, line, "[%s]: unknown section (expected [daemon], [source.NAME], [track.NAME] or [output.NAME])", name);
+		return;
+	}
+	bool name_ok = *ename && strlen(ename) < MC_NAME_MAX;
+	for (const char *p = ename; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			name_ok = false;
+	if (!name_ok) {
+		report(st, line, "[%s]: bad section name (expected %s.NAME, NAME of letters, digits, '_' or '-')", name,
+		       section_prefix(kind));
+		return;
+	}
+	/* Names are unique within a kind. The name is the first member of each entry struct. */
+	int count = kind == SEC_SOURCE ? c->n_sources : kind == SEC_TRACK ? c->n_tracks : c->n_outputs;
+	int max = kind == SEC_SOURCE ? MC_MAX_SOURCES : kind == SEC_TRACK ? MC_MAX_TRACKS : MC_MAX_OUTPUTS;
+	for (int i = 0; i < count; i++) {
+		const char *other = kind == SEC_SOURCE ? c->sources[i].name
+				    : kind == SEC_TRACK ? c->tracks[i].name
+							: c->outputs[i].name;
+		if (strcmp(other, ename) == 0) {
+			report(st, line, "[%s]: section defined twice", name);
+			return;
+		}
+	}
+	if (count == max) {
+		report(st, line, "[%s]: too many %s sections (at most %d)", name, section_prefix(kind), max);
+		return;
+	}
+	char *entry;
+	switch (kind) {
+	case SEC_SOURCE: entry = c->sources[c->n_sources++].name; break;
+	case SEC_TRACK: entry = c->tracks[c->n_tracks++].name; break;
+	default: entry = c->outputs[c->n_outputs++].name; break;
+	}
+	snprintf(entry, MC_NAME_MAX, "%s", ename);
+	st->kind = kind;
+	st->section = entry;
+	switch (kind) {
+	case SEC_SOURCE: {
+		struct mc_source_config *s = (void *)entry;
+		s->line = line;
+		s->width = 1280, s->height = 720, s->fps = 30;
+		s->realtime = true;
+		break;
+	}
+	case SEC_TRACK: {
+		struct mc_track_config *t = (void *)entry;
+		t->line = line;
+		t->keyframe_interval = 2.0;
+		strcpy(t->preset, "veryfast");
+		break;
+	}
+	default: {
+		struct mc_output_config *o = (void *)entry;
+		o->line = line;
+		o->payload_type = 96;
+		o->mtu = 1200;
+		strcpy(o->cname, "mixcast");
+		break;
+	}
+	}
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = user;
+	(void)section; /* sections are tracked by the reader, which knows their line numbers */
+	if (st->kind == SEC_NONE) {
+		if (st->section_line == 0)
+			report(st, st->line, "%s: key outside of any section", name);
+		return 1; /* the section's error was reported once */
+	}
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+		if (k->section != st->kind || strcmp(k->name, name) != 0)
+			continue;
+		if (st->seen & (1ull << i)) {
+			report(st, st->line, "%s: duplicate key (first set on line %d)", name, st->seen_line[i]);
+			return 1;
+		}
+		st->seen |= 1ull << i;
+		st->seen_line[i] = st->line;
+		char err[256] = "invalid value";
+		if (k->parse(k, value, (char *)st->section + k->offset, err, sizeof(err)))
+			report(st, st->line, "%s: %s", name, err);
+		return 1;
+	}
+	report(st, st->line, "%s: unknown key in a [%s] section", name, section_prefix(st->kind));
+	return 1;
+}
+
+static bool seen_key(const struct parse_state *st, const char *name, int *line)
+{
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (keys[i].section == st->kind && strcmp(keys[i].name, name) == 0 && (st->seen & (1ull << i))) {
+			if (line)
+				*line = st->seen_line[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Checks that need the whole section: required keys and keys that only some types take. */
+static void finish_section(struct parse_state *st)
+{
+	if (!st->section || st->kind == SEC_DAEMON)
+		goto out;
+	const char *sname = st->section; /* name is the first member */
+	unsigned type = 0;
+	if (st->kind == SEC_SOURCE)
+		type = ((struct mc_source_config *)st->section)->type;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+		if (k->section != st->kind)
+			continue;
+		bool seen = st->seen & (1ull << i);
+		if (k->required && !seen)
+			report(st, st->section_line, "[%s.%s]: missing required key '%s'", section_prefix(st->kind), sname, k->name);
+		if (seen && type && k->only_types && !(k->only_types & (1u << type)))
+			report(st, st->seen_line[i], "%s: not a key of this source type", k->name);
+	}
+	int line;
+	if (st->kind == SEC_SOURCE && type == MC_SOURCE_FILE && !seen_key(st, "path", NULL))
+		report(st, st->section_line, "[source.%s]: missing required key 'path' (type = file)", sname);
+	if (st->kind == SEC_OUTPUT) {
+		struct mc_output_config *o = st->section;
+		bool has_ports = seen_key(st, "ports", &line), has_port = seen_key(st, "port", NULL);
+		if (has_ports && has_port)
+			report(st, line, "ports: give either 'ports' (one per layer) or 'port' (all layers), not both");
+		else if (!has_ports && !has_port)
+			report(st, st->section_line, "[output.%s]: missing required key 'ports' or 'port'", sname);
+		if (!has_ports)
+			o->n_ports = has_port ? 1 : 0;
+		if (o->rtcp_mux && seen_key(st, "rtcp_port", &line))
+			report(st, line, "rtcp_port: conflicts with rtcp_mux = true");
+		if (seen_key(st, "srtp_suite", &line) && !seen_key(st, "srtp_key_file", NULL))
+			report(st, line, "srtp_suite: set without srtp_key_file");
+		if (o->srtp_key_file[0] && o->srtp_suite == MC_SRTP_NONE)
+			o->srtp_suite = MC_SRTP_AES_CM_128_HMAC_SHA1_80;
+	}
+out:
+	st->section = NULL;
+	st->kind = SEC_NONE;
+}
+
+/* The line reader for ini_parse_stream: counts lines and tells sections (with their line) to the parser
+ * before inih sees them, so that messages can name lines even for keys inih reports without one. */
+static char *reader(char *str, int num, void *stream)
+{
+	struct parse_state *st = stream;
+	if (st->pos >= st->len)
+		return NULL;
+	const char *start = st->data + st->pos;
+	const char *nl = memchr(start, '\n', st->len - st->pos);
+	size_t linelen = nl ? (size_t)(nl - start) : st->len - st->pos;
+	st->pos += linelen + (nl ? 1 : 0);
+	st->line++;
+	size_t copy = linelen;
+	if (copy > (size_t)num - 2) {
+		report(st, st->line, "line longer than %d characters", num - 2);
+		copy = 0; /* drop it: a cut line would be parsed as something else */
+	}
+	if (memchr(start, '\0', copy)) {
+		report(st, st->line, "NUL byte in the line");
+		copy = 0;
+	}
+	memcpy(str, start, copy);
+	str[copy] = '\n';
+	str[copy + 1] = '\0';
+
+	const char *p = skip_space(str);
+	if (*p == '[') {
+		const char *end = strchr(p, ']');
+		if (end) {
+			char name[128];
+			size_t n = (size_t)(end - p - 1);
+			if (n >= sizeof(name))
+				n = sizeof(name) - 1;
+			memcpy(name, p + 1, n);
+			name[n] = '\0';
+			begin_section(st, name, st->line);
+		}
+	}
+	return str;
+}
+
+/* ---- cross-section checks and key files ---------------------------------------------------------------- */
+
+size_t mc_srtp_suite_key_len(enum mc_srtp_suite suite)
+{
+	switch (suite) {
+	case MC_SRTP_AES_CM_128_HMAC_SHA1_80:
+	case MC_SRTP_AES_CM_128_HMAC_SHA1_32: return 30; /* 16-byte key + 14-byte salt, RFC 4568 */
+	case MC_SRTP_AEAD_AES_128_GCM: return 28;       /* 16-byte key + 12-byte salt, RFC 7714 */
+	default: return 0;
+	}
+}
+
+int mc_srtp_key_decode(const char *b64, enum mc_srtp_suite suite, uint8_t *key, size_t *len, char *err, size_t errlen)
+{
+	char clean[128];
+	size_t n = 0;
+	/* Accept the bare base64 or the SDP form "inline:KEY|lifetime|MKI" (the part up to '|'). */
+	const char *p = skip_space(b64);
+	if (strncmp(p, "inline:", 7) == 0)
+		p += 7;
+	for (; *p && *p != '|'; p++) {
+		if (isspace((unsigned char)*p))
+			continue;
+		if (n + 1 >= sizeof(clean)) {
+			snprintf(err, errlen, "too long for an SRTP master key");
+			return -EINVAL;
+		}
+		clean[n++] = *p;
+	}
+	clean[n] = '\0';
+	uint8_t buf[96];
+	int got = av_base64_decode(buf, clean, sizeof(buf));
+	size_t want = mc_srtp_suite_key_len(suite);
+	if (got < 0 || n == 0) {
+		snprintf(err, errlen, "not valid base64");
+		return -EINVAL;
+	}
+	if ((size_t)got != want) {
+		snprintf(err, errlen, "decodes to %d bytes; the suite needs %zu (master key + salt)", got, want);
+		return -EINVAL;
+	}
+	memcpy(key, buf, want);
+	*len = want;
+	memset(buf, 0, sizeof(buf));
+	return 0;
+}
+
+static void load_key_file(struct parse_state *st, struct mc_output_config *o)
+{
+	const char *path = o->srtp_key_file;
+	int line = o->line;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		report(st, line, "[output.%s] srtp_key_file: cannot open '%s': %s", o->name, path, strerror(errno));
+		return;
+	}
+	struct stat sb;
+	char text[256];
+	ssize_t got = -1;
+	if (fstat(fd, &sb) == 0 && (sb.st_mode & S_IROTH)) {
+		report(st, line, "[output.%s] srtp_key_file: '%s' is readable by everyone (mode %04o): chmod 600 it",
+		       o->name, path, (unsigned)(sb.st_mode & 07777));
+	} else {
+		got = read(fd, text, sizeof(text) - 1);
+		if (got < 0)
+			report(st, line, "[output.%s] srtp_key_file: cannot read '%s': %s", o->name, path, strerror(errno));
+	}
+	close(fd);
+	if (got < 0)
+		return;
+	text[got] = '\0';
+	char err[160];
+	if (mc_srtp_key_decode(text, o->srtp_suite, o->srtp_key, &o->srtp_key_len, err, sizeof(err)))
+		report(st, line, "[output.%s] srtp_key_file: '%s': %s", o->name, path, err);
+	memset(text, 0, sizeof(text));
+}
+
+static void cross_check(struct parse_state *st)
+{
+	struct mc_config *c = st->cfg;
+	if (c->n_tracks == 0)
+		report(st, 1, "no [track.NAME] section: nothing to send");
+	for (int i = 0; i < c->n_sources; i++) {
+		struct mc_source_config *s = &c->sources[i];
+		if (s->type == MC_SOURCE_FILE && s->path[0] && access(s->path, R_OK) != 0)
+			report(st, s->line, "[source.%s] path: cannot read '%s': %s", s->name, s->path, strerror(errno));
+	}
+	for (int i = 0; i < c->n_tracks; i++) {
+		struct mc_track_config *t = &c->tracks[i];
+		if (t->input[0] && !mc_config_find_source(c, t->input))
+			report(st, t->line, "[track.%s] input: no [source.%s] section", t->name, t->input);
+	}
+	for (int i = 0; i < c->n_outputs; i++) {
+		struct mc_output_config *o = &c->outputs[i];
+		const struct mc_track_config *t = o->track[0] ? mc_config_find_track(c, o->track) : NULL;
+		if (o->track[0] && !t)
+			report(st, o->line, "[output.%s] track: no [track.%s] section", o->name, o->track);
+		if (t && o->n_ports > 1 && o->n_ports != t->n_layers)
+			report(st, o->line, "[output.%s] ports: %d ports for %d layers of track '%s' (one per layer, or use 'port')",
+			       o->name, o->n_ports, t->n_layers, t->name);
+		if (t && o->n_ssrcs && o->n_ssrcs != t->n_layers)
+			report(st, o->line, "[output.%s] ssrcs: %d SSRCs for %d layers", o->name, o->n_ssrcs, t->n_layers);
+		for (int a = 0; a < o->n_ssrcs; a++)
+			for (int b = a + 1; b < o->n_ssrcs; b++)
+				if (o->ssrcs[a] == o->ssrcs[b])
+					report(st, o->line, "[output.%s] ssrcs: SSRC %u used twice", o->name, o->ssrcs[a]);
+		if (o->srtp_key_file[0])
+			load_key_file(st, o);
+	}
+}
+
+const struct mc_source_config *mc_config_find_source(const struct mc_config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->n_sources; i++)
+		if (strcmp(cfg->sources[i].name, name) == 0)
+			return &cfg->sources[i];
+	return NULL;
+}
+
+const struct mc_track_config *mc_config_find_track(const struct mc_config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->n_tracks; i++)
+		if (strcmp(cfg->tracks[i].name, name) == 0)
+			return &cfg->tracks[i];
+	return NULL;
+}
+
+int mc_config_load_buffer(const char *name, const char *data, size_t len, struct mc_config **out, int *n_errors)
+{
+	struct mc_config *cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return -ENOMEM;
+	snprintf(cfg->path, sizeof(cfg->path), "%s", name);
+	cfg->daemon.log_level = MC_LOG_INFO;
+	struct parse_state st = { .cfg = cfg, .file = name, .data = data, .len = len };
+
+	int rc = ini_parse_stream(reader, &st, handler, &st);
+	finish_section(&st);
+	if (rc > 0 && rc != st.error_line)
+		report(&st, rc, "syntax error: expected '[section]' or 'key = value'");
+	else if (rc < 0)
+		report(&st, 0, "cannot parse (out of memory)");
+	cfg->daemon.log_level_set = false;
+	if (st.errors == 0)
+		cross_check(&st);
+	if (n_errors)
+		*n_errors = st.errors;
+	if (st.errors) {
+		mc_config_free(cfg);
+		*out = NULL;
+		return -EINVAL;
+	}
+	*out = cfg;
+	return 0;
+}
+
+int mc_config_load(const char *path, struct mc_config **cfg, int *n_errors)
+{
+	*cfg = NULL;
+	if (n_errors)
+		*n_errors = 0;
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		int e = errno;
+		mc_err(MOD, "%s: cannot open: %s", path, strerror(e));
+		if (n_errors)
+			*n_errors = 1;
+		return -e;
+	}
+	char *data = NULL;
+	size_t cap = 0, len = 0;
+	for (;;) {
+		if (len == cap) {
+			if (cap >= (1u << 20)) {
+				mc_err(MOD, "%s: larger than 1 MiB: not a configuration file", path);
+				free(data);
+				fclose(f);
+				if (n_errors)
+					*n_errors = 1;
+				return -EFBIG;
+			}
+			cap = cap ? cap * 2 : 4096;
+			char *n = realloc(data, cap);
+			if (!n) {
+				free(data);
+				fclose(f);
+				return -ENOMEM;
+			}
+			data = n;
+		}
+		size_t got = fread(data + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	fclose(f);
+	int rc = mc_config_load_buffer(path, data, len, cfg, n_errors);
+	free(data);
+	return rc;
+}
+
+void mc_config_free(struct mc_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (int i = 0; i < MC_MAX_OUTPUTS; i++)
+		memset(cfg->outputs[i].srtp_key, 0, sizeof(cfg->outputs[i].srtp_key));
+	free(cfg);
+}

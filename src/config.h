@@ -1,0 +1,112 @@
+/* Configuration: the INI file parsed once (with inih) into an immutable struct through one key table.
+ * Every error names the file, the line and the key. Runtime state lives elsewhere. */
+#ifndef MC_CONFIG_H
+#define MC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MC_MAX_LAYERS 3
+#define MC_MAX_SOURCES 8
+#define MC_MAX_TRACKS 4
+#define MC_MAX_OUTPUTS 4
+#define MC_NAME_MAX 48
+#define MC_PATH_MAX 512
+#define MC_SRTP_KEY_MAX 46
+
+enum mc_source_type { MC_SOURCE_NONE = 0, MC_SOURCE_TESTSRC, MC_SOURCE_FILE };
+enum mc_codec { MC_CODEC_H264 = 0, MC_CODEC_VP8 };
+enum mc_encoder_choice { MC_ENCODER_AUTO = 0, MC_ENCODER_SOFTWARE };
+enum mc_output_type { MC_OUTPUT_NONE = 0, MC_OUTPUT_RTP };
+enum mc_srtp_suite {
+	MC_SRTP_NONE = 0,
+	MC_SRTP_AES_CM_128_HMAC_SHA1_80,
+	MC_SRTP_AES_CM_128_HMAC_SHA1_32,
+	MC_SRTP_AEAD_AES_128_GCM,
+};
+
+struct mc_layer_config {
+	int width, height, fps;
+	int bitrate; /* bit/s */
+};
+
+struct mc_source_config {
+	char name[MC_NAME_MAX];
+	int line;
+	enum mc_source_type type;
+	int width, height, fps;
+	char path[MC_PATH_MAX];
+	bool loop, realtime;
+};
+
+struct mc_track_config {
+	char name[MC_NAME_MAX];
+	int line;
+	char input[MC_NAME_MAX];
+	enum mc_codec codec;
+	enum mc_encoder_choice encoder;
+	int n_layers;
+	struct mc_layer_config layers[MC_MAX_LAYERS]; /* highest first */
+	double keyframe_interval;                      /* seconds */
+	char preset[24];
+	int threads;
+};
+
+struct mc_output_config {
+	char name[MC_NAME_MAX];
+	int line;
+	enum mc_output_type type;
+	char track[MC_NAME_MAX];
+	char host[64];
+	int n_ports;                      /* 1 with `port`, else one per layer */
+	uint16_t ports[MC_MAX_LAYERS];    /* highest layer first */
+	uint16_t local_port;
+	char srtp_key_file[MC_PATH_MAX];
+	enum mc_srtp_suite srtp_suite;
+	uint8_t srtp_key[MC_SRTP_KEY_MAX]; /* master key + salt, never logged */
+	size_t srtp_key_len;
+	int payload_type;
+	int mtu;
+	int n_ssrcs;
+	uint32_t ssrcs[MC_MAX_LAYERS];
+	char cname[64];
+	uint16_t rtcp_port;
+	bool rtcp_mux;
+};
+
+struct mc_daemon_config {
+	int log_level; /* enum mc_log_level */
+	bool log_level_set;
+	char stats_listen[64];
+};
+
+struct mc_config {
+	char path[MC_PATH_MAX];
+	struct mc_daemon_config daemon;
+	int n_sources, n_tracks, n_outputs;
+	struct mc_source_config sources[MC_MAX_SOURCES];
+	struct mc_track_config tracks[MC_MAX_TRACKS];
+	struct mc_output_config outputs[MC_MAX_OUTPUTS];
+};
+
+/* Load and validate `path`. Every problem is logged as "FILE:LINE: [section] key: what". Returns 0, or
+ * -EINVAL (invalid; *n_errors set), or -errno when the file cannot be read. *cfg is heap-allocated; free
+ * it with mc_config_free() (which wipes the keys). */
+int mc_config_load(const char *path, struct mc_config **cfg, int *n_errors);
+/* Same, from a buffer (fuzzing, unit tests); `name` is used in messages; key files are still read. */
+int mc_config_load_buffer(const char *name, const char *data, size_t len, struct mc_config **cfg, int *n_errors);
+void mc_config_free(struct mc_config *cfg);
+
+const struct mc_source_config *mc_config_find_source(const struct mc_config *cfg, const char *name);
+const struct mc_track_config *mc_config_find_track(const struct mc_config *cfg, const char *name);
+
+/* Parsers shared with tools and tests. */
+int mc_parse_size(const char *s, int *w, int *h);
+int mc_parse_bitrate(const char *s, int *bps);
+int mc_parse_layers(const char *s, struct mc_layer_config *layers, int *n, char *err, size_t errlen);
+/* Decode a base64 SRTP key file's content; checks length against the suite. */
+int mc_srtp_key_decode(const char *b64, enum mc_srtp_suite suite, uint8_t *key, size_t *len, char *err, size_t errlen);
+size_t mc_srtp_suite_key_len(enum mc_srtp_suite suite);
+
+#endif

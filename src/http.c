@@ -1,0 +1,107 @@
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "stats.h"
+
+#ifdef HAVE_MICROHTTPD
+#include <microhttpd.h>
+
+struct mc_http {
+	struct MHD_Daemon *mhd;
+	const struct mc_daemon *d;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				  const char *version, const char *upload, size_t *upload_size, void **state)
+{
+	struct mc_http *h = cls;
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", strdup("GET only\n"), 9);
+	if (strcmp(url, "/stats") == 0) {
+		struct mc_strbuf b = { 0 };
+		mc_stats_json(h->d, &b);
+		if (b.failed) {
+			mc_strbuf_free(&b);
+			return MHD_NO;
+		}
+		return reply(c, MHD_HTTP_OK, "application/json", b.data, b.len);
+	}
+	if (strcmp(url, "/healthz") == 0)
+		return reply(c, MHD_HTTP_OK, "text/plain", strdup("ok\n"), 3);
+	return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", strdup("not found: try /stats or /healthz\n"), 34);
+}
+
+int mc_http_start(struct mc_http **out, const char *listen, const struct mc_daemon *d)
+{
+	*out = NULL;
+	char host[64];
+	const char *colon = strrchr(listen, ':');
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+	if (!colon || (size_t)(colon - listen) >= sizeof(host) || port <= 0 || port > 65535) {
+		mc_err("http", "stats_listen '%s': expected ADDR:PORT", listen);
+		return -EINVAL;
+	}
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+		mc_err("http", "stats_listen '%s': '%s' is not an IPv4 address", listen, host);
+		return -EINVAL;
+	}
+	addr.sin_port = htons((uint16_t)port);
+	struct mc_http *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->d = d;
+	h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
+				  MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT, 16,
+				  MHD_OPTION_CONNECTION_TIMEOUT, 10, MHD_OPTION_END);
+	if (!h->mhd) {
+		mc_err("http", "cannot listen on %s (in use, or not an address of this machine)", listen);
+		free(h);
+		return -EADDRINUSE;
+	}
+	mc_info("http", "stats on http://%s/stats", listen);
+	*out = h;
+	return 0;
+}
+
+void mc_http_stop(struct mc_http *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->mhd);
+	free(h);
+}
+
+#else
+
+int mc_http_start(struct mc_http **out, const char *listen, const struct mc_daemon *d)
+{
+	*out = NULL;
+	mc_err("http", "stats_listen is set, but this build has no libmicrohttpd");
+	return -ENOTSUP;
+}
+
+void mc_http_stop(struct mc_http *h) { (void)h; }
+
+#endif

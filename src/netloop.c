@@ -1,0 +1,136 @@
+#include "netloop.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define MOD "net"
+#define TAG_WAKE (-1)
+#define TAG_TIMER (-2)
+
+int mc_netloop_init(struct mc_netloop *nl)
+{
+	memset(nl, 0, sizeof(*nl));
+	nl->epfd = epoll_create1(EPOLL_CLOEXEC);
+	nl->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	nl->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (nl->epfd < 0 || nl->wake_fd < 0 || nl->timer_fd < 0) {
+		int e = errno;
+		mc_netloop_finish(nl);
+		return -e;
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)(int64_t)TAG_WAKE };
+	epoll_ctl(nl->epfd, EPOLL_CTL_ADD, nl->wake_fd, &ev);
+	ev.data.u64 = (uint64_t)(int64_t)TAG_TIMER;
+	epoll_ctl(nl->epfd, EPOLL_CTL_ADD, nl->timer_fd, &ev);
+	/* RTCP SRs every second (RFC 3550's minimum interval is 5 s; receivers that map RTP to wall time
+	 * and SFUs that estimate bandwidth want them sooner; browsers send theirs about every second) */
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 0, 200 * 1000 * 1000 } };
+	timerfd_settime(nl->timer_fd, 0, &its, NULL);
+	return 0;
+}
+
+int mc_netloop_add_output(struct mc_netloop *nl, struct mc_output *o)
+{
+	if (nl->n_outputs == MC_NETLOOP_MAX_OUTPUTS)
+		return -ENOSPC;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)nl->n_outputs };
+	if (epoll_ctl(nl->epfd, EPOLL_CTL_ADD, o->fd, &ev) < 0)
+		return -errno;
+	nl->outputs[nl->n_outputs++] = o;
+	return 0;
+}
+
+static void drain_fd(int fd)
+{
+	uint64_t v;
+	while (read(fd, &v, sizeof(v)) == sizeof(v))
+		;
+}
+
+static void socket_event(struct mc_output *o, uint32_t events)
+{
+	if (events & EPOLLERR)
+		mc_output_read_errors(o);
+	if (events & EPOLLIN) {
+		/* Incoming RTCP is read and dropped for now (the feedback work parses it); bounded per wake-up. */
+		uint8_t buf[1500];
+		for (int i = 0; i < 64 && recv(o->fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0; i++)
+			;
+		if (errno == ECONNREFUSED)
+			mc_output_read_errors(o);
+	}
+}
+
+static void *net_thread(void *arg)
+{
+	struct mc_netloop *nl = arg;
+	pthread_setname_np(pthread_self(), "net");
+	mc_thread_cpu_begin(&nl->cpu);
+	while (!__atomic_load_n(&nl->stop, __ATOMIC_ACQUIRE)) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(nl->epfd, evs, 16, 500);
+		if (n < 0 && errno != EINTR) {
+			mc_err(MOD, "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			int64_t tag = (int64_t)evs[i].data.u64;
+			if (tag == TAG_WAKE) {
+				drain_fd(nl->wake_fd);
+				for (int k = 0; k < nl->n_outputs; k++)
+					mc_output_flush(nl->outputs[k]);
+			} else if (tag == TAG_TIMER) {
+				drain_fd(nl->timer_fd);
+				for (int k = 0; k < nl->n_outputs; k++)
+					mc_output_send_rtcp(nl->outputs[k], false);
+			} else if (tag >= 0 && tag < nl->n_outputs) {
+				socket_event(nl->outputs[tag], evs[i].events);
+			}
+		}
+	}
+	for (int k = 0; k < nl->n_outputs; k++) {
+		mc_output_flush(nl->outputs[k]);
+		mc_output_send_rtcp(nl->outputs[k], true);
+	}
+	mc_thread_cpu_end(&nl->cpu);
+	return NULL;
+}
+
+int mc_netloop_start(struct mc_netloop *nl)
+{
+	int rc = pthread_create(&nl->thread, NULL, net_thread, nl);
+	if (rc)
+		return -rc;
+	nl->started = true;
+	return 0;
+}
+
+void mc_netloop_stop(struct mc_netloop *nl)
+{
+	if (!nl->started)
+		return;
+	__atomic_store_n(&nl->stop, true, __ATOMIC_RELEASE);
+	uint64_t one = 1;
+	ssize_t w = write(nl->wake_fd, &one, sizeof(one));
+	(void)w;
+	pthread_join(nl->thread, NULL);
+	nl->started = false;
+}
+
+void mc_netloop_finish(struct mc_netloop *nl)
+{
+	mc_netloop_stop(nl);
+	if (nl->epfd >= 0)
+		close(nl->epfd);
+	if (nl->wake_fd >= 0)
+		close(nl->wake_fd);
+	if (nl->timer_fd >= 0)
+		close(nl->timer_fd);
+	nl->epfd = nl->wake_fd = nl->timer_fd = -1;
+}

@@ -1,0 +1,307 @@
+#include "output.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/errqueue.h>
+#include <netinet/ip.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "rtcp.h"
+#include "srtp.h"
+
+#define MOD "output"
+
+static uint32_t random_u32(void)
+{
+	uint32_t v = 0;
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint32_t)mc_now_us() * 2654435761u;
+	return v;
+}
+
+static int open_socket(struct mc_output *o)
+{
+	const struct mc_output_config *c = o->cfg;
+	o->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (o->fd < 0)
+		return -errno;
+	/* ICMP errors (port unreachable) of an unconnected socket are reported only with IP_RECVERR; they are
+	 * how an output learns that nobody listens (ip(7)). */
+	int one = 1, sndbuf = 1 << 20;
+	setsockopt(o->fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+	/* a keyframe of three layers leaves at once; 1 MiB holds a few of them */
+	setsockopt(o->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(c->local_port) };
+	if (bind(o->fd, (struct sockaddr *)&local, sizeof(local)) < 0) {
+		int e = errno;
+		mc_err(MOD, "%s: cannot bind local port %u: %s", c->name, c->local_port, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg, int n_layers, enum mc_codec codec,
+		     int wake_fd)
+{
+	*out = NULL;
+	struct mc_output *o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	o->cfg = cfg;
+	o->n_layers = n_layers;
+	o->codec = codec;
+	o->fd = -1;
+	o->err_rl = (struct mc_ratelimit)MC_RATELIMIT_INIT(10000, 3);
+	mc_pktqueue_init(&o->queue, wake_fd);
+	mc_rtp_batch_init(&o->batch);
+	int rc = open_socket(o);
+	if (rc)
+		goto fail;
+	struct in_addr host;
+	inet_pton(AF_INET, cfg->host, &host); /* validated by the config */
+	for (int i = 0; i < n_layers; i++) {
+		uint16_t port = cfg->n_ports > 1 ? cfg->ports[i] : cfg->ports[0];
+		uint16_t rtcp_port = cfg->rtcp_mux ? port : cfg->rtcp_port ? cfg->rtcp_port : (uint16_t)(port + 1);
+		o->rtp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = host };
+		o->rtcp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(rtcp_port), .sin_addr = host };
+		struct mc_rtp_stream *s = &o->streams[i];
+		/* Random SSRCs at every start: Janus rejects a restarted sender reusing SSRCs under one key as a replay. */
+		s->ssrc = cfg->n_ssrcs ? cfg->ssrcs[i] : random_u32();
+		for (int j = 0; j < i && !cfg->n_ssrcs; j++)
+			if (o->streams[j].ssrc == s->ssrc)
+				s->ssrc = random_u32(), j = -1;
+		s->seq = (uint16_t)random_u32();
+		s->payload_type = (uint8_t)cfg->payload_type;
+		s->mtu = (uint16_t)cfg->mtu;
+		s->picture_id = (uint16_t)(random_u32() & 0x7fff);
+		o->ts_base[i] = random_u32();
+	}
+	if (cfg->srtp_suite != MC_SRTP_NONE) {
+		rc = mc_srtp_create(&o->srtp, cfg->srtp_suite, cfg->srtp_key, cfg->srtp_key_len, false);
+		if (rc) {
+			mc_err(MOD, "%s: cannot set up SRTP %s: %s", cfg->name, mc_srtp_suite_name(cfg->srtp_suite),
+			       rc == -ENOTSUP ? "this libsrtp2 does not support the suite" : strerror(-rc));
+			goto fail;
+		}
+	}
+	char ports[64] = "";
+	for (int i = 0; i < (cfg->n_ports > 1 ? n_layers : 1); i++)
+		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u", i ? "," : "", ntohs(o->rtp_dest[i].sin_port));
+	mc_info(MOD, "%s: %d layer(s) to %s port(s) %s, %s, SSRCs %u/%u/%u", cfg->name, n_layers, cfg->host, ports,
+		o->srtp ? mc_srtp_suite_name(cfg->srtp_suite) : "plain RTP", o->streams[0].ssrc,
+		n_layers > 1 ? o->streams[1].ssrc : 0, n_layers > 2 ? o->streams[2].ssrc : 0);
+	*out = o;
+	return 0;
+fail:
+	mc_output_destroy(o);
+	return rc;
+}
+
+void mc_output_destroy(struct mc_output *o)
+{
+	if (!o)
+		return;
+	if (o->fd >= 0)
+		close(o->fd);
+	mc_srtp_destroy(o->srtp);
+	mc_pktqueue_finish(&o->queue);
+	mc_rtp_batch_finish(&o->batch);
+	free(o);
+}
+
+uint32_t mc_output_ssrc(const struct mc_output *o, int layer) { return o->streams[layer].ssrc; }
+
+void mc_output_deliver(struct mc_output *o, const AVPacket *pkt, int layer, bool keyframe, int64_t capture_us)
+{
+	if (mc_pktqueue_push(&o->queue, pkt, layer, keyframe, capture_us) == -ENOSPC)
+		mc_debug(MOD, "%s: network queue full, frame of layer %d dropped", o->cfg->name, layer);
+}
+
+static void log_send_error(struct mc_output *o, const struct sockaddr_in *dest, int err, const char *what)
+{
+	uint64_t suppressed = 0;
+	if (!mc_ratelimit_ok(&o->err_rl, &suppressed))
+		return;
+	char addr[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &dest->sin_addr, addr, sizeof(addr));
+	mc_warn(MOD, "%s: %s to %s:%u failed: %s%s (%llu errors so far; %llu messages suppressed)", o->cfg->name, what,
+		addr, ntohs(dest->sin_port), strerror(err),
+		err == ECONNREFUSED ? " (ICMP port unreachable: is the receiver running?)" : "",
+		(unsigned long long)o->send_errors, (unsigned long long)suppressed);
+}
+
+void mc_output_read_errors(struct mc_output *o)
+{
+	/* Drain the error queue: this also clears the socket's pending error, which would otherwise fail
+	 * the next send to every destination, not only the unreachable one. */
+	for (int i = 0; i < 64; i++) {
+		uint8_t ctrl[512];
+		struct sockaddr_in from;
+		struct iovec iov = { 0 };
+		struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
+				      .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
+		if (recvmsg(o->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR)
+				continue;
+			const struct sock_extended_err *ee = (const void *)CMSG_DATA(c);
+			o->icmp_errors++;
+			o->send_errors++;
+			for (int l = 0; l < o->n_layers; l++)
+				if (o->rtp_dest[l].sin_port == from.sin_port)
+					o->layer_stats[l].send_errors++;
+			log_send_error(o, &from, (int)ee->ee_errno, "RTP/RTCP");
+		}
+	}
+	/* also clear SO_ERROR, set by the same ICMP */
+	int err;
+	socklen_t len = sizeof(err);
+	getsockopt(o->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+}
+
+/* sendmmsg() everything; a pending ICMP error fails the call once: read it, then go on with the rest. */
+static void send_all(struct mc_output *o, struct mmsghdr *msgs, unsigned n, int layer)
+{
+	unsigned i = 0;
+	int retries = 0;
+	while (i < n) {
+		int r = sendmmsg(o->fd, msgs + i, n - i, 0);
+		if (r > 0) {
+			for (int k = 0; k < r; k++)
+				o->layer_stats[layer].bytes += msgs[i + k].msg_len;
+			o->layer_stats[layer].packets += (uint64_t)r;
+			i += (unsigned)r;
+			continue;
+		}
+		int e = errno;
+		if (e == EINTR)
+			continue;
+		if ((e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH) && retries++ < 2) {
+			mc_output_read_errors(o); /* the error belonged to an earlier packet; this one was not sent */
+			continue;
+		}
+		/* EAGAIN (socket buffer full), or the error persists: drop this packet and count it */
+		o->send_errors++;
+		o->layer_stats[layer].send_errors++;
+		log_send_error(o, (const struct sockaddr_in *)msgs[i].msg_hdr.msg_name, e, "send");
+		i++;
+		retries = 0;
+	}
+}
+
+static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
+{
+	int l = f->layer;
+	struct mc_output_layer_stats *st = &o->layer_stats[l];
+	int64_t t0 = mc_now_us();
+	mc_hist_add(&st->net_queue, t0 - f->queued_us);
+
+	/* RTP timestamp = a random base + capture time at 90 kHz; SRs map it to wall time the same way. */
+	uint32_t ts = o->ts_base[l] + (uint32_t)((uint64_t)f->capture_us * 9 / 100);
+	mc_rtp_batch_reset(&o->batch);
+	int n = o->codec == MC_CODEC_VP8
+			? mc_rtp_vp8_packetize(&o->streams[l], ts, f->pkt->data, (size_t)f->pkt->size, &o->batch)
+			: mc_rtp_h264_packetize(&o->streams[l], ts, f->pkt->data, (size_t)f->pkt->size, &o->batch);
+	int64_t t1 = mc_now_us();
+	mc_hist_add(&st->packetize, t1 - t0);
+	if (n <= 0) {
+		mc_warn(MOD, "%s: layer %d: cannot packetize a frame of %d bytes: %s", o->cfg->name, l, f->pkt->size,
+			n == 0 ? "empty" : strerror(-n));
+		return;
+	}
+
+	struct mmsghdr msgs[64];
+	struct iovec iovs[64];
+	int64_t t_srtp = 0, t_send = 0;
+	for (int base = 0; base < n; base += 64) {
+		unsigned count = 0;
+		int64_t a = mc_now_us();
+		for (int i = base; i < n && count < 64; i++) {
+			struct mc_rtp_packet *p = &o->batch.pkts[i];
+			size_t len = p->len;
+			if (o->srtp && mc_srtp_protect(o->srtp, p->data, &len, sizeof(p->data))) {
+				o->send_errors++;
+				continue;
+			}
+			iovs[count] = (struct iovec){ .iov_base = p->data, .iov_len = len };
+			msgs[count] = (struct mmsghdr){ .msg_hdr = { .msg_name = &o->rtp_dest[l],
+								    .msg_namelen = sizeof(o->rtp_dest[l]),
+								    .msg_iov = &iovs[count], .msg_iovlen = 1 } };
+			count++;
+		}
+		int64_t b = mc_now_us();
+		send_all(o, msgs, count, l);
+		int64_t c = mc_now_us();
+		t_srtp += b - a;
+		t_send += c - b;
+	}
+	mc_hist_add(&st->srtp, t_srtp);
+	mc_hist_add(&st->send, t_send);
+	mc_hist_add(&st->capture_to_wire, mc_now_us() - f->capture_us);
+	st->frames++;
+	o->sent_any[l] = true;
+}
+
+void mc_output_flush(struct mc_output *o)
+{
+	struct mc_enc_frame f;
+	while (mc_pktqueue_pop(&o->queue, &f)) {
+		send_frame(o, &f);
+		av_packet_free(&f.pkt);
+	}
+}
+
+static void send_rtcp_to(struct mc_output *o, uint8_t *buf, size_t len, size_t cap, const struct sockaddr_in *dest)
+{
+	if (o->srtp && mc_srtp_protect_rtcp(o->srtp, buf, &len, cap))
+		return;
+	if (sendto(o->fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) < 0) {
+		int e = errno;
+		if (e == ECONNREFUSED || e == EHOSTUNREACH) {
+			mc_output_read_errors(o);
+			if (sendto(o->fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) >= 0) {
+				o->rtcp_sent++;
+				return;
+			}
+			e = errno;
+		}
+		o->send_errors++;
+		log_send_error(o, dest, e, "RTCP");
+		return;
+	}
+	o->rtcp_sent++;
+}
+
+void mc_output_send_rtcp(struct mc_output *o, bool bye)
+{
+	int64_t mono = mc_now_us(), wall = mc_wall_us();
+	for (int l = 0; l < o->n_layers; l++) {
+		if (!o->sent_any[l])
+			continue;
+		const struct mc_rtp_stream *s = &o->streams[l];
+		/* The (NTP, RTP) pair is one instant: wall-clock now and the RTP clock of monotonic now. */
+		struct mc_rtcp_sr sr = { .ssrc = s->ssrc,
+					 .ntp = mc_ntp_from_unix_us(wall),
+					 .rtp_ts = o->ts_base[l] + (uint32_t)((uint64_t)mono * 9 / 100),
+					 .packets = (uint32_t)s->packets,
+					 .octets = (uint32_t)s->octets };
+		uint8_t buf[256];
+		size_t len = 0;
+		int n = mc_rtcp_write_sr(buf, sizeof(buf), &sr);
+		len += (size_t)n;
+		n = mc_rtcp_write_sdes_cname(buf + len, sizeof(buf) - len - MC_SRTP_TRAILER_MAX, s->ssrc, o->cfg->cname);
+		if (n > 0)
+			len += (size_t)n;
+		if (bye && (n = mc_rtcp_write_bye(buf + len, sizeof(buf) - len - MC_SRTP_TRAILER_MAX, s->ssrc)) > 0)
+			len += (size_t)n;
+		send_rtcp_to(o, buf, len, sizeof(buf), &o->rtcp_dest[l]);
+	}
+}

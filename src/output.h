@@ -1,0 +1,65 @@
+/* An RTP output: one UDP socket from which every layer of a track leaves (to a port per layer, or to one
+ * port told apart by SSRC), RTP packetization, SRTP, RTCP SR/SDES/BYE. Everything here runs on the network
+ * thread, except mc_output_deliver(), which the encoder threads call. */
+#ifndef MC_OUTPUT_H
+#define MC_OUTPUT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "histogram.h"
+#include "log.h"
+#include "pktqueue.h"
+#include "rtp.h"
+
+struct mc_srtp;
+
+struct mc_output_layer_stats {
+	uint64_t frames, packets, bytes; /* bytes on the wire (after SRTP) */
+	uint64_t send_errors;
+	struct mc_histogram net_queue;       /* encoder done → network thread picks it up */
+	struct mc_histogram packetize;
+	struct mc_histogram srtp;
+	struct mc_histogram send;
+	struct mc_histogram capture_to_wire; /* capture → the frame's last packet handed to the kernel */
+};
+
+struct mc_output {
+	const struct mc_output_config *cfg;
+	int n_layers;
+	enum mc_codec codec;
+	int fd;
+	struct sockaddr_in rtp_dest[MC_MAX_LAYERS];
+	struct sockaddr_in rtcp_dest[MC_MAX_LAYERS];
+	struct mc_rtp_stream streams[MC_MAX_LAYERS];
+	uint32_t ts_base[MC_MAX_LAYERS];
+	bool sent_any[MC_MAX_LAYERS];
+	struct mc_srtp *srtp;
+	struct mc_pktqueue queue;
+	struct mc_rtp_batch batch;
+	/* stats */
+	struct mc_output_layer_stats layer_stats[MC_MAX_LAYERS];
+	uint64_t send_errors, rtcp_sent, icmp_errors;
+	struct mc_ratelimit err_rl;
+};
+
+/* Opens the socket and the SRTP session. `wake_fd`: the network loop's eventfd. */
+int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg, int n_layers, enum mc_codec codec,
+		     int wake_fd);
+void mc_output_destroy(struct mc_output *o);
+
+/* Encoder threads: hand over one encoded frame of `layer` (a new reference is taken). */
+void mc_output_deliver(struct mc_output *o, const AVPacket *pkt, int layer, bool keyframe, int64_t capture_us);
+
+/* Network thread: send what is queued. */
+void mc_output_flush(struct mc_output *o);
+/* Network thread: the socket reported an error (ICMP): read and count them. */
+void mc_output_read_errors(struct mc_output *o);
+/* Network thread: RTCP SR + SDES for every layer that has sent; with `bye`, BYE too. */
+void mc_output_send_rtcp(struct mc_output *o, bool bye);
+
+uint32_t mc_output_ssrc(const struct mc_output *o, int layer);
+
+#endif

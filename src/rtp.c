@@ -1,0 +1,49 @@
+#include "rtp.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+void mc_rtp_batch_init(struct mc_rtp_batch *b)
+{
+	b->pkts = NULL;
+	b->count = b->cap = 0;
+}
+
+void mc_rtp_batch_finish(struct mc_rtp_batch *b)
+{
+	free(b->pkts);
+	mc_rtp_batch_init(b);
+}
+
+void mc_rtp_batch_reset(struct mc_rtp_batch *b) { b->count = 0; }
+
+struct mc_rtp_packet *mc_rtp_batch_add(struct mc_rtp_batch *b)
+{
+	if (b->count == b->cap) {
+		int cap = b->cap ? b->cap * 2 : 16;
+		struct mc_rtp_packet *p = realloc(b->pkts, (size_t)cap * sizeof(*p));
+		if (!p)
+			return NULL;
+		b->pkts = p;
+		b->cap = cap;
+	}
+	struct mc_rtp_packet *p = &b->pkts[b->count++];
+	p->len = 0;
+	return p;
+}
+
+void mc_rtp_write_header(uint8_t *buf, uint8_t pt, bool marker, uint16_t seq, uint32_t ts, uint32_t ssrc)
+{
+	buf[0] = 0x80; /* V=2, no padding, no extension, no CSRC */
+	buf[1] = (uint8_t)((marker ? 0x80 : 0) | (pt & 0x7f));
+	buf[2] = (uint8_t)(seq >> 8);
+	buf[3] = (uint8_t)seq;
+	buf[4] = (uint8_t)(ts >> 24);
+	buf[5] = (uint8_t)(ts >> 16);
+	buf[6] = (uint8_t)(ts >> 8);
+	buf[7] = (uint8_t)ts;
+	buf[8] = (uint8_t)(ssrc >> 24);
+	buf[9] = (uint8_t)(ssrc >> 16);
+	buf[10] = (uint8_t)(ssrc >> 8);
+	buf[11] = (uint8_t)ssrc;
+}

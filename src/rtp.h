@@ -1,0 +1,58 @@
+/* RTP packets and packetizers. Pure code: encoded frames in, RTP packets (header + payload, before SRTP)
+ * appended to a batch out; no sockets, no clocks. */
+#ifndef MC_RTP_H
+#define MC_RTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MC_RTP_HEADER_LEN 12
+/* Room after the payload for the SRTP auth tag (10 bytes for HMAC-SHA1-80, 16 for GCM) and SRTCP index. */
+#define MC_SRTP_TRAILER_MAX 32
+#define MC_RTP_PACKET_MAX (1500 + MC_SRTP_TRAILER_MAX)
+
+struct mc_rtp_packet {
+	uint16_t len;
+	uint8_t data[MC_RTP_PACKET_MAX];
+};
+
+/* A growable list of packets; reused frame after frame so that the hot path does not allocate. */
+struct mc_rtp_batch {
+	struct mc_rtp_packet *pkts;
+	int count, cap;
+};
+
+void mc_rtp_batch_init(struct mc_rtp_batch *b);
+void mc_rtp_batch_finish(struct mc_rtp_batch *b);
+void mc_rtp_batch_reset(struct mc_rtp_batch *b);
+/* A new empty packet at the end, or NULL when out of memory. */
+struct mc_rtp_packet *mc_rtp_batch_add(struct mc_rtp_batch *b);
+
+/* One RTP stream's header state. */
+struct mc_rtp_stream {
+	uint32_t ssrc;
+	uint16_t seq;
+	uint8_t payload_type;
+	uint16_t mtu;        /* largest RTP packet (header + payload) before SRTP */
+	uint16_t picture_id; /* VP8: 15-bit picture ID */
+	uint64_t packets, octets; /* payload octets, for RTCP SR (RFC 3550 §6.4.1) */
+};
+
+void mc_rtp_write_header(uint8_t *buf, uint8_t pt, bool marker, uint16_t seq, uint32_t ts, uint32_t ssrc);
+
+/* RFC 6184, packetization-mode 1: single NAL unit packets, STAP-A aggregating parameter sets (and other
+ * small non-VCL NALs) that fit together, FU-A for NALs larger than the MTU. `au` is one access unit in
+ * Annex B form (start codes). The marker bit is set on the access unit's last packet. Returns the number
+ * of packets appended, or -errno (-EINVAL: no NAL unit found, -ENOMEM). */
+int mc_rtp_h264_packetize(struct mc_rtp_stream *s, uint32_t ts, const uint8_t *au, size_t len,
+			  struct mc_rtp_batch *out);
+
+/* Find the next Annex B NAL unit at or after *pos: returns true with [*nal, *nal_len]. */
+bool mc_h264_next_nal(const uint8_t *buf, size_t len, size_t *pos, const uint8_t **nal, size_t *nal_len);
+
+/* RFC 7741: VP8 payload descriptor with a 15-bit PictureID; frame split into MTU-sized packets. */
+int mc_rtp_vp8_packetize(struct mc_rtp_stream *s, uint32_t ts, const uint8_t *frame, size_t len,
+			 struct mc_rtp_batch *out);
+
+#endif

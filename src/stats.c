@@ -1,0 +1,143 @@
+#include "stats.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "log.h"
+
+static void hist(struct mc_strbuf *b, const char *name, const struct mc_histogram *h, bool comma)
+{
+	struct mc_hist_summary s;
+	mc_hist_summarize(h, &s);
+	mc_strbuf_printf(b, "\"%s\":{\"count\":%llu,\"mean\":%.1f,\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f}%s", name,
+			 (unsigned long long)s.count, s.mean, s.p50, s.p99, s.max, comma ? "," : "");
+}
+
+static void thread_entry(struct mc_strbuf *b, bool *first, const char *prefix, const char *name, int index,
+			 const struct mc_thread_cpu *cpu)
+{
+	mc_strbuf_printf(b, "%s{\"name\":\"%s.%s", *first ? "" : ",", prefix, name);
+	if (index >= 0)
+		mc_strbuf_printf(b, ".%d", index);
+	mc_strbuf_printf(b, "\",\"cpu_s\":%.3f}", mc_thread_cpu_seconds(cpu));
+	*first = false;
+}
+
+void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	mc_strbuf_printf(b, "{\"version\":\"%s\",\"uptime_s\":%.3f,", MIXCAST_VERSION,
+			 (double)(mc_now_us() - d->start_us) / 1e6);
+	mc_strbuf_printf(b, "\"process\":{\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"rss_peak_kb\":%ld},",
+			 (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+			 (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
+
+	bool first = true;
+	mc_strbuf_printf(b, "\"threads\":[");
+	for (int i = 0; i < d->n_sources; i++)
+		thread_entry(b, &first, "src", d->sources[i]->cfg->name, -1, &d->sources[i]->cpu);
+	for (int i = 0; i < d->n_tracks; i++) {
+		const struct mc_track *t = d->tracks[i];
+		thread_entry(b, &first, "track", t->cfg->name, -1, &t->cpu);
+		for (int l = 0; l < t->n_layers; l++)
+			thread_entry(b, &first, "enc", t->cfg->name, l, &t->layers[l].cpu);
+	}
+	thread_entry(b, &first, "net", "loop", -1, &d->net.cpu);
+	mc_strbuf_printf(b, "],");
+
+	mc_strbuf_printf(b, "\"sources\":[");
+	for (int i = 0; i < d->n_sources; i++) {
+		const struct mc_source *s = d->sources[i];
+		mc_strbuf_printf(b, "%s{\"name\":", i ? "," : "");
+		mc_strbuf_json_string(b, s->cfg->name);
+		mc_strbuf_printf(b, ",\"type\":\"%s\",\"width\":%d,\"height\":%d,\"fps\":%.3f,\"frames\":%llu,\"ended\":%s,",
+				 s->ops->name, s->info.width, s->info.height,
+				 s->info.fps_den ? (double)s->info.fps_num / s->info.fps_den : 0,
+				 (unsigned long long)s->stats.frames, s->ended ? "true" : "false");
+		mc_strbuf_printf(b, "\"timing_us\":{");
+		hist(b, "capture_wait", &s->stats.capture_wait, false);
+		mc_strbuf_printf(b, "}}");
+	}
+	mc_strbuf_printf(b, "],\"tracks\":[");
+	for (int i = 0; i < d->n_tracks; i++) {
+		struct mc_track *t = d->tracks[i];
+		mc_strbuf_printf(b, "%s{\"name\":", i ? "," : "");
+		mc_strbuf_json_string(b, t->cfg->name);
+		mc_strbuf_printf(b, ",\"codec\":\"%s\",\"frames_in\":%llu,\"frames_dropped\":%llu,\"timing_us\":{",
+				 t->cfg->codec == MC_CODEC_VP8 ? "vp8" : "h264", (unsigned long long)t->frames_in,
+				 (unsigned long long)mc_mailbox_dropped(&t->input));
+		hist(b, "mailbox_age", &t->mailbox_age, false);
+		mc_strbuf_printf(b, "},\"layers\":[");
+		for (int l = 0; l < t->n_layers; l++) {
+			struct mc_layer *ly = &t->layers[l];
+			const struct mc_layer_stats *st = &ly->stats;
+			mc_strbuf_printf(b, "%s{\"index\":%d,\"width\":%d,\"height\":%d,\"fps\":%d,\"bitrate\":%d,", l ? "," : "",
+					 l, ly->cfg->width, ly->cfg->height, ly->cfg->fps, ly->cfg->bitrate);
+			mc_strbuf_printf(b, "\"encoder\":\"%s\",", ly->encoder ? mc_encoder_backend_name(ly->encoder) : "");
+			mc_strbuf_printf(b, "\"frames_in\":%llu,\"frames_encoded\":%llu,\"frames_dropped\":%llu,"
+					    "\"keyframes\":%llu,\"bytes\":%llu,\"timing_us\":{",
+					 (unsigned long long)st->frames_in, (unsigned long long)st->frames_encoded,
+					 (unsigned long long)mc_layer_dropped(ly), (unsigned long long)st->keyframes,
+					 (unsigned long long)st->bytes);
+			hist(b, "mailbox_age", &t->mailbox_age, true);
+			hist(b, "queue_age", &st->queue_age, true);
+			hist(b, "scale", &st->scale, true);
+			hist(b, "encode", &st->encode, false);
+			mc_strbuf_printf(b, "}}");
+		}
+		mc_strbuf_printf(b, "]}");
+	}
+	mc_strbuf_printf(b, "],\"outputs\":[");
+	for (int i = 0; i < d->n_outputs; i++) {
+		const struct mc_output *o = d->outputs[i];
+		mc_strbuf_printf(b, "%s{\"name\":", i ? "," : "");
+		mc_strbuf_json_string(b, o->cfg->name);
+		uint64_t packets = 0, bytes = 0;
+		for (int l = 0; l < o->n_layers; l++)
+			packets += o->layer_stats[l].packets, bytes += o->layer_stats[l].bytes;
+		mc_strbuf_printf(b, ",\"track\":");
+		mc_strbuf_json_string(b, d->output_track[i]);
+		mc_strbuf_printf(b, ",\"packets_sent\":%llu,\"bytes_sent\":%llu,\"send_errors\":%llu,\"icmp_errors\":%llu,"
+				    "\"rtcp_sent\":%llu,\"frames_dropped\":%llu,\"layers\":[",
+				 (unsigned long long)packets, (unsigned long long)bytes, (unsigned long long)o->send_errors,
+				 (unsigned long long)o->icmp_errors, (unsigned long long)o->rtcp_sent,
+				 (unsigned long long)o->queue.dropped);
+		for (int l = 0; l < o->n_layers; l++) {
+			const struct mc_output_layer_stats *st = &o->layer_stats[l];
+			mc_strbuf_printf(b, "%s{\"index\":%d,\"ssrc\":%u,\"port\":%u,\"frames\":%llu,\"packets\":%llu,"
+					    "\"bytes\":%llu,\"send_errors\":%llu,\"timing_us\":{",
+					 l ? "," : "", l, mc_output_ssrc(o, l), ntohs(o->rtp_dest[l].sin_port),
+					 (unsigned long long)st->frames, (unsigned long long)st->packets,
+					 (unsigned long long)st->bytes, (unsigned long long)st->send_errors);
+			hist(b, "net_queue", &st->net_queue, true);
+			hist(b, "packetize", &st->packetize, true);
+			hist(b, "srtp", &st->srtp, true);
+			hist(b, "send", &st->send, true);
+			hist(b, "capture_to_wire", &st->capture_to_wire, false);
+			mc_strbuf_printf(b, "}}");
+		}
+		mc_strbuf_printf(b, "]}");
+	}
+	mc_strbuf_printf(b, "]}\n");
+}
+
+int mc_stats_write_file(const struct mc_daemon *d, const char *path)
+{
+	struct mc_strbuf b = { 0 };
+	mc_stats_json(d, &b);
+	int rc = 0;
+	FILE *f = b.failed ? NULL : fopen(path, "we");
+	if (!f || fwrite(b.data, 1, b.len, f) != b.len)
+		rc = b.failed ? -ENOMEM : -errno;
+	if (f && fclose(f) && !rc)
+		rc = -errno;
+	if (rc)
+		mc_err("stats", "cannot write '%s': %s", path, strerror(-rc));
+	mc_strbuf_free(&b);
+	return rc;
+}

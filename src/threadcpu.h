@@ -1,0 +1,21 @@
+/* CPU time of one thread, readable from another thread while it runs and after it ended (a thread's CPU
+ * clock is gone once it exits, so the thread records its total on the way out). */
+#ifndef MC_THREADCPU_H
+#define MC_THREADCPU_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+
+struct mc_thread_cpu {
+	clockid_t clock;
+	bool running;
+	double final_s;
+};
+
+/* Called by the thread itself, first and last. */
+void mc_thread_cpu_begin(struct mc_thread_cpu *c);
+void mc_thread_cpu_end(struct mc_thread_cpu *c);
+double mc_thread_cpu_seconds(const struct mc_thread_cpu *c);
+
+#endif
