@@ -386,6 +386,7 @@ static const struct key keys[] = {
 	{ SEC_TRACK, "keyframe_interval", p_seconds, T(keyframe_interval) },
 	{ SEC_TRACK, "preset", p_name, T(preset), 0, SZ(struct mc_track_config, preset) },
 	{ SEC_TRACK, "threads", p_int, T(threads), 0, 16 },
+	{ SEC_TRACK, "skip_unchanged", p_bool, T(skip_unchanged) },
 
 	{ SEC_OUTPUT, "type", p_output_type, O(type), .required = true },
 	{ SEC_OUTPUT, "track", p_name, O(track), 0, SZ(struct mc_output_config, track), .required = true },
@@ -519,6 +520,7 @@ static void begin_section(struct parse_state *st, const char *name, int line)
 		struct mc_track_config *t = (void *)entry;
 		t->line = line;
 		t->keyframe_interval = 2.0;
+		t->skip_unchanged = true;
 		strcpy(t->preset, "veryfast");
 		break;
 	}
@@ -557,7 +559,10 @@ static int handler(void *user, const char *section, const char *name, const char
 			report(st, st->line, "%s: %s", name, err);
 		return 1;
 	}
-	report(st, st->line, "%s: unknown key in a [%s] section", name, section_prefix(st->kind));
+	if (st->kind == SEC_DAEMON)
+		report(st, st->line, "%s: unknown key in [daemon]", name);
+	else
+		report(st, st->line, "%s: unknown key in [%s.%s]", name, section_prefix(st->kind), (const char *)st->section);
 	return 1;
 }
 
@@ -595,6 +600,10 @@ static void finish_section(struct parse_state *st)
 	int line;
 	if (st->kind == SEC_SOURCE && type == MC_SOURCE_FILE && !seen_key(st, "path", NULL))
 		report(st, st->section_line, "[source.%s]: missing required key 'path' (type = file)", sname);
+	if (st->kind == SEC_TRACK && seen_key(st, "input", &line))
+		((struct mc_track_config *)st->section)->input_line = line;
+	if (st->kind == SEC_SOURCE && seen_key(st, "path", &line))
+		((struct mc_source_config *)st->section)->path_line = line;
 	if (st->kind == SEC_OUTPUT) {
 		struct mc_output_config *o = st->section;
 		bool has_ports = seen_key(st, "ports", &line), has_port = seen_key(st, "port", NULL);
@@ -606,6 +615,15 @@ static void finish_section(struct parse_state *st)
 			o->n_ports = has_port ? 1 : 0;
 		if (o->rtcp_mux && seen_key(st, "rtcp_port", &line))
 			report(st, line, "rtcp_port: conflicts with rtcp_mux = true");
+		if (seen_key(st, "srtp_key_file", &line))
+			o->srtp_key_file_line = line;
+		if (seen_key(st, "track", &line))
+			o->track_line = line;
+		if (seen_key(st, "ssrcs", &line))
+			o->ssrcs_line = line;
+		o->ports_line = st->section_line;
+		if (seen_key(st, "ports", &line) || seen_key(st, "port", &line))
+			o->ports_line = line;
 		if (seen_key(st, "srtp_suite", &line) && !seen_key(st, "srtp_key_file", NULL))
 			report(st, line, "srtp_suite: set without srtp_key_file");
 		if (o->srtp_key_file[0] && o->srtp_suite == MC_SRTP_NONE)
@@ -707,7 +725,7 @@ int mc_srtp_key_decode(const char *b64, enum mc_srtp_suite suite, uint8_t *key, 
 static void load_key_file(struct parse_state *st, struct mc_output_config *o)
 {
 	const char *path = o->srtp_key_file;
-	int line = o->line;
+	int line = o->srtp_key_file_line;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		report(st, line, "[output.%s] srtp_key_file: cannot open '%s': %s", o->name, path, strerror(errno));
@@ -742,27 +760,27 @@ static void cross_check(struct parse_state *st)
 	for (int i = 0; i < c->n_sources; i++) {
 		struct mc_source_config *s = &c->sources[i];
 		if (s->type == MC_SOURCE_FILE && s->path[0] && access(s->path, R_OK) != 0)
-			report(st, s->line, "[source.%s] path: cannot read '%s': %s", s->name, s->path, strerror(errno));
+			report(st, s->path_line, "[source.%s] path: cannot read '%s': %s", s->name, s->path, strerror(errno));
 	}
 	for (int i = 0; i < c->n_tracks; i++) {
 		struct mc_track_config *t = &c->tracks[i];
 		if (t->input[0] && !mc_config_find_source(c, t->input))
-			report(st, t->line, "[track.%s] input: no [source.%s] section", t->name, t->input);
+			report(st, t->input_line, "[track.%s] input: no [source.%s] section", t->name, t->input);
 	}
 	for (int i = 0; i < c->n_outputs; i++) {
 		struct mc_output_config *o = &c->outputs[i];
 		const struct mc_track_config *t = o->track[0] ? mc_config_find_track(c, o->track) : NULL;
 		if (o->track[0] && !t)
-			report(st, o->line, "[output.%s] track: no [track.%s] section", o->name, o->track);
+			report(st, o->track_line, "[output.%s] track: no [track.%s] section", o->name, o->track);
 		if (t && o->n_ports > 1 && o->n_ports != t->n_layers)
-			report(st, o->line, "[output.%s] ports: %d ports for %d layers of track '%s' (one per layer, or use 'port')",
+			report(st, o->ports_line, "[output.%s] ports: %d ports for %d layers of track '%s' (one per layer, or use 'port')",
 			       o->name, o->n_ports, t->n_layers, t->name);
 		if (t && o->n_ssrcs && o->n_ssrcs != t->n_layers)
-			report(st, o->line, "[output.%s] ssrcs: %d SSRCs for %d layers", o->name, o->n_ssrcs, t->n_layers);
+			report(st, o->ssrcs_line, "[output.%s] ssrcs: %d SSRCs for %d layers", o->name, o->n_ssrcs, t->n_layers);
 		for (int a = 0; a < o->n_ssrcs; a++)
 			for (int b = a + 1; b < o->n_ssrcs; b++)
 				if (o->ssrcs[a] == o->ssrcs[b])
-					report(st, o->line, "[output.%s] ssrcs: SSRC %u used twice", o->name, o->ssrcs[a]);
+					report(st, o->ssrcs_line, "[output.%s] ssrcs: SSRC %u used twice", o->name, o->ssrcs[a]);
 		if (o->srtp_key_file[0])
 			load_key_file(st, o);
 	}

@@ -37,6 +37,7 @@ struct mc_source_config {
 	enum mc_source_type type;
 	int width, height, fps;
 	char path[MC_PATH_MAX];
+	int path_line;
 	bool loop, realtime;
 };
 
@@ -44,6 +45,7 @@ struct mc_track_config {
 	char name[MC_NAME_MAX];
 	int line;
 	char input[MC_NAME_MAX];
+	int input_line;
 	enum mc_codec codec;
 	enum mc_encoder_choice encoder;
 	int n_layers;
@@ -51,6 +53,7 @@ struct mc_track_config {
 	double keyframe_interval;                      /* seconds */
 	char preset[24];
 	int threads;
+	bool skip_unchanged; /* a frame equal to the previous one is not encoded (static screens) */
 };
 
 struct mc_output_config {
@@ -58,11 +61,13 @@ struct mc_output_config {
 	int line;
 	enum mc_output_type type;
 	char track[MC_NAME_MAX];
+	int track_line, ports_line, ssrcs_line;
 	char host[64];
 	int n_ports;                      /* 1 with `port`, else one per layer */
 	uint16_t ports[MC_MAX_LAYERS];    /* highest layer first */
 	uint16_t local_port;
 	char srtp_key_file[MC_PATH_MAX];
+	int srtp_key_file_line;
 	enum mc_srtp_suite srtp_suite;
 	uint8_t srtp_key[MC_SRTP_KEY_MAX]; /* master key + salt, never logged */
 	size_t srtp_key_len;

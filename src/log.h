@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum mc_log_level { MC_LOG_ERROR = 0, MC_LOG_WARN, MC_LOG_INFO, MC_LOG_DEBUG };
+enum mc_log_level { MC_LOG_QUIET = -1 /* fuzzers */, MC_LOG_ERROR = 0, MC_LOG_WARN, MC_LOG_INFO, MC_LOG_DEBUG };
 
 void mc_log_init(void);
 void mc_log_set_level(enum mc_log_level level);

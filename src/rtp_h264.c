@@ -130,8 +130,12 @@ int mc_rtp_h264_packetize(struct mc_rtp_stream *s, uint32_t ts, const uint8_t *a
 	bool any = false;
 
 	while (mc_h264_next_nal(au, len, &pos, &nal, &nal_len)) {
-		any = true;
 		uint8_t type = nal[0] & 0x1f;
+		/* Types 0 and 24-31 are not for encoders (RFC 6184 §5.2 uses them for its payload structures):
+		 * sent as they are, a receiver would misread them as STAP/FU packets. */
+		if (type == 0 || type >= 24)
+			continue;
+		any = true;
 		/* Aggregate non-VCL units (SPS, PPS, SEI, AUD) that fit together; they precede the IDR slice in
 		 * the same access unit, which is what Janus and browsers look for in a keyframe. */
 		if (!is_vcl(type) && nal_len + 2 + 1 <= max_payload) {

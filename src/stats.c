@@ -68,10 +68,12 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 		struct mc_track *t = d->tracks[i];
 		mc_strbuf_printf(b, "%s{\"name\":", i ? "," : "");
 		mc_strbuf_json_string(b, t->cfg->name);
-		mc_strbuf_printf(b, ",\"codec\":\"%s\",\"frames_in\":%llu,\"frames_dropped\":%llu,\"timing_us\":{",
+		mc_strbuf_printf(b, ",\"codec\":\"%s\",\"frames_in\":%llu,\"frames_dropped\":%llu,\"frames_unchanged\":%llu,"
+				    "\"timing_us\":{",
 				 t->cfg->codec == MC_CODEC_VP8 ? "vp8" : "h264", (unsigned long long)t->frames_in,
-				 (unsigned long long)mc_mailbox_dropped(&t->input));
-		hist(b, "mailbox_age", &t->mailbox_age, false);
+				 (unsigned long long)mc_mailbox_dropped(&t->input), (unsigned long long)t->frames_unchanged);
+		hist(b, "mailbox_age", &t->mailbox_age, true);
+		hist(b, "compare", &t->compare, false);
 		mc_strbuf_printf(b, "},\"layers\":[");
 		for (int l = 0; l < t->n_layers; l++) {
 			struct mc_layer *ly = &t->layers[l];

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "log.h"
 #include "output.h"
 
@@ -148,6 +149,20 @@ static bool layer_due(struct mc_layer *l, int src_fps)
 	return true;
 }
 
+/* A static screen need not be encoded 15 times a second. An unchanged frame is skipped, but one a second
+ * still goes out so that the stream does not look dead to an SFU (Janus moves viewers off a silent layer). */
+static bool unchanged(struct mc_track *t, AVFrame *frame)
+{
+	int64_t t0 = mc_now_us();
+	bool same = t->prev && frame->pts - t->prev->pts < 1000000 && mc_frame_equal(frame, t->prev);
+	mc_hist_add(&t->compare, mc_now_us() - t0);
+	if (!same) {
+		av_frame_free(&t->prev);
+		t->prev = av_frame_clone(frame);
+	}
+	return same;
+}
+
 static void *track_thread(void *arg)
 {
 	struct mc_track *t = arg;
@@ -163,6 +178,11 @@ static void *track_thread(void *arg)
 	while (mc_mailbox_take(&t->input, &frame, &put_us) == 0) {
 		mc_hist_add(&t->mailbox_age, mc_now_us() - put_us);
 		t->frames_in++;
+		if (t->cfg->skip_unchanged && unchanged(t, frame)) {
+			t->frames_unchanged++;
+			av_frame_free(&frame);
+			continue;
+		}
 		bool due[MC_MAX_LAYERS];
 		int last_needed = -1;
 		for (int i = 0; i < t->n_layers; i++)
@@ -198,6 +218,7 @@ static void *track_thread(void *arg)
 	}
 	for (int i = 0; i < t->n_layers; i++)
 		mc_mailbox_close(&t->layers[i].mailbox);
+	av_frame_free(&t->prev);
 	mc_thread_cpu_end(&t->cpu);
 	return NULL;
 }

@@ -57,6 +57,9 @@ struct mc_track {
 	struct mc_thread_cpu cpu;
 	struct mc_histogram mailbox_age; /* source → track */
 	uint64_t frames_in;
+	uint64_t frames_unchanged; /* skipped: equal to the previous frame */
+	AVFrame *prev;             /* the last frame encoded, to find unchanged ones */
+	struct mc_histogram compare;
 };
 
 /* Creates the layers' encoders; attaches to `source` (adds the track's mailbox as a sink). */
