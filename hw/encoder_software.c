@@ -50,7 +50,10 @@ static int swenc_open(void *priv, const struct mc_encoder_params *p, enum AVPixe
 	c->bit_rate = p->bitrate;
 	c->rc_max_rate = p->bitrate;
 	c->rc_buffer_size = p->bitrate / p->fps; /* one frame of VBV: a frame never waits behind a big one */
-	c->thread_count = p->threads;
+	/* threads = 0: libx264 picks (sliced threads under zerolatency shorten a frame's encode time);
+	 * libvpx gets one thread: its worker threads spin, and three layers' encoders with a thread per core
+	 * each starve one another on a 2-core device (frames dropped, encodes of a second seen) */
+	c->thread_count = p->threads ? p->threads : p->codec == MC_CODEC_VP8 ? 1 : 0;
 	c->flags |= AV_CODEC_FLAG_LOW_DELAY;
 
 	char buf[32];

@@ -340,6 +340,7 @@ static int p_single_port(const struct key *k, const char *v, void *field, char *
 	if (p_port(k, v, &o->ports[0], err, n))
 		return -EINVAL;
 	o->n_ports = 1;
+	o->single_port = true;
 	return 0;
 }
 
@@ -392,7 +393,7 @@ static const struct key keys[] = {
 	{ SEC_OUTPUT, "track", p_name, O(track), 0, SZ(struct mc_output_config, track), .required = true },
 	{ SEC_OUTPUT, "host", p_host, O(host), 0, SZ(struct mc_output_config, host), .required = true },
 	{ SEC_OUTPUT, "ports", p_ports, O(ports) },
-	{ SEC_OUTPUT, "port", p_single_port, O(ports) },
+	{ SEC_OUTPUT, "port", p_single_port, O(ports), 1 }, /* a destination: 0 is not a port (ports: 1..) */
 	{ SEC_OUTPUT, "local_port", p_port, O(local_port), 0 },
 	{ SEC_OUTPUT, "srtp_key_file", p_string, O(srtp_key_file), 0, SZ(struct mc_output_config, srtp_key_file) },
 	{ SEC_OUTPUT, "srtp_suite", p_srtp_suite, O(srtp_suite) },
@@ -659,7 +660,11 @@ static char *reader(char *str, int num, void *stream)
 	str[copy] = '\n';
 	str[copy + 1] = '\0';
 
-	const char *p = skip_space(str);
+	const char *p = str;
+	/* inih skips a UTF-8 BOM on line 1 (INI_ALLOW_BOM); so must we, or we miss the first section */
+	if (st->line == 1 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
+		p += 3;
+	p = skip_space(p);
 	if (*p == '[') {
 		const char *end = strchr(p, ']');
 		if (end) {
@@ -772,7 +777,7 @@ static void cross_check(struct parse_state *st)
 		const struct mc_track_config *t = o->track[0] ? mc_config_find_track(c, o->track) : NULL;
 		if (o->track[0] && !t)
 			report(st, o->track_line, "[output.%s] track: no [track.%s] section", o->name, o->track);
-		if (t && o->n_ports > 1 && o->n_ports != t->n_layers)
+		if (t && !o->single_port && o->n_ports != t->n_layers)
 			report(st, o->ports_line, "[output.%s] ports: %d ports for %d layers of track '%s' (one per layer, or use 'port')",
 			       o->name, o->n_ports, t->n_layers, t->name);
 		if (t && o->n_ssrcs && o->n_ssrcs != t->n_layers)

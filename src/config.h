@@ -64,6 +64,7 @@ struct mc_output_config {
 	int track_line, ports_line, ssrcs_line;
 	char host[64];
 	int n_ports;                      /* 1 with `port`, else one per layer */
+	bool single_port;                 /* `port`: every layer to ports[0], told apart by SSRC */
 	uint16_t ports[MC_MAX_LAYERS];    /* highest layer first */
 	uint16_t local_port;
 	char srtp_key_file[MC_PATH_MAX];

@@ -67,7 +67,7 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 	struct in_addr host;
 	inet_pton(AF_INET, cfg->host, &host); /* validated by the config */
 	for (int i = 0; i < n_layers; i++) {
-		uint16_t port = cfg->n_ports > 1 ? cfg->ports[i] : cfg->ports[0];
+		uint16_t port = cfg->single_port ? cfg->ports[0] : cfg->ports[i];
 		uint16_t rtcp_port = cfg->rtcp_mux ? port : cfg->rtcp_port ? cfg->rtcp_port : (uint16_t)(port + 1);
 		o->rtp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = host };
 		o->rtcp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(rtcp_port), .sin_addr = host };
@@ -92,7 +92,7 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 		}
 	}
 	char ports[64] = "";
-	for (int i = 0; i < (cfg->n_ports > 1 ? n_layers : 1); i++)
+	for (int i = 0; i < (cfg->single_port ? 1 : n_layers); i++)
 		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u", i ? "," : "", ntohs(o->rtp_dest[i].sin_port));
 	mc_info(MOD, "%s: %d layer(s) to %s port(s) %s, %s, SSRCs %u/%u/%u", cfg->name, n_layers, cfg->host, ports,
 		o->srtp ? mc_srtp_suite_name(cfg->srtp_suite) : "plain RTP", o->streams[0].ssrc,
