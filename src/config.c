@@ -177,6 +177,7 @@ ENUM_PARSER(p_log_level, int, { "error", MC_LOG_ERROR }, { "warn", MC_LOG_WARN }
 ENUM_PARSER(p_source_type, enum mc_source_type, { "testsrc", MC_SOURCE_TESTSRC }, { "file", MC_SOURCE_FILE })
 ENUM_PARSER(p_codec, enum mc_codec, { "h264", MC_CODEC_H264 }, { "vp8", MC_CODEC_VP8 })
 ENUM_PARSER(p_encoder, enum mc_encoder_choice, { "auto", MC_ENCODER_AUTO }, { "software", MC_ENCODER_SOFTWARE })
+ENUM_PARSER(p_rtcp_mode, enum mc_rtcp_mode, { "on", MC_RTCP_ON }, { "plain", MC_RTCP_PLAIN }, { "off", MC_RTCP_OFF })
 ENUM_PARSER(p_output_type, enum mc_output_type, { "rtp", MC_OUTPUT_RTP })
 ENUM_PARSER(p_srtp_suite, enum mc_srtp_suite, { "AES_CM_128_HMAC_SHA1_80", MC_SRTP_AES_CM_128_HMAC_SHA1_80 },
 	    { "AES_CM_128_HMAC_SHA1_32", MC_SRTP_AES_CM_128_HMAC_SHA1_32 },
@@ -403,6 +404,7 @@ static const struct key keys[] = {
 	{ SEC_OUTPUT, "cname", p_string, O(cname), 0, SZ(struct mc_output_config, cname) },
 	{ SEC_OUTPUT, "rtcp_port", p_port, O(rtcp_port), 1 },
 	{ SEC_OUTPUT, "rtcp_mux", p_bool, O(rtcp_mux) },
+	{ SEC_OUTPUT, "rtcp", p_rtcp_mode, O(rtcp) },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(N_KEYS <= 64, "seen-key bitmask is 64 bits");

@@ -19,6 +19,11 @@ enum mc_source_type { MC_SOURCE_NONE = 0, MC_SOURCE_TESTSRC, MC_SOURCE_FILE };
 enum mc_codec { MC_CODEC_H264 = 0, MC_CODEC_VP8 };
 enum mc_encoder_choice { MC_ENCODER_AUTO = 0, MC_ENCODER_SOFTWARE };
 enum mc_output_type { MC_OUTPUT_NONE = 0, MC_OUTPUT_RTP };
+enum mc_rtcp_mode {
+	MC_RTCP_ON = 0, /* protected like RTP (SRTCP when SRTP is on) */
+	MC_RTCP_PLAIN,  /* unencrypted even with SRTP: Janus's rtcpport takes plain RTCP */
+	MC_RTCP_OFF,
+};
 enum mc_srtp_suite {
 	MC_SRTP_NONE = 0,
 	MC_SRTP_AES_CM_128_HMAC_SHA1_80,
@@ -79,6 +84,7 @@ struct mc_output_config {
 	char cname[64];
 	uint16_t rtcp_port;
 	bool rtcp_mux;
+	enum mc_rtcp_mode rtcp;
 };
 
 struct mc_daemon_config {

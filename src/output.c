@@ -261,7 +261,7 @@ void mc_output_flush(struct mc_output *o)
 
 static void send_rtcp_to(struct mc_output *o, uint8_t *buf, size_t len, size_t cap, const struct sockaddr_in *dest)
 {
-	if (o->srtp && mc_srtp_protect_rtcp(o->srtp, buf, &len, cap))
+	if (o->srtp && o->cfg->rtcp == MC_RTCP_ON && mc_srtp_protect_rtcp(o->srtp, buf, &len, cap))
 		return;
 	if (sendto(o->fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) < 0) {
 		int e = errno;
@@ -282,6 +282,8 @@ static void send_rtcp_to(struct mc_output *o, uint8_t *buf, size_t len, size_t c
 
 void mc_output_send_rtcp(struct mc_output *o, bool bye)
 {
+	if (o->cfg->rtcp == MC_RTCP_OFF)
+		return;
 	int64_t mono = mc_now_us(), wall = mc_wall_us();
 	for (int l = 0; l < o->n_layers; l++) {
 		if (!o->sent_any[l])

@@ -24,8 +24,8 @@ CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 # Janus side (must match janus.transport.http.jcfg / janus.plugin.streaming.jcfg).
 API=http://127.0.0.1:18088/janus
 case $CODEC in
-  h264) MOUNTPOINT=1; PORTS=(15004 15006 15008) ;;  # port, port2, port3 = lowest .. highest layer
-  vp8)  MOUNTPOINT=2; PORTS=(15104 15106 15108) ;;
+  h264) MOUNTPOINT=1; PORTS=(15004 15006 15008); RTCP_PORT=15010 ;;  # port, port2, port3 = lowest .. highest layer
+  vp8)  MOUNTPOINT=2; PORTS=(15104 15106 15108); RTCP_PORT=15110 ;;
   *) echo "usage: $0 MIXCASTD_BINARY [h264|vp8]" >&2; exit 2 ;;
 esac
 
@@ -178,6 +178,9 @@ host = 127.0.0.1
 ; highest layer first: Janus port3, port2, port
 ports = ${PORTS[2]}, ${PORTS[1]}, ${PORTS[0]}
 srtp_key_file = $TMP/srtp.key
+; the mountpoint's rtcpport, which takes plain RTCP (TESTBEDS.md)
+rtcp_port = ${RTCP_PORT}
+rtcp = plain
 EOF
   "$MIXCASTD" --check-config -c "$TMP/mixcastd.ini" >"$TMP/check-config.log" 2>&1 ||
     fail "mixcastd --check-config rejected the generated config (see check-config.log)"
