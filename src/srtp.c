@@ -98,46 +98,38 @@ static int map_status(srtp_err_status_t st)
 	}
 }
 
-int mc_srtp_protect(struct mc_srtp *s, uint8_t *pkt, size_t *len, size_t cap)
+typedef srtp_err_status_t (*srtp_fn)(srtp_t ctx, void *pkt, int *len);
+
+/* Runs one libsrtp2 call in place. `room`: bytes the call may append (0 for unprotect). */
+static int run(srtp_t session, srtp_fn fn, uint8_t *pkt, size_t *len, size_t cap, size_t room)
 {
-	if (*len + s->trailer > cap || *len > INT32_MAX)
+	if (*len > INT32_MAX)
+		return -EINVAL;
+	if (*len + room > cap)
 		return -ENOSPC;
 	int n = (int)*len;
-	int rc = map_status(srtp_protect(s->session, pkt, &n));
+	int rc = map_status(fn(session, pkt, &n));
 	if (rc == 0)
 		*len = (size_t)n;
 	return rc;
+}
+
+int mc_srtp_protect(struct mc_srtp *s, uint8_t *pkt, size_t *len, size_t cap)
+{
+	return run(s->session, srtp_protect, pkt, len, cap, s->trailer);
 }
 
 int mc_srtp_protect_rtcp(struct mc_srtp *s, uint8_t *pkt, size_t *len, size_t cap)
 {
-	if (*len + s->trailer + 4 > cap || *len > INT32_MAX)
-		return -ENOSPC;
-	int n = (int)*len;
-	int rc = map_status(srtp_protect_rtcp(s->session, pkt, &n));
-	if (rc == 0)
-		*len = (size_t)n;
-	return rc;
+	return run(s->session, srtp_protect_rtcp, pkt, len, cap, s->trailer + 4 /* SRTCP index */);
 }
 
 int mc_srtp_unprotect(struct mc_srtp *s, uint8_t *pkt, size_t *len)
 {
-	if (*len > INT32_MAX)
-		return -EINVAL;
-	int n = (int)*len;
-	int rc = map_status(srtp_unprotect(s->session, pkt, &n));
-	if (rc == 0)
-		*len = (size_t)n;
-	return rc;
+	return run(s->session, srtp_unprotect, pkt, len, *len, 0);
 }
 
 int mc_srtp_unprotect_rtcp(struct mc_srtp *s, uint8_t *pkt, size_t *len)
 {
-	if (*len > INT32_MAX)
-		return -EINVAL;
-	int n = (int)*len;
-	int rc = map_status(srtp_unprotect_rtcp(s->session, pkt, &n));
-	if (rc == 0)
-		*len = (size_t)n;
-	return rc;
+	return run(s->session, srtp_unprotect_rtcp, pkt, len, *len, 0);
 }
