@@ -420,6 +420,7 @@ struct parse_state {
 	enum section_kind kind;
 	void *section;       /* current entry, NULL when the section is invalid */
 	int section_line;
+	int daemon_line;     /* where [daemon] was, 0 before */
 	uint64_t seen;        /* keys seen in the current section */
 	int seen_line[N_KEYS];
 	/* reader */
@@ -462,6 +463,11 @@ static void begin_section(struct parse_state *st, const char *name, int line)
 
 	struct mc_config *c = st->cfg;
 	if (strcmp(name, "daemon") == 0) {
+		if (st->daemon_line) {
+			report(st, line, "[daemon]: section defined twice (first on line %d)", st->daemon_line);
+			return;
+		}
+		st->daemon_line = line;
 		st->kind = SEC_DAEMON;
 		st->section = &c->daemon;
 		return;
@@ -616,6 +622,11 @@ static void finish_section(struct parse_state *st)
 			report(st, st->section_line, "[output.%s]: missing required key 'ports' or 'port'", sname);
 		if (!has_ports)
 			o->n_ports = has_port ? 1 : 0;
+		if (!o->rtcp_mux && !seen_key(st, "rtcp_port", NULL) && seen_key(st, "port", &line) && o->ports[0] == 65535)
+			report(st, line, "port: 65535 leaves no port + 1 for RTCP: set rtcp_port or rtcp_mux");
+		for (int i = 0; !o->single_port && !o->rtcp_mux && !seen_key(st, "rtcp_port", NULL) && i < o->n_ports; i++)
+			if (o->ports[i] == 65535 && seen_key(st, "ports", &line))
+				report(st, line, "ports: 65535 leaves no port + 1 for RTCP: set rtcp_port or rtcp_mux");
 		if (o->rtcp_mux && seen_key(st, "rtcp_port", &line))
 			report(st, line, "rtcp_port: conflicts with rtcp_mux = true");
 		if (seen_key(st, "srtp_key_file", &line))
