@@ -5,6 +5,7 @@
 extern const struct mc_source_ops mc_source_testsrc;
 extern const struct mc_source_ops mc_source_file;
 extern const struct mc_encoder_ops mc_encoder_software;
+extern const struct mc_scaler_ops mc_scaler_half;
 extern const struct mc_scaler_ops mc_scaler_swscale;
 
 static const struct mc_source_ops *const sources[] = {
@@ -19,7 +20,9 @@ const struct mc_encoder_ops *const mc_encoder_backends[] = {
 	NULL,
 };
 
+/* The first whose open() accepts the conversion is used: the exact 2:1 step first, libswscale for the rest. */
 const struct mc_scaler_ops *const mc_scaler_backends[] = {
+	&mc_scaler_half,
 	&mc_scaler_swscale,
 	NULL,
 };
