@@ -1,24 +1,45 @@
 /* file: a YUV4MPEG2 (Y4M) clip, 8-bit 4:2:0, played at its frame rate or as fast as the pipeline takes
  * frames (realtime = false: nothing is dropped; what benchmarks and tests use), looped or once. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "frame.h"
 #include "log.h"
 #include "pace.h"
 #include "source.h"
 
+/* The clip is mapped, not read: a frame's planes point into the mapping (the page cache), so no copy is
+ * made between the file and the encoders. The mapping lives until the source and every frame are gone. */
+struct clip_map {
+	int refs; /* atomic */
+	uint8_t *base;
+	size_t len;
+};
+
 struct filesrc {
 	const struct mc_source_config *cfg;
-	FILE *f;
-	long data_start; /* offset of the first FRAME */
+	struct clip_map *map;
+	size_t *frames_at; /* offset of each frame's pixels */
+	size_t n_frames, next;
 	int width, height, fps_num, fps_den;
-	struct mc_frame_pool *pool;
 	struct mc_pace pace;
 	uint64_t frames;
 };
+
+static void map_unref(struct clip_map *m)
+{
+	if (m && __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		munmap(m->base, m->len);
+		free(m);
+	}
+}
+
+static void frame_buffer_free(void *opaque, uint8_t *data) { map_unref(opaque); }
 
 /* "YUV4MPEG2 W1280 H720 F30:1 Ip A1:1 C420jpeg" (the tags are space-separated, the line ends in '\n') */
 static int parse_header(struct filesrc *s, const char *line)
@@ -73,76 +94,131 @@ static int parse_header(struct filesrc *s, const char *line)
 	return 0;
 }
 
+/* Index every FRAME of the mapped clip; a frame cut short by the end of the file ends the clip. */
+static int index_frames(struct filesrc *s, size_t data_start)
+{
+	size_t frame_size = (size_t)s->width * s->height * 3 / 2, cap = 0, off = data_start;
+	const uint8_t *base = s->map->base;
+	size_t len = s->map->len;
+	while (off < len) {
+		const uint8_t *nl = memchr(base + off, '\n', len - off < 256 ? len - off : 256);
+		if (len - off < 5 || memcmp(base + off, "FRAME", 5) != 0 || !nl) {
+			mc_err("file", "%s: '%s': expected FRAME at offset %zu", s->cfg->name, s->cfg->path, off);
+			return -EINVAL;
+		}
+		size_t pixels = (size_t)(nl - base) + 1;
+		if (len - pixels < frame_size) {
+			mc_warn("file", "%s: '%s' ends inside frame %zu; the clip ends before it", s->cfg->name,
+				s->cfg->path, s->n_frames);
+			break;
+		}
+		if (s->n_frames == cap) {
+			cap = cap ? cap * 2 : 256;
+			size_t *n = realloc(s->frames_at, cap * sizeof(*n));
+			if (!n)
+				return -ENOMEM;
+			s->frames_at = n;
+		}
+		s->frames_at[s->n_frames++] = pixels;
+		off = pixels + frame_size;
+	}
+	if (s->n_frames == 0) {
+		mc_err("file", "%s: '%s' has no frame", s->cfg->name, s->cfg->path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int filesrc_open(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info)
 {
 	struct filesrc *s = priv;
 	s->cfg = cfg;
-	s->f = fopen(cfg->path, "rbe");
-	if (!s->f) {
+	int fd = open(cfg->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		int e = errno;
 		mc_err("file", "%s: cannot open '%s': %s", cfg->name, cfg->path, strerror(e));
 		return -e;
 	}
-	char line[512];
-	if (!fgets(line, sizeof(line), s->f)) {
-		mc_err("file", "%s: '%s' is empty", cfg->name, cfg->path);
-		return -EINVAL;
+	struct stat sb;
+	int rc = fstat(fd, &sb) ? -errno : 0;
+	if (!rc && (sb.st_size < 10 || !S_ISREG(sb.st_mode))) {
+		mc_err("file", "%s: '%s' is empty or not a regular file", cfg->name, cfg->path);
+		rc = -EINVAL;
 	}
-	int rc = parse_header(s, line);
+	if (!rc && !(s->map = calloc(1, sizeof(*s->map))))
+		rc = -ENOMEM;
+	if (!rc) {
+		s->map->len = (size_t)sb.st_size;
+		/* populate small clips up front: one pass over the page tables instead of a fault per 64 KiB */
+		int populate = s->map->len < (1u << 30) ? MAP_POPULATE : 0;
+		void *base = mmap(NULL, s->map->len, PROT_READ, MAP_PRIVATE | populate, fd, 0);
+		if (base == MAP_FAILED) {
+			rc = -errno;
+			mc_err("file", "%s: cannot map '%s': %s", cfg->name, cfg->path, strerror(-rc));
+			free(s->map);
+			s->map = NULL;
+		} else {
+			s->map->base = base;
+			s->map->refs = 1;
+			madvise(base, s->map->len, MADV_SEQUENTIAL);
+		}
+	}
+	close(fd);
 	if (rc)
 		return rc;
-	s->data_start = ftell(s->f);
-	s->pool = mc_frame_pool_create(s->width, s->height, AV_PIX_FMT_YUV420P);
-	if (!s->pool)
-		return -ENOMEM;
+
+	const uint8_t *nl = memchr(s->map->base, '\n', s->map->len < 512 ? s->map->len : 512);
+	char line[513];
+	size_t n = nl ? (size_t)(nl - s->map->base) + 1 : 0;
+	memcpy(line, s->map->base, n);
+	line[n] = '\0';
+	if (!nl) {
+		mc_err("file", "%s: '%s' is not a Y4M file (no header line)", cfg->name, cfg->path);
+		return -EINVAL;
+	}
+	if ((rc = parse_header(s, line)) || (rc = index_frames(s, n)))
+		return rc;
 	mc_pace_init(&s->pace, s->fps_num, s->fps_den);
 	*info = (struct mc_source_info){ s->width, s->height, s->fps_num, s->fps_den };
-	mc_info("file", "%s: '%s' %dx%d at %d/%d fps%s%s", cfg->name, cfg->path, s->width, s->height, s->fps_num,
-		s->fps_den, cfg->realtime ? "" : ", as fast as possible", cfg->loop ? ", looped" : "");
-	return 0;
-}
-
-static int read_plane(FILE *f, uint8_t *dst, int linesize, int w, int h)
-{
-	for (int y = 0; y < h; y++)
-		if (fread(dst + (size_t)y * linesize, 1, (size_t)w, f) != (size_t)w)
-			return -1;
+	mc_info("file", "%s: '%s' %dx%d at %d/%d fps, %zu frames%s%s", cfg->name, cfg->path, s->width, s->height,
+		s->fps_num, s->fps_den, s->n_frames, cfg->realtime ? "" : ", as fast as possible",
+		cfg->loop ? ", looped" : "");
 	return 0;
 }
 
 static int filesrc_read(void *priv, AVFrame **out, const bool *stop)
 {
 	struct filesrc *s = priv;
+	if (s->next == s->n_frames) {
+		if (!s->cfg->loop)
+			return MC_SOURCE_EOF;
+		s->next = 0;
+	}
 	if (s->cfg->realtime && mc_pace_wait(&s->pace, stop) < 0)
 		return -EINTR;
-	char line[256];
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (fgets(line, sizeof(line), s->f))
-			break;
-		if (ferror(s->f)) {
-			mc_err("file", "%s: read error on '%s'", s->cfg->name, s->cfg->path);
-			return -EIO;
-		}
-		if (!s->cfg->loop || s->frames == 0 || attempt == 1)
-			return MC_SOURCE_EOF;
-		fseek(s->f, s->data_start, SEEK_SET);
-	}
-	if (strncmp(line, "FRAME", 5) != 0) {
-		mc_err("file", "%s: '%s': expected FRAME at offset %ld", s->cfg->name, s->cfg->path, ftell(s->f));
-		return -EINVAL;
-	}
 	int64_t capture = mc_now_us();
-	AVFrame *f = mc_frame_pool_get(s->pool);
+	AVFrame *f = av_frame_alloc();
 	if (!f)
 		return -ENOMEM;
-	if (read_plane(s->f, f->data[0], f->linesize[0], s->width, s->height) ||
-	    read_plane(s->f, f->data[1], f->linesize[1], s->width / 2, s->height / 2) ||
-	    read_plane(s->f, f->data[2], f->linesize[2], s->width / 2, s->height / 2)) {
+	uint8_t *pixels = s->map->base + s->frames_at[s->next];
+	size_t luma = (size_t)s->width * s->height;
+	/* read-only: the mapping is shared with the page cache; nothing downstream writes into a source frame */
+	f->buf[0] = av_buffer_create(pixels, luma * 3 / 2, frame_buffer_free, s->map, AV_BUFFER_FLAG_READONLY);
+	if (!f->buf[0]) {
 		av_frame_free(&f);
-		mc_warn("file", "%s: '%s' ends inside a frame; treating it as the end", s->cfg->name, s->cfg->path);
-		return MC_SOURCE_EOF;
+		return -ENOMEM;
 	}
+	__atomic_add_fetch(&s->map->refs, 1, __ATOMIC_ACQ_REL);
+	f->format = AV_PIX_FMT_YUV420P;
+	f->width = s->width;
+	f->height = s->height;
+	f->data[0] = pixels;
+	f->data[1] = pixels + luma;
+	f->data[2] = pixels + luma + luma / 4;
+	f->linesize[0] = s->width;
+	f->linesize[1] = f->linesize[2] = s->width / 2;
 	f->pts = capture;
+	s->next++;
 	s->frames++;
 	*out = f;
 	return 0;
@@ -157,9 +233,8 @@ static bool filesrc_lossless(void *priv)
 static void filesrc_close(void *priv)
 {
 	struct filesrc *s = priv;
-	if (s->f)
-		fclose(s->f);
-	mc_frame_pool_destroy(s->pool);
+	map_unref(s->map); /* frames still out keep the mapping */
+	free(s->frames_at);
 }
 
 const struct mc_source_ops mc_source_file = {

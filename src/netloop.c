@@ -94,10 +94,15 @@ static void *net_thread(void *arg)
 			}
 		}
 	}
-	for (int k = 0; k < nl->n_outputs; k++) {
+	for (int k = 0; k < nl->n_outputs; k++)
 		mc_output_flush(nl->outputs[k]);
+	/* A receiver reads RTP and RTCP from two sockets and may act on the BYE first: FFmpeg ends the stream
+	 * and drops what is still queued on the RTP socket, i.e. the end of the last frame. Give the last
+	 * packets a head start. */
+	struct timespec linger = { 0, 30 * 1000 * 1000 };
+	nanosleep(&linger, NULL);
+	for (int k = 0; k < nl->n_outputs; k++)
 		mc_output_send_rtcp(nl->outputs[k], true);
-	}
 	mc_thread_cpu_end(&nl->cpu);
 	return NULL;
 }
