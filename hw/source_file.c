@@ -19,6 +19,8 @@ struct clip_map {
 	int refs; /* atomic */
 	uint8_t *base;
 	size_t len;
+	size_t frame_size;
+	uintptr_t page_mask;
 };
 
 struct filesrc {
@@ -39,7 +41,21 @@ static void map_unref(struct clip_map *m)
 	}
 }
 
-static void frame_buffer_free(void *opaque, uint8_t *data) { map_unref(opaque); }
+static void frame_buffer_free(void *opaque, uint8_t *data)
+{
+	struct clip_map *m = opaque;
+	/* Drop the frame's pages from this process's page tables (they stay in the page cache), so that the
+	 * resident set holds the frames in flight, not the whole clip. A neighbour frame sharing an edge page
+	 * that is still in use just faults it in again: the mapping is private and never written.
+	 * The range starts 2 MiB early: a page fault maps the pages around it (fault-around, or a whole large
+	 * folio of the page cache, up to 2 MiB), which
+	 * puts back pages of the frame before, already let go of. */
+	uintptr_t lead = 2 * 1024 * 1024;
+	uintptr_t start = ((uintptr_t)data - (uintptr_t)m->base > lead ? (uintptr_t)data - lead : (uintptr_t)m->base) & ~m->page_mask;
+	uintptr_t end = ((uintptr_t)data + m->frame_size + m->page_mask) & ~m->page_mask;
+	madvise((void *)start, end - start, MADV_DONTNEED);
+	map_unref(m);
+}
 
 /* "YUV4MPEG2 W1280 H720 F30:1 Ip A1:1 C420jpeg" (the tags are space-separated, the line ends in '\n') */
 static int parse_header(struct filesrc *s, const char *line)
@@ -94,19 +110,23 @@ static int parse_header(struct filesrc *s, const char *line)
 	return 0;
 }
 
-/* Index every FRAME of the mapped clip; a frame cut short by the end of the file ends the clip. */
-static int index_frames(struct filesrc *s, size_t data_start)
+/* Index every FRAME of the clip; a frame cut short by the end of the file ends the clip. The headers are
+ * read with pread(), not through the mapping: touching a page of every frame would map (and count in the
+ * resident set) most of the clip at start-up. */
+static int index_frames(struct filesrc *s, int fd, size_t data_start)
 {
 	size_t frame_size = (size_t)s->width * s->height * 3 / 2, cap = 0, off = data_start;
-	const uint8_t *base = s->map->base;
 	size_t len = s->map->len;
+	s->map->frame_size = frame_size;
 	while (off < len) {
-		const uint8_t *nl = memchr(base + off, '\n', len - off < 256 ? len - off : 256);
-		if (len - off < 5 || memcmp(base + off, "FRAME", 5) != 0 || !nl) {
+		char head[256];
+		ssize_t got = pread(fd, head, sizeof(head), (off_t)off);
+		const char *nl = got > 0 ? memchr(head, '\n', (size_t)got) : NULL;
+		if (got < 5 || memcmp(head, "FRAME", 5) != 0 || !nl) {
 			mc_err("file", "%s: '%s': expected FRAME at offset %zu", s->cfg->name, s->cfg->path, off);
 			return -EINVAL;
 		}
-		size_t pixels = (size_t)(nl - base) + 1;
+		size_t pixels = off + (size_t)(nl - head) + 1;
 		if (len - pixels < frame_size) {
 			mc_warn("file", "%s: '%s' ends inside frame %zu; the clip ends before it", s->cfg->name,
 				s->cfg->path, s->n_frames);
@@ -149,9 +169,7 @@ static int filesrc_open(void *priv, const struct mc_source_config *cfg, struct m
 		rc = -ENOMEM;
 	if (!rc) {
 		s->map->len = (size_t)sb.st_size;
-		/* populate small clips up front: one pass over the page tables instead of a fault per 64 KiB */
-		int populate = s->map->len < (1u << 30) ? MAP_POPULATE : 0;
-		void *base = mmap(NULL, s->map->len, PROT_READ, MAP_PRIVATE | populate, fd, 0);
+		void *base = mmap(NULL, s->map->len, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (base == MAP_FAILED) {
 			rc = -errno;
 			mc_err("file", "%s: cannot map '%s': %s", cfg->name, cfg->path, strerror(-rc));
@@ -160,23 +178,24 @@ static int filesrc_open(void *priv, const struct mc_source_config *cfg, struct m
 		} else {
 			s->map->base = base;
 			s->map->refs = 1;
+			s->map->page_mask = (uintptr_t)sysconf(_SC_PAGESIZE) - 1;
 			madvise(base, s->map->len, MADV_SEQUENTIAL);
 		}
 	}
+	char line[513];
+	ssize_t got = rc ? -1 : pread(fd, line, sizeof(line) - 1, 0);
+	char *nl = got > 0 ? memchr(line, '\n', (size_t)got) : NULL;
+	if (!rc && !nl) {
+		mc_err("file", "%s: '%s' is not a Y4M file (no header line)", cfg->name, cfg->path);
+		rc = -EINVAL;
+	}
+	if (!rc) {
+		nl[1] = '\0';
+		if (!(rc = parse_header(s, line)))
+			rc = index_frames(s, fd, (size_t)(nl - line) + 1);
+	}
 	close(fd);
 	if (rc)
-		return rc;
-
-	const uint8_t *nl = memchr(s->map->base, '\n', s->map->len < 512 ? s->map->len : 512);
-	char line[513];
-	size_t n = nl ? (size_t)(nl - s->map->base) + 1 : 0;
-	memcpy(line, s->map->base, n);
-	line[n] = '\0';
-	if (!nl) {
-		mc_err("file", "%s: '%s' is not a Y4M file (no header line)", cfg->name, cfg->path);
-		return -EINVAL;
-	}
-	if ((rc = parse_header(s, line)) || (rc = index_frames(s, n)))
 		return rc;
 	mc_pace_init(&s->pace, s->fps_num, s->fps_den);
 	*info = (struct mc_source_info){ s->width, s->height, s->fps_num, s->fps_den };
