@@ -72,6 +72,8 @@ static void *net_thread(void *arg)
 	struct mc_netloop *nl = arg;
 	pthread_setname_np(pthread_self(), "net");
 	mc_thread_cpu_begin(&nl->cpu);
+	/* packets of a finished frame should leave at once, not after an encoder's time slice */
+	mc_thread_sched(200, 0);
 	while (!__atomic_load_n(&nl->stop, __ATOMIC_ACQUIRE)) {
 		struct epoll_event evs[16];
 		int n = epoll_wait(nl->epfd, evs, 16, 500);

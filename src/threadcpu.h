@@ -18,4 +18,10 @@ void mc_thread_cpu_begin(struct mc_thread_cpu *c);
 void mc_thread_cpu_end(struct mc_thread_cpu *c);
 double mc_thread_cpu_seconds(const struct mc_thread_cpu *c);
 
+/* Scheduling of the calling thread for short, latency-bound work: a time slice of `slice_us` (Linux 6.12+
+ * EEVDF: a waking thread with a shorter slice preempts a running one instead of waiting up to the default
+ * 3 ms slice), and `nice_delta` added to its nice value. Best effort: returns 0 or -errno, changes nothing
+ * that the kernel refuses. */
+int mc_thread_sched(int slice_us, int nice_delta);
+
 #endif

@@ -105,6 +105,13 @@ static void *layer_thread(void *arg)
 	snprintf(tname, sizeof(tname), "enc.%.8s.%d", t->cfg->name, l->index);
 	pthread_setname_np(pthread_self(), tname);
 	mc_thread_cpu_begin(&l->cpu);
+	/* Shortest job first: on a small device the layers' encoders outnumber the cores, and a 180p frame
+	 * (1 ms) should not wait behind a 720p one (11 ms). The largest layer keeps the default slice and runs
+	 * at a lower priority; the smaller ones get shorter slices the smaller they are (1 ms, 0.5 ms), so they
+	 * preempt the larger ones when a frame arrives. */
+	int sched = l->index == 0 && t->n_layers > 1 ? mc_thread_sched(0, 2) : mc_thread_sched(2000 >> l->index, 0);
+	if (sched)
+		mc_debug(MOD, "%s: layer %d: scheduling not changed: %s", t->cfg->name, l->index, strerror(-sched));
 	AVPacket *pkt = av_packet_alloc();
 	AVFrame *frame;
 	int64_t put_us;
@@ -170,6 +177,7 @@ static void *track_thread(void *arg)
 	snprintf(tname, sizeof(tname), "track.%.9s", t->cfg->name);
 	pthread_setname_np(pthread_self(), tname);
 	mc_thread_cpu_begin(&t->cpu);
+	mc_thread_sched(300, 0); /* scaling is short and every layer waits for it */
 	const struct mc_source_info *si = &t->source->info;
 	int src_fps = si->fps_den ? (si->fps_num + si->fps_den / 2) / si->fps_den : 30;
 	struct mc_ratelimit rl = MC_RATELIMIT_INIT(10000, 2);
