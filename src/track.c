@@ -116,11 +116,16 @@ static void *layer_thread(void *arg)
 	AVFrame *frame;
 	int64_t put_us;
 	struct mc_ratelimit rl = MC_RATELIMIT_INIT(10000, 2);
+	const int64_t interval_us = (int64_t)(t->cfg->keyframe_interval * 1e6);
 	while (pkt && mc_mailbox_take(&l->mailbox, &frame, &put_us) == 0) {
 		int64_t t0 = mc_now_us();
 		mc_hist_add(&l->stats.queue_age, t0 - put_us);
+		/* Every keyframe_interval: counted in frames (a file read as fast as possible has compressed
+		 * capture times) and in time (unchanged frames of a static screen are skipped, and a viewer who
+		 * joins still needs a keyframe within the interval). */
+		int64_t capture_us = frame->pts;
 		bool key = l->since_keyframe == 0 || l->since_keyframe >= l->gop_frames ||
-			   __atomic_exchange_n(&l->keyframe_requested, false, __ATOMIC_ACQ_REL);
+			   capture_us - l->last_key_us >= interval_us;
 		int rc = mc_encoder_send(l->encoder, frame, key);
 		if (rc == -EAGAIN) { /* the encoder wants its output read first */
 			drain_encoder(l, pkt);
@@ -129,6 +134,8 @@ static void *layer_thread(void *arg)
 		av_frame_free(&frame);
 		if (rc == 0) {
 			l->since_keyframe = key ? 1 : l->since_keyframe + 1;
+			if (key)
+				l->last_key_us = capture_us;
 			rc = drain_encoder(l, pkt);
 		}
 		if (rc < 0 && mc_ratelimit_ok(&rl, NULL))
@@ -156,12 +163,14 @@ static bool layer_due(struct mc_layer *l, int src_fps)
 	return true;
 }
 
-/* A static screen need not be encoded 15 times a second. An unchanged frame is skipped, but one a second
- * still goes out so that the stream does not look dead to an SFU (Janus moves viewers off a silent layer). */
+/* A static screen need not be encoded 15 times a second. An unchanged frame is skipped, except one per
+ * keyframe interval, which the layers encode as a keyframe: a viewer who joins gets a picture within the
+ * interval, and the stream never falls silent for longer. */
 static bool unchanged(struct mc_track *t, AVFrame *frame)
 {
 	int64_t t0 = mc_now_us();
-	bool same = t->prev && frame->pts - t->prev->pts < 1000000 && mc_frame_equal(frame, t->prev);
+	bool same = t->prev && frame->pts - t->prev->pts < (int64_t)(t->cfg->keyframe_interval * 1e6) &&
+		    mc_frame_equal(frame, t->prev);
 	mc_hist_add(&t->compare, mc_now_us() - t0);
 	if (!same) {
 		av_frame_free(&t->prev);

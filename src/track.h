@@ -40,7 +40,7 @@ struct mc_layer {
 	int fps_acc;                 /* frame-rate decimation from the source's nominal rate */
 	int gop_frames;              /* keyframe distance in frames */
 	int since_keyframe;
-	bool keyframe_requested;
+	int64_t last_key_us;         /* capture time of the last keyframe */
 	struct mc_layer_stats stats;
 };
 
