@@ -60,11 +60,9 @@ trap cleanup EXIT
 trap 'echo "demo-page: interrupted (the ${TOTAL_S} s limit, or a signal)"; exit 124' TERM INT
 fail() { echo "demo-page: FAIL: $*"; exit 1; }
 
-ip link set lo up
-ip link add e2e0 type veth peer name e2e1
-ip link set e2e0 up
-ip link set e2e1 up
-ip addr add 127.0.0.2/32 dev e2e0
+# shellcheck source=tests/e2e/netns.sh
+source "$HERE/netns.sh"
+e2e_loopback_ice
 
 # DEMO_DURATION_S: the demo ends by itself even if nobody stops it.
 DEMO_SKIP_INSTALL=1 DEMO_SKIP_BUILD=1 DEMO_MIXCASTD=$MIXCASTD DEMO_ICE_ENFORCE=127.0.0.2 \

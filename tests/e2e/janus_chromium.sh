@@ -124,12 +124,9 @@ trap 'echo "e2e: interrupted (the ${TOTAL_S} s limit, or a signal)"; exit 124' T
 
 fail() { echo "e2e: FAIL: $*"; exit 1; }
 
-# Loopback plus a veth holding 127.0.0.2: the one address Janus gathers an ICE candidate on (TESTBEDS.md).
-ip link set lo up
-ip link add e2e0 type veth peer name e2e1
-ip link set e2e0 up
-ip link set e2e1 up
-ip addr add 127.0.0.2/32 dev e2e0
+# shellcheck source=tests/e2e/netns.sh
+source "$HERE/netns.sh"
+e2e_loopback_ice
 
 # Per-run SRTP master key+salt (30 bytes), shared by Janus and the sender.
 KEY=$(head -c 30 /dev/urandom | base64 -w0)
