@@ -1,5 +1,5 @@
-/* Encoders: backends in hw/ fill one ops table; the core (this file's .c) picks one, and owns keyframe
- * timing, keyframe requests and bitrate, so backends stay thin (submit a frame, receive packets, -EAGAIN). */
+/* Encoders: backends in hw/ fill one ops table; the core (this file's .c) picks one. Keyframe timing lives
+ * in the track, so backends stay thin (submit a frame with a keyframe flag, receive packets, -EAGAIN). */
 #ifndef MC_ENCODER_H
 #define MC_ENCODER_H
 
