@@ -6,10 +6,12 @@ layers to two ports, and RTCP to RTP port + 1. A stdlib receiver checks:
 - the SR's (NTP, RTP) pair maps each frame's RTP timestamp to a wall-clock capture time that lies shortly
   before the packet's arrival (the capture-time timestamps that latency measurements rely on);
 - SIGTERM ends with an RTCP BYE for every SSRC, and exit status 0;
-- the marker bit closes every frame (the next packet has a new timestamp).
+- the marker bit closes every frame (the next packet has a new timestamp);
+- the stats endpoint (stats_listen) answers /healthz and /stats with the packets it has sent.
 
 usage: rtcp_plain.py MIXCASTD     exit 0 pass, 1 fail, 77 skip
 """
+import json
 import os
 import select
 import signal
@@ -19,8 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 PORTS = [16400, 16402]          # RTP; RTCP on +1 (16401, 16403)
+STATS = "127.0.0.1:16490"
 CNAME = "kiosk-7@mixcast.test"
 RUN_S = 3.5
 failures = []
@@ -57,7 +61,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="mixcast-it-rtcp.")
     conf = os.path.join(tmp, "rtcp.ini")
     with open(conf, "w") as f:
-        f.write(f"""[source.cam]
+        f.write(f"""[daemon]
+stats_listen = {STATS}
+[source.cam]
 type = testsrc
 size = 640x360
 fps = 30
@@ -89,9 +95,18 @@ cname = {CNAME}
     malformed = []
     deadline = time.monotonic() + RUN_S
     stopped_at = None
+    stats = None
     try:
         while True:
             now = time.monotonic()
+            if stats is None and now >= deadline - 1.0:
+                try:
+                    with urllib.request.urlopen(f"http://{STATS}/healthz", timeout=2) as r:
+                        health = r.read().decode()
+                    with urllib.request.urlopen(f"http://{STATS}/stats", timeout=2) as r:
+                        stats = (health, r.headers.get("Content-Type"), json.loads(r.read()))
+                except (OSError, ValueError) as e:
+                    stats = ("", "", {"error": str(e)})
             if stopped_at is None and now >= deadline:
                 proc.send_signal(signal.SIGTERM)
                 stopped_at = now
@@ -142,6 +157,12 @@ cname = {CNAME}
     log_text = log.read()
 
     check(rc == 0, f"mixcastd exits 0 after SIGTERM (got {rc})")
+    health, ctype, body = stats or ("", "", {})
+    check(health == "ok\n", f"GET /healthz answers ok ({health!r})")
+    outs = body.get("outputs") or [{}]
+    check(ctype == "application/json" and outs[0].get("packets_sent", 0) > 50 and len(outs[0].get("layers", [])) == 2,
+          f"GET /stats is JSON with the output's packets ({ctype}, {outs[0].get('packets_sent')} packets, "
+          f"{body.get('error', 'ok')})")
     check(not malformed, f"every RTCP/RTP datagram well formed ({malformed[:3]})")
     check(len(rtp) == 2, f"two SSRCs sent RTP ({len(rtp)})")
     for ssrc, pkts in rtp.items():
