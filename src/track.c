@@ -26,6 +26,7 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 	int src_fps = si->fps_den ? (si->fps_num + si->fps_den / 2) / si->fps_den : 30;
 	if (src_fps < 1)
 		src_fps = 1;
+	t->src_fps = src_fps;
 	int rc = 0;
 	for (int i = 0; i < cfg->n_layers; i++) {
 		struct mc_layer *l = &t->layers[i];
@@ -187,8 +188,6 @@ static void *track_thread(void *arg)
 	pthread_setname_np(pthread_self(), tname);
 	mc_thread_cpu_begin(&t->cpu);
 	mc_thread_sched(300, 0); /* scaling is short and every layer waits for it */
-	const struct mc_source_info *si = &t->source->info;
-	int src_fps = si->fps_den ? (si->fps_num + si->fps_den / 2) / si->fps_den : 30;
 	struct mc_ratelimit rl = MC_RATELIMIT_INIT(10000, 2);
 	AVFrame *frame;
 	int64_t put_us;
@@ -203,7 +202,7 @@ static void *track_thread(void *arg)
 		bool due[MC_MAX_LAYERS];
 		int last_needed = -1;
 		for (int i = 0; i < t->n_layers; i++)
-			if ((due[i] = layer_due(&t->layers[i], src_fps)))
+			if ((due[i] = layer_due(&t->layers[i], t->src_fps)))
 				last_needed = i;
 		/* The pyramid: each picture is made from the previous (larger) one. A layer that is not due this
 		 * frame is still scaled when a smaller due layer needs it. */

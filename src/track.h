@@ -48,6 +48,7 @@ struct mc_track {
 	const struct mc_track_config *cfg;
 	struct mc_source *source;
 	struct mc_mailbox input;
+	int src_fps; /* the source's nominal rate, rounded: layers are decimated from it */
 	int n_layers;
 	struct mc_layer layers[MC_MAX_LAYERS];
 	int n_outputs;
