@@ -622,11 +622,6 @@ static void finish_section(struct parse_state *st)
 			report(st, st->section_line, "[output.%s]: missing required key 'ports' or 'port'", sname);
 		if (!has_ports)
 			o->n_ports = has_port ? 1 : 0;
-		if (!o->rtcp_mux && !seen_key(st, "rtcp_port", NULL) && seen_key(st, "port", &line) && o->ports[0] == 65535)
-			report(st, line, "port: 65535 leaves no port + 1 for RTCP: set rtcp_port or rtcp_mux");
-		for (int i = 0; !o->single_port && !o->rtcp_mux && !seen_key(st, "rtcp_port", NULL) && i < o->n_ports; i++)
-			if (o->ports[i] == 65535 && seen_key(st, "ports", &line))
-				report(st, line, "ports: 65535 leaves no port + 1 for RTCP: set rtcp_port or rtcp_mux");
 		if (o->rtcp_mux && seen_key(st, "rtcp_port", &line))
 			report(st, line, "rtcp_port: conflicts with rtcp_mux = true");
 		if (seen_key(st, "srtp_key_file", &line))
@@ -638,6 +633,10 @@ static void finish_section(struct parse_state *st)
 		o->ports_line = st->section_line;
 		if (seen_key(st, "ports", &line) || seen_key(st, "port", &line))
 			o->ports_line = line;
+		for (int i = 0; !o->rtcp_mux && !seen_key(st, "rtcp_port", NULL) && i < o->n_ports; i++)
+			if (o->ports[i] == 65535)
+				report(st, o->ports_line, "%s: 65535 leaves no port + 1 for RTCP: set rtcp_port or rtcp_mux",
+				       o->single_port ? "port" : "ports");
 		if (seen_key(st, "srtp_suite", &line) && !seen_key(st, "srtp_key_file", NULL))
 			report(st, line, "srtp_suite: set without srtp_key_file");
 		if (o->srtp_key_file[0] && o->srtp_suite == MC_SRTP_NONE)

@@ -27,6 +27,7 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 	if (src_fps < 1)
 		src_fps = 1;
 	t->src_fps = src_fps;
+	t->keyframe_interval_us = (int64_t)(cfg->keyframe_interval * 1e6);
 	int rc = 0;
 	for (int i = 0; i < cfg->n_layers; i++) {
 		struct mc_layer *l = &t->layers[i];
@@ -117,7 +118,6 @@ static void *layer_thread(void *arg)
 	AVFrame *frame;
 	int64_t put_us;
 	struct mc_ratelimit rl = MC_RATELIMIT_INIT(10000, 2);
-	const int64_t interval_us = (int64_t)(t->cfg->keyframe_interval * 1e6);
 	while (pkt && mc_mailbox_take(&l->mailbox, &frame, &put_us) == 0) {
 		int64_t t0 = mc_now_us();
 		mc_hist_add(&l->stats.queue_age, t0 - put_us);
@@ -126,7 +126,7 @@ static void *layer_thread(void *arg)
 		 * joins still needs a keyframe within the interval). */
 		int64_t capture_us = frame->pts;
 		bool key = l->since_keyframe == 0 || l->since_keyframe >= l->gop_frames ||
-			   capture_us - l->last_key_us >= interval_us;
+			   capture_us - l->last_key_us >= t->keyframe_interval_us;
 		int rc = mc_encoder_send(l->encoder, frame, key);
 		if (rc == -EAGAIN) { /* the encoder wants its output read first */
 			drain_encoder(l, pkt);
@@ -170,8 +170,7 @@ static bool layer_due(struct mc_layer *l, int src_fps)
 static bool unchanged(struct mc_track *t, AVFrame *frame)
 {
 	int64_t t0 = mc_now_us();
-	bool same = t->prev && frame->pts - t->prev->pts < (int64_t)(t->cfg->keyframe_interval * 1e6) &&
-		    mc_frame_equal(frame, t->prev);
+	bool same = t->prev && frame->pts - t->prev->pts < t->keyframe_interval_us && mc_frame_equal(frame, t->prev);
 	mc_hist_add(&t->compare, mc_now_us() - t0);
 	if (!same) {
 		av_frame_free(&t->prev);

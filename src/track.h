@@ -49,6 +49,7 @@ struct mc_track {
 	struct mc_source *source;
 	struct mc_mailbox input;
 	int src_fps; /* the source's nominal rate, rounded: layers are decimated from it */
+	int64_t keyframe_interval_us;
 	int n_layers;
 	struct mc_layer layers[MC_MAX_LAYERS];
 	int n_outputs;
