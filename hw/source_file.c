@@ -45,13 +45,12 @@ static void frame_buffer_free(void *opaque, uint8_t *data)
 {
 	struct clip_map *m = opaque;
 	/* Drop the frame's pages from this process's page tables (they stay in the page cache), so that the
-	 * resident set holds the frames in flight, not the whole clip. A neighbour frame sharing an edge page
-	 * that is still in use just faults it in again: the mapping is private and never written.
-	 * The range starts 2 MiB early: a page fault maps the pages around it (fault-around, or a whole large
-	 * folio of the page cache, up to 2 MiB), which
-	 * puts back pages of the frame before, already let go of. */
-	uintptr_t lead = 2 * 1024 * 1024;
-	uintptr_t start = ((uintptr_t)data - (uintptr_t)m->base > lead ? (uintptr_t)data - lead : (uintptr_t)m->base) & ~m->page_mask;
+	 * resident set holds the frames in flight, not the whole clip. The range starts 2 MiB early: a page
+	 * fault maps the pages around it (fault-around, or a whole large folio of the page cache), which puts
+	 * back pages of frames already let go of. A frame still in use whose pages are dropped just faults
+	 * them in again: the mapping is private and never written. */
+	const uintptr_t lead = 2 * 1024 * 1024, base = (uintptr_t)m->base;
+	uintptr_t start = ((uintptr_t)data - base > lead ? (uintptr_t)data - lead : base) & ~m->page_mask;
 	uintptr_t end = ((uintptr_t)data + m->frame_size + m->page_mask) & ~m->page_mask;
 	madvise((void *)start, end - start, MADV_DONTNEED);
 	map_unref(m);
