@@ -134,7 +134,7 @@ static void log_send_error(struct mc_output *o, const struct sockaddr_in *dest, 
 	mc_warn(MOD, "%s: %s to %s:%u failed: %s%s (%llu errors so far; %llu messages suppressed)", o->cfg->name, what,
 		addr, ntohs(dest->sin_port), strerror(err),
 		err == ECONNREFUSED ? " (ICMP port unreachable: is the receiver running?)" : "",
-		(unsigned long long)o->send_errors, (unsigned long long)suppressed);
+		(unsigned long long)mc_count_get(&o->send_errors), (unsigned long long)suppressed);
 }
 
 void mc_output_read_errors(struct mc_output *o)
@@ -153,11 +153,11 @@ void mc_output_read_errors(struct mc_output *o)
 			if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR)
 				continue;
 			const struct sock_extended_err *ee = (const void *)CMSG_DATA(c);
-			o->icmp_errors++;
-			o->send_errors++;
+			mc_count_inc(&o->icmp_errors);
+			mc_count_inc(&o->send_errors);
 			for (int l = 0; l < o->n_layers; l++)
 				if (o->rtp_dest[l].sin_port == from.sin_port)
-					o->layer_stats[l].send_errors++;
+					mc_count_inc(&o->layer_stats[l].send_errors);
 			log_send_error(o, &from, (int)ee->ee_errno, "RTP/RTCP");
 		}
 	}
@@ -176,8 +176,8 @@ static void send_all(struct mc_output *o, struct mmsghdr *msgs, unsigned n, int 
 		int r = sendmmsg(o->fd, msgs + i, n - i, 0);
 		if (r > 0) {
 			for (int k = 0; k < r; k++)
-				o->layer_stats[layer].bytes += msgs[i + k].msg_len;
-			o->layer_stats[layer].packets += (uint64_t)r;
+				mc_count_add(&o->layer_stats[layer].bytes, msgs[i + k].msg_len);
+			mc_count_add(&o->layer_stats[layer].packets, (uint64_t)r);
 			i += (unsigned)r;
 			continue;
 		}
@@ -189,8 +189,8 @@ static void send_all(struct mc_output *o, struct mmsghdr *msgs, unsigned n, int 
 			continue;
 		}
 		/* EAGAIN (socket buffer full), or the error persists: drop this packet and count it */
-		o->send_errors++;
-		o->layer_stats[layer].send_errors++;
+		mc_count_inc(&o->send_errors);
+		mc_count_inc(&o->layer_stats[layer].send_errors);
 		log_send_error(o, (const struct sockaddr_in *)msgs[i].msg_hdr.msg_name, e, "send");
 		i++;
 		retries = 0;
@@ -228,7 +228,7 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 			struct mc_rtp_packet *p = &o->batch.pkts[i];
 			size_t len = p->len;
 			if (o->srtp && mc_srtp_protect(o->srtp, p->data, &len, sizeof(p->data))) {
-				o->send_errors++;
+				mc_count_inc(&o->send_errors);
 				continue;
 			}
 			iovs[count] = (struct iovec){ .iov_base = p->data, .iov_len = len };
@@ -246,7 +246,7 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 	mc_hist_add(&st->srtp, t_srtp);
 	mc_hist_add(&st->send, t_send);
 	mc_hist_add(&st->capture_to_wire, mc_now_us() - f->capture_us);
-	st->frames++;
+	mc_count_inc(&st->frames);
 	o->sent_any[l] = true;
 }
 
@@ -268,16 +268,16 @@ static void send_rtcp_to(struct mc_output *o, uint8_t *buf, size_t len, size_t c
 		if (e == ECONNREFUSED || e == EHOSTUNREACH) {
 			mc_output_read_errors(o);
 			if (sendto(o->fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) >= 0) {
-				o->rtcp_sent++;
+				mc_count_inc(&o->rtcp_sent);
 				return;
 			}
 			e = errno;
 		}
-		o->send_errors++;
+		mc_count_inc(&o->send_errors);
 		log_send_error(o, dest, e, "RTCP");
 		return;
 	}
-	o->rtcp_sent++;
+	mc_count_inc(&o->rtcp_sent);
 }
 
 void mc_output_send_rtcp(struct mc_output *o, bool bye)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "counter.h"
 #include "histogram.h"
 #include "log.h"
 #include "pktqueue.h"
@@ -17,8 +18,8 @@
 struct mc_srtp;
 
 struct mc_output_layer_stats {
-	uint64_t frames, packets, bytes; /* bytes on the wire (after SRTP) */
-	uint64_t send_errors;
+	mc_counter frames, packets, bytes; /* bytes on the wire (after SRTP) */
+	mc_counter send_errors;
 	struct mc_histogram net_queue;       /* encoder done → network thread picks it up */
 	struct mc_histogram packetize;
 	struct mc_histogram srtp;
@@ -39,9 +40,9 @@ struct mc_output {
 	struct mc_srtp *srtp;
 	struct mc_pktqueue queue;
 	struct mc_rtp_batch batch;
-	/* stats */
+	/* stats: written by the network thread, read by the HTTP thread */
 	struct mc_output_layer_stats layer_stats[MC_MAX_LAYERS];
-	uint64_t send_errors, rtcp_sent, icmp_errors;
+	mc_counter send_errors, rtcp_sent, icmp_errors;
 	struct mc_ratelimit err_rl;
 };
 

@@ -77,10 +77,10 @@ static void deliver(struct mc_layer *l, AVPacket *pkt)
 {
 	struct mc_track *t = l->track;
 	bool key = pkt->flags & AV_PKT_FLAG_KEY;
-	l->stats.frames_encoded++;
-	l->stats.bytes += (uint64_t)pkt->size;
+	mc_count_inc(&l->stats.frames_encoded);
+	mc_count_add(&l->stats.bytes, (uint64_t)pkt->size);
 	if (key)
-		l->stats.keyframes++;
+		mc_count_inc(&l->stats.keyframes);
 	for (int i = 0; i < t->n_outputs; i++)
 		mc_output_deliver(t->outputs[i], pkt, l->index, key, pkt->pts);
 }
@@ -192,9 +192,9 @@ static void *track_thread(void *arg)
 	int64_t put_us;
 	while (mc_mailbox_take(&t->input, &frame, &put_us) == 0) {
 		mc_hist_add(&t->mailbox_age, mc_now_us() - put_us);
-		t->frames_in++;
+		mc_count_inc(&t->frames_in);
 		if (t->cfg->skip_unchanged && unchanged(t, frame)) {
-			t->frames_unchanged++;
+			mc_count_inc(&t->frames_unchanged);
 			av_frame_free(&frame);
 			continue;
 		}
@@ -222,7 +222,7 @@ static void *track_thread(void *arg)
 			if (due[i]) {
 				AVFrame *ref = av_frame_clone(scaled);
 				if (ref) {
-					l->stats.frames_in++;
+					mc_count_inc(&l->stats.frames_in);
 					mc_mailbox_put(&l->mailbox, ref);
 				}
 			}

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "counter.h"
 #include "encoder.h"
 #include "histogram.h"
 #include "mailbox.h"
@@ -21,7 +22,7 @@ struct mc_output;
 #define MC_TRACK_MAX_OUTPUTS MC_MAX_OUTPUTS
 
 struct mc_layer_stats {
-	uint64_t frames_in, frames_encoded, keyframes, bytes;
+	mc_counter frames_in, frames_encoded, keyframes, bytes;
 	struct mc_histogram queue_age; /* track → layer mailbox */
 	struct mc_histogram scale;
 	struct mc_histogram encode;
@@ -58,8 +59,8 @@ struct mc_track {
 	bool thread_started;
 	struct mc_thread_cpu cpu;
 	struct mc_histogram mailbox_age; /* source → track */
-	uint64_t frames_in;
-	uint64_t frames_unchanged; /* skipped: equal to the previous frame */
+	mc_counter frames_in;
+	mc_counter frames_unchanged; /* skipped: equal to the previous frame */
 	AVFrame *prev;             /* the last frame encoded, to find unchanged ones */
 	struct mc_histogram compare;
 };
