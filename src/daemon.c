@@ -157,7 +157,8 @@ static void destroy(struct mc_daemon *d)
 
 int mc_daemon_run(const struct mc_config *cfg, const char *stats_out)
 {
-	struct mc_daemon d = { .cfg = cfg, .ended_fd = -1, .start_us = mc_now_us() };
+	/* every fd -1 until it exists: a start that fails half-way closes only what it opened */
+	struct mc_daemon d = { .cfg = cfg, .ended_fd = -1, .net = MC_NETLOOP_EMPTY, .start_us = mc_now_us() };
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
