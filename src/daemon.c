@@ -82,7 +82,7 @@ static int start(struct mc_daemon *d)
 	for (int i = 0; i < d->n_sources; i++)
 		if ((rc = mc_source_start(d->sources[i])))
 			return rc;
-	if (d->cfg->daemon.stats_listen[0] && (rc = mc_http_start(&d->http, d->cfg->daemon.stats_listen, d)))
+	if (d->cfg->daemon.stats_port && (rc = mc_http_start(&d->http, &d->cfg->daemon, d)))
 		return rc;
 	return 0;
 }

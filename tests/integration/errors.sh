@@ -219,6 +219,25 @@ C="$T/key_wrong_length.conf"
 base_conf "$KL" >"$C"
 run_check key_wrong_length "$C" srtp_key_file "$(line_of "$C" '^srtp_key_file')" "$(line_of "$C" '^\[output')"
 
+# stats_listen that start-up would refuse (or read as something else): checked at load now, so that
+# --check-config finds it and a bad file never becomes a restart loop under systemd
+C="$T/stats_listen_junk.conf"
+base_conf "$KEYF" | sed 's/^log_level = info$/log_level = info\nstats_listen = 127.0.0.1:16390x/' >"$C"
+run_check stats_listen_junk "$C" stats_listen "$(line_of "$C" '^stats_listen')" "" "got '127\.0\.0\.1:16390x'"
+
+C="$T/stats_listen_name.conf"
+base_conf "$KEYF" | sed 's/^log_level = info$/log_level = info\nstats_listen = localhost:16390/' >"$C"
+run_check stats_listen_name "$C" stats_listen "$(line_of "$C" '^stats_listen')" "" "IPV4ADDR:PORT"
+
+# a preset libx264 does not know (it refused it only when the encoder opened), and one for VP8
+C="$T/bad_preset.conf"
+base_conf "$KEYF" | sed 's/^codec = h264$/codec = h264\npreset = turbo/' >"$C"
+run_check bad_preset "$C" preset "$(line_of "$C" '^preset')" "" "libx264 preset .*got 'turbo'"
+
+C="$T/vp8_preset.conf"
+base_conf "$KEYF" | sed 's/^codec = h264$/codec = vp8\npreset = fast/' >"$C"
+run_check vp8_preset "$C" preset "$(line_of "$C" '^preset')" "" "VP8 has no presets"
+
 # ---------------------------------------------------------------- (b) ------
 C="$T/key_missing.conf"
 timeout -k 2 15 "$BIN" -c "$C" >"$T/start_nokey.stdout" 2>"$T/start_nokey.stderr"
