@@ -137,27 +137,61 @@ static void log_send_error(struct mc_output *o, const struct sockaddr_in *dest, 
 		(unsigned long long)mc_count_get(&o->send_errors), (unsigned long long)suppressed);
 }
 
+/* The layer whose packet an ICMP error is about, or -1. A destination port names a layer when no other
+ * layer shares it; with one port for all (single_port), the SSRC in the returned start of the packet
+ * does (RTP: bytes 8-11; RTCP, told apart by its packet type, RFC 5761 §4: bytes 4-7; SRTP and SRTCP
+ * leave both in clear). */
+static int layer_of_error(const struct mc_output *o, const struct sockaddr_in *to, const uint8_t *p, size_t n)
+{
+	int found = -1, matches = 0;
+	for (int l = 0; l < o->n_layers; l++) {
+		if (o->rtp_dest[l].sin_port == to->sin_port || o->rtcp_dest[l].sin_port == to->sin_port) {
+			found = l;
+			matches++;
+		}
+	}
+	if (matches == 1)
+		return found;
+	if (n < 8 || p[0] >> 6 != 2)
+		return -1;
+	bool rtcp = p[1] >= 192 && p[1] <= 223;
+	if (!rtcp && n < 12)
+		return -1;
+	const uint8_t *s = rtcp ? p + 4 : p + 8;
+	uint32_t ssrc = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
+	for (int l = 0; l < o->n_layers; l++)
+		if (o->streams[l].ssrc == ssrc)
+			return l;
+	return -1;
+}
+
+/* One send error: the output's, and its layer's when it is known. */
+static void count_send_error(struct mc_output *o, int layer)
+{
+	mc_count_inc(&o->send_errors);
+	if (layer >= 0)
+		mc_count_inc(&o->layer_stats[layer].send_errors);
+}
+
 void mc_output_read_errors(struct mc_output *o)
 {
 	/* Drain the error queue: this also clears the socket's pending error, which would otherwise fail
 	 * the next send to every destination, not only the unreachable one. */
 	for (int i = 0; i < 64; i++) {
-		uint8_t ctrl[512];
+		uint8_t ctrl[512], head[12]; /* the start of the packet the error is about */
 		struct sockaddr_in from;
-		struct iovec iov = { 0 };
+		struct iovec iov = { .iov_base = head, .iov_len = sizeof(head) };
 		struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
 				      .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
-		if (recvmsg(o->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		ssize_t got = recvmsg(o->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+		if (got < 0)
 			break;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 			if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR)
 				continue;
 			const struct sock_extended_err *ee = (const void *)CMSG_DATA(c);
 			mc_count_inc(&o->icmp_errors);
-			mc_count_inc(&o->send_errors);
-			for (int l = 0; l < o->n_layers; l++)
-				if (o->rtp_dest[l].sin_port == from.sin_port)
-					mc_count_inc(&o->layer_stats[l].send_errors);
+			count_send_error(o, layer_of_error(o, &from, head, (size_t)got));
 			log_send_error(o, &from, (int)ee->ee_errno, "RTP/RTCP");
 		}
 	}
@@ -189,8 +223,7 @@ static void send_all(struct mc_output *o, struct mmsghdr *msgs, unsigned n, int 
 			continue;
 		}
 		/* EAGAIN (socket buffer full), or the error persists: drop this packet and count it */
-		mc_count_inc(&o->send_errors);
-		mc_count_inc(&o->layer_stats[layer].send_errors);
+		count_send_error(o, layer);
 		log_send_error(o, (const struct sockaddr_in *)msgs[i].msg_hdr.msg_name, e, "send");
 		i++;
 		retries = 0;
@@ -228,7 +261,7 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 			struct mc_rtp_packet *p = &o->batch.pkts[i];
 			size_t len = p->len;
 			if (o->srtp && mc_srtp_protect(o->srtp, p->data, &len, sizeof(p->data))) {
-				mc_count_inc(&o->send_errors);
+				count_send_error(o, l);
 				continue;
 			}
 			iovs[count] = (struct iovec){ .iov_base = p->data, .iov_len = len };
@@ -259,8 +292,9 @@ void mc_output_flush(struct mc_output *o)
 	}
 }
 
-static void send_rtcp_to(struct mc_output *o, uint8_t *buf, size_t len, size_t cap, const struct sockaddr_in *dest)
+static void send_rtcp_to(struct mc_output *o, int layer, uint8_t *buf, size_t len, size_t cap)
 {
+	const struct sockaddr_in *dest = &o->rtcp_dest[layer];
 	if (o->srtp && o->cfg->rtcp == MC_RTCP_ON && mc_srtp_protect_rtcp(o->srtp, buf, &len, cap))
 		return;
 	if (sendto(o->fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) < 0) {
@@ -273,7 +307,7 @@ static void send_rtcp_to(struct mc_output *o, uint8_t *buf, size_t len, size_t c
 			}
 			e = errno;
 		}
-		mc_count_inc(&o->send_errors);
+		count_send_error(o, layer);
 		log_send_error(o, dest, e, "RTCP");
 		return;
 	}
@@ -304,6 +338,6 @@ void mc_output_send_rtcp(struct mc_output *o, bool bye)
 			len += (size_t)n;
 		if (bye && (n = mc_rtcp_write_bye(buf + len, sizeof(buf) - len - MC_SRTP_TRAILER_MAX, s->ssrc)) > 0)
 			len += (size_t)n;
-		send_rtcp_to(o, buf, len, sizeof(buf), &o->rtcp_dest[l]);
+		send_rtcp_to(o, l, buf, len, sizeof(buf));
 	}
 }

@@ -8,6 +8,8 @@
 # (c) an output nobody listens on (ICMP port unreachable -> ECONNREFUSED):
 #     mixcastd keeps running, exits 0 on SIGTERM, --stats-out reports
 #     send_errors > 0, and the send-error message on stderr is rate-limited.
+# (d) the same with a single-port output of three layers: each error counted
+#     once (the layers' send_errors add up to the output's).
 #
 # Exit: 0 pass, 1 fail. IT_KEEP=1 keeps the temp dir. Ports 16300-16399.
 
@@ -28,6 +30,7 @@ T=$IT_TMP
 # ports that nobody listens on (part c); RTCP goes to +1
 NP1=16320
 NP2=16322
+NP3=16324 # part (d), single port
 
 KEYF="$T/good.key"
 it_write_key "$KEYF" >/dev/null
@@ -336,6 +339,47 @@ EOF
         echo >&2
     }
 fi
+
+# ---------------------------------------------------------------- (d) ------
+# A single-port output (every layer to one port, told apart by SSRC) nobody listens on: each ICMP
+# error is counted once, for the output and for the one layer whose packet it was about, so the
+# output's send_errors is the sum over its layers (it was n_layers times the output's errors).
+for p in $NP3 $((NP3 + 1)); do
+    if it_udp_bound "$p"; then
+        it_fail "UDP port $p is in use; the single-port 'nobody listens' case cannot run"
+        exit 1
+    fi
+done
+C="$T/nolistener_single.conf"
+base_conf "$KEYF" | sed -e "s/^ports = .*/port = $NP3/" \
+    -e 's/^layers = .*/layers = 640x360@30:700k, 320x180@15:150k, 160x90@15:100k/' >"$C"
+STATS1="$T/stats_single.json"
+"$BIN" -c "$C" --stats-out "$STATS1" >"$T/single.stdout" 2>"$T/single.stderr" &
+DPID=$!
+it_track_pid "$DPID"
+it_track_log "$T/single.stderr"
+sleep 2
+if it_stop_pid "$DPID" TERM 10 && [ "$IT_RC" -eq 0 ]; then
+    it_pass "single-port output, nobody listening: mixcastd exited 0 on SIGTERM"
+else
+    it_fail "single-port output, nobody listening: mixcastd did not exit 0 on SIGTERM (${IT_RC:-?})"
+fi
+python3 - "$STATS1" <<'EOF'
+import json, sys
+try:
+    o = json.load(open(sys.argv[1]))["outputs"][0]
+    total, icmp = o["send_errors"], o["icmp_errors"]
+    per_layer = [l["send_errors"] for l in o["layers"]]
+except Exception as e:
+    print(f"[errors] FAIL: single-port stats: {e}", file=sys.stderr)
+    sys.exit(1)
+ok = len(per_layer) == 3 and icmp > 0 and total >= icmp and sum(per_layer) == total
+print(f"[errors] {'PASS' if ok else 'FAIL'}: single-port output: send_errors {total} (icmp_errors {icmp}), "
+      f"per layer {per_layer}: expected 3 layers, icmp_errors > 0 and the layers summing to the output's count",
+      file=sys.stderr)
+sys.exit(0 if ok else 1)
+EOF
+[ $? -eq 0 ] || it_fail "single-port send error attribution"
 
 if [ "$IT_FAILED" -ne 0 ]; then
     exit 1
