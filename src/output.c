@@ -94,9 +94,11 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 	char ports[64] = "";
 	for (int i = 0; i < (cfg->single_port ? 1 : n_layers); i++)
 		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u", i ? "," : "", ntohs(o->rtp_dest[i].sin_port));
-	mc_info(MOD, "%s: %d layer(s) to %s port(s) %s, %s, SSRCs %u/%u/%u", cfg->name, n_layers, cfg->host, ports,
-		o->srtp ? mc_srtp_suite_name(cfg->srtp_suite) : "plain RTP", o->streams[0].ssrc,
-		n_layers > 1 ? o->streams[1].ssrc : 0, n_layers > 2 ? o->streams[2].ssrc : 0);
+	char ssrcs[3 * 11 + 1] = ""; /* the layers that exist only */
+	for (int i = 0; i < n_layers; i++)
+		snprintf(ssrcs + strlen(ssrcs), sizeof(ssrcs) - strlen(ssrcs), "%s%u", i ? "/" : "", o->streams[i].ssrc);
+	mc_info(MOD, "%s: %d layer(s) to %s port(s) %s, %s, SSRC%s %s", cfg->name, n_layers, cfg->host, ports,
+		o->srtp ? mc_srtp_suite_name(cfg->srtp_suite) : "plain RTP", n_layers > 1 ? "s" : "", ssrcs);
 	*out = o;
 	return 0;
 fail:

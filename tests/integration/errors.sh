@@ -289,6 +289,13 @@ else
     it_fail "mixcastd died (exit status $drc) while sending to ports nobody listens on"
 fi
 
+# the output's start-up line names one SSRC per layer that exists (it printed "a/b/0" for two layers)
+if grep -qE 'output: sfu: 2 layer\(s\) .*, SSRCs [0-9]+/[0-9]+$' "$T/nolistener.stderr"; then
+    it_pass "output log line lists the 2 layers' SSRCs: $(grep -m1 -E 'output: sfu:' "$T/nolistener.stderr")"
+else
+    it_fail "output log line of 2 layers does not end in 'SSRCs A/B': $(grep -m1 -E 'output: sfu:' "$T/nolistener.stderr")"
+fi
+
 nerr=$(grep -ciE 'send|refused|unreachable' "$T/nolistener.stderr")
 nall=$(wc -l <"$T/nolistener.stderr")
 it_log "stderr: $nall lines, $nerr about send errors"
@@ -363,6 +370,11 @@ if it_stop_pid "$DPID" TERM 10 && [ "$IT_RC" -eq 0 ]; then
     it_pass "single-port output, nobody listening: mixcastd exited 0 on SIGTERM"
 else
     it_fail "single-port output, nobody listening: mixcastd did not exit 0 on SIGTERM (${IT_RC:-?})"
+fi
+if grep -qE 'output: sfu: 3 layer\(s\) .*, SSRCs [0-9]+/[0-9]+/[0-9]+$' "$T/single.stderr"; then
+    it_pass "output log line lists the 3 layers' SSRCs: $(grep -m1 -E 'output: sfu:' "$T/single.stderr")"
+else
+    it_fail "output log line of 3 layers does not end in 'SSRCs A/B/C': $(grep -m1 -E 'output: sfu:' "$T/single.stderr")"
 fi
 python3 - "$STATS1" <<'EOF'
 import json, sys
