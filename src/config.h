@@ -85,12 +85,18 @@ struct mc_output_config {
 	uint16_t rtcp_port;
 	bool rtcp_mux;
 	enum mc_rtcp_mode rtcp;
+	/* where this output reserves its SRTP indexes across restarts (src/srtp_state.h): [daemon] state_dir
+	 * for an SRTP output, else empty */
+	char state_dir[MC_PATH_MAX];
 };
 
 struct mc_daemon_config {
 	int log_level; /* enum mc_log_level */
 	bool log_level_set;
 	char stats_listen[64];
+	/* SRTP index reservations (src/srtp_state.h); default: systemd's $STATE_DIRECTORY; empty: none */
+	char state_dir[MC_PATH_MAX];
+	int state_dir_line; /* 0: from $STATE_DIRECTORY */
 };
 
 struct mc_config {
