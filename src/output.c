@@ -15,6 +15,7 @@
 #include "log.h"
 #include "rtcp.h"
 #include "srtp.h"
+#include "srtp_state.h"
 
 #define MOD "output"
 
@@ -44,6 +45,52 @@ static int open_socket(struct mc_output *o)
 		mc_err(MOD, "%s: cannot bind local port %u: %s", c->name, c->local_port, strerror(e));
 		return -e;
 	}
+	return 0;
+}
+
+/* SRTP, continuing above what earlier runs reserved when there is a state dir. Without one (the config
+ * allows that only with random SSRCs) a restart reuses keystream only if a layer's new random SSRC equals one
+ * used before under the same key: 2^-32 per layer and start. With one, random SSRCs are recorded as well. */
+static int setup_srtp(struct mc_output *o)
+{
+	const struct mc_output_config *cfg = o->cfg;
+	struct mc_srtp_resume resume[MC_MAX_LAYERS];
+	int n = 0, rc;
+	if (cfg->state_dir[0]) {
+		uint32_t ssrcs[MC_MAX_LAYERS];
+		uint16_t seqs[MC_MAX_LAYERS];
+		for (int l = 0; l < o->n_layers; l++)
+			ssrcs[l] = o->streams[l].ssrc, seqs[l] = o->streams[l].seq;
+		struct mc_srtp_state *st = o->srtp_state = calloc(1, sizeof(*o->srtp_state));
+		if (!st)
+			return -ENOMEM;
+		if ((rc = mc_srtp_state_load(st, cfg->state_dir, cfg->name, cfg->srtp_key, cfg->srtp_key_len)) ||
+		    (rc = mc_srtp_state_start(st, ssrcs, seqs, o->n_layers, resume))) {
+			/* never start below what an earlier run may have used: that is the keystream reuse */
+			mc_err(MOD, "%s: SRTP index state: %s: not starting%s", cfg->name, st->err,
+			       rc == -EBADMSG ? " (delete the file only together with a new key; it is what keeps a "
+						"restart from reusing SRTP keystream)" : "");
+			return rc;
+		}
+		n = o->n_layers;
+		for (int l = 0; l < n; l++) {
+			o->streams[l].seq = (uint16_t)resume[l].srtp_index;
+			if (resume[l].srtp_index != seqs[l] || resume[l].srtcp_index != 1)
+				mc_info(MOD, "%s: SSRC %u continues at SRTP index %llu (ROC %u, seq %u), SRTCP index %u", cfg->name,
+					resume[l].ssrc, (unsigned long long)resume[l].srtp_index,
+					(unsigned)(resume[l].srtp_index >> 16), o->streams[l].seq, resume[l].srtcp_index);
+		}
+	}
+	int64_t t0 = mc_now_us();
+	rc = mc_srtp_create_outbound(&o->srtp, cfg->srtp_suite, cfg->srtp_key, cfg->srtp_key_len, resume, n);
+	if (rc) {
+		mc_err(MOD, "%s: cannot set up SRTP %s: %s", cfg->name, mc_srtp_suite_name(cfg->srtp_suite),
+		       rc == -ENOTSUP ? "this libsrtp2 does not support the suite" : strerror(-rc));
+		return rc;
+	}
+	if (n)
+		mc_debug(MOD, "%s: SRTP session with continued indexes set up in %lld us", cfg->name,
+			 (long long)(mc_now_us() - t0));
 	return 0;
 }
 
@@ -83,14 +130,8 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 		s->picture_id = (uint16_t)(random_u32() & 0x7fff);
 		o->ts_base[i] = random_u32();
 	}
-	if (cfg->srtp_suite != MC_SRTP_NONE) {
-		rc = mc_srtp_create(&o->srtp, cfg->srtp_suite, cfg->srtp_key, cfg->srtp_key_len, false);
-		if (rc) {
-			mc_err(MOD, "%s: cannot set up SRTP %s: %s", cfg->name, mc_srtp_suite_name(cfg->srtp_suite),
-			       rc == -ENOTSUP ? "this libsrtp2 does not support the suite" : strerror(-rc));
-			goto fail;
-		}
-	}
+	if (cfg->srtp_suite != MC_SRTP_NONE && (rc = setup_srtp(o)))
+		goto fail;
 	char ports[64] = "";
 	for (int i = 0; i < (cfg->single_port ? 1 : n_layers); i++)
 		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u", i ? "," : "", ntohs(o->rtp_dest[i].sin_port));
@@ -111,6 +152,7 @@ void mc_output_destroy(struct mc_output *o)
 	if (o->fd >= 0)
 		close(o->fd);
 	mc_srtp_destroy(o->srtp);
+	free(o->srtp_state);
 	mc_pktqueue_finish(&o->queue);
 	mc_rtp_batch_finish(&o->batch);
 	free(o);
@@ -167,16 +209,20 @@ void mc_output_read_errors(struct mc_output *o)
 	getsockopt(o->fd, SOL_SOCKET, SO_ERROR, &err, &len);
 }
 
-/* sendmmsg() everything; a pending ICMP error fails the call once: read it, then go on with the rest. */
-static void send_all(struct mc_output *o, struct mmsghdr *msgs, unsigned n, int layer)
+/* sendmmsg() everything; a pending ICMP error fails the call once: read it, then go on with the rest.
+ * `payload[k]`: message k's RTP payload octets, for the SR's counts, which take only what the kernel took. */
+static void send_all(struct mc_output *o, struct mmsghdr *msgs, const uint16_t *payload, unsigned n, int layer)
 {
 	unsigned i = 0;
 	int retries = 0;
 	while (i < n) {
 		int r = sendmmsg(o->fd, msgs + i, n - i, 0);
 		if (r > 0) {
-			for (int k = 0; k < r; k++)
+			for (int k = 0; k < r; k++) {
 				o->layer_stats[layer].bytes += msgs[i + k].msg_len;
+				o->streams[layer].octets += payload[i + k];
+			}
+			o->streams[layer].packets += (uint64_t)r;
 			o->layer_stats[layer].packets += (uint64_t)r;
 			i += (unsigned)r;
 			continue;
@@ -218,8 +264,22 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 		return;
 	}
 
+	/* Indexes of this frame's packets reserved on disk before any of them leaves (srtp_state.h). When that
+	 * fails nothing goes: the sequence numbers are handed back, so the stream shows no gap and no jump. */
+	if (o->srtp_state && mc_srtp_state_use_rtp(o->srtp_state, l, (unsigned)n)) {
+		o->streams[l].seq = (uint16_t)(o->streams[l].seq - n);
+		o->send_errors++;
+		o->layer_stats[l].send_errors++;
+		uint64_t suppressed = 0;
+		if (mc_ratelimit_ok(&o->err_rl, &suppressed))
+			mc_err(MOD, "%s: layer %d: frame not sent: cannot reserve SRTP indexes: %s (%llu messages suppressed)",
+			       o->cfg->name, l, o->srtp_state->err, (unsigned long long)suppressed);
+		return;
+	}
+
 	struct mmsghdr msgs[64];
 	struct iovec iovs[64];
+	uint16_t payload[64];
 	int64_t t_srtp = 0, t_send = 0;
 	for (int base = 0; base < n; base += 64) {
 		unsigned count = 0;
@@ -227,6 +287,7 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 		for (int i = base; i < n && count < 64; i++) {
 			struct mc_rtp_packet *p = &o->batch.pkts[i];
 			size_t len = p->len;
+			payload[count] = (uint16_t)mc_rtp_payload_len(p->data, p->len); /* before SRTP adds its tag */
 			if (o->srtp && mc_srtp_protect(o->srtp, p->data, &len, sizeof(p->data))) {
 				o->send_errors++;
 				continue;
@@ -238,7 +299,7 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 			count++;
 		}
 		int64_t b = mc_now_us();
-		send_all(o, msgs, count, l);
+		send_all(o, msgs, payload, count, l);
 		int64_t c = mc_now_us();
 		t_srtp += b - a;
 		t_send += c - b;
@@ -259,9 +320,27 @@ void mc_output_flush(struct mc_output *o)
 	}
 }
 
-static void send_rtcp_to(struct mc_output *o, uint8_t *buf, size_t len, size_t cap, const struct sockaddr_in *dest)
+/* SRTCP: the packet is protected first (that is when libsrtp2 gives it its index), then the index is
+ * reserved on disk, then it leaves; a packet whose index cannot be reserved is not sent. */
+static int protect_rtcp(struct mc_output *o, int layer, uint8_t *buf, size_t *len, size_t cap)
 {
-	if (o->srtp && o->cfg->rtcp == MC_RTCP_ON && mc_srtp_protect_rtcp(o->srtp, buf, &len, cap))
+	uint32_t index;
+	int rc = mc_srtp_protect_rtcp_index(o->srtp, buf, len, cap, &index);
+	if (rc == 0 && o->srtp_state && (rc = mc_srtp_state_use_rtcp(o->srtp_state, layer, index))) {
+		uint64_t suppressed = 0;
+		if (mc_ratelimit_ok(&o->err_rl, &suppressed))
+			mc_err(MOD, "%s: layer %d: SRTCP not sent: %s (%llu messages suppressed)", o->cfg->name, layer,
+			       o->srtp_state->err, (unsigned long long)suppressed);
+	}
+	if (rc)
+		o->send_errors++;
+	return rc;
+}
+
+static void send_rtcp_to(struct mc_output *o, int layer, uint8_t *buf, size_t len, size_t cap,
+			 const struct sockaddr_in *dest)
+{
+	if (o->srtp && o->cfg->rtcp == MC_RTCP_ON && protect_rtcp(o, layer, buf, &len, cap))
 		return;
 	if (sendto(o->fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) < 0) {
 		int e = errno;
@@ -304,6 +383,6 @@ void mc_output_send_rtcp(struct mc_output *o, bool bye)
 			len += (size_t)n;
 		if (bye && (n = mc_rtcp_write_bye(buf + len, sizeof(buf) - len - MC_SRTP_TRAILER_MAX, s->ssrc)) > 0)
 			len += (size_t)n;
-		send_rtcp_to(o, buf, len, sizeof(buf), &o->rtcp_dest[l]);
+		send_rtcp_to(o, l, buf, len, sizeof(buf), &o->rtcp_dest[l]);
 	}
 }
