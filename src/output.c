@@ -119,7 +119,8 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 		o->rtp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = host };
 		o->rtcp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(rtcp_port), .sin_addr = host };
 		struct mc_rtp_stream *s = &o->streams[i];
-		/* Random SSRCs at every start: Janus rejects a restarted sender reusing SSRCs under one key as a replay. */
+		/* Random SSRCs at every start unless fixed: a restarted sender that reused SSRCs under one key from
+		 * index 0 again would be a replay to Janus (and keystream reuse); with a state dir they continue. */
 		s->ssrc = cfg->n_ssrcs ? cfg->ssrcs[i] : random_u32();
 		for (int j = 0; j < i && !cfg->n_ssrcs; j++)
 			if (o->streams[j].ssrc == s->ssrc)
