@@ -133,13 +133,28 @@ static int parse(struct mc_srtp_state *st, const char *data, size_t len)
 #undef BAD
 }
 
-int mc_srtp_state_load(struct mc_srtp_state *st, const char *dir, const char *output, const uint8_t *key,
-		       size_t key_len)
+void mc_srtp_state_init(struct mc_srtp_state *st, const char *dir, const char *output, const uint8_t *key,
+			size_t key_len)
 {
 	memset(st, 0, sizeof(*st));
 	snprintf(st->output, sizeof(st->output), "%s", output);
 	fingerprint(st->fingerprint, key, key_len);
 	snprintf(st->path, sizeof(st->path), "%s/srtp-%s-%s.state", dir, output, st->fingerprint);
+}
+
+int mc_srtp_state_parse(struct mc_srtp_state *st, const char *data, size_t len)
+{
+	st->n_entries = 0;
+	int rc = parse(st, data, len);
+	if (rc)
+		st->n_entries = 0;
+	return rc;
+}
+
+int mc_srtp_state_load(struct mc_srtp_state *st, const char *dir, const char *output, const uint8_t *key,
+		       size_t key_len)
+{
+	mc_srtp_state_init(st, dir, output, key, key_len);
 	int fd = open(st->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -164,11 +179,9 @@ int mc_srtp_state_load(struct mc_srtp_state *st, const char *dir, const char *ou
 		snprintf(st->err, sizeof(st->err), "%s: larger than %d bytes: not a mixcast SRTP state file", st->path,
 			 FILE_MAX);
 	} else {
-		rc = parse(st, data, (size_t)got);
+		rc = mc_srtp_state_parse(st, data, (size_t)got);
 	}
 	free(data);
-	if (rc)
-		st->n_entries = 0;
 	return rc;
 }
 

@@ -63,6 +63,12 @@ struct mc_srtp_state {
 /* The file's path for an output and a key (the fingerprint is computed here). */
 void mc_srtp_state_path(char *out, size_t cap, const char *dir, const char *output, const uint8_t *key, size_t key_len);
 
+/* Sets *st up for `output` and `key` under `dir`, with no entries. */
+void mc_srtp_state_init(struct mc_srtp_state *st, const char *dir, const char *output, const uint8_t *key,
+			size_t key_len);
+/* Parses a state file's text into st's entries (after mc_srtp_state_init); 0 or -EBADMSG (st->err names the
+ * file and line). The fuzz target's entry point. */
+int mc_srtp_state_parse(struct mc_srtp_state *st, const char *data, size_t len);
 /* Reads the file of `output` and `key` under `dir` into *st (no file yet: no entries). 0, or -errno with
  * st->err set: -EBADMSG for a file that does not parse (corrupt, truncated, another output's or key's),
  * else the error of open/read. */
