@@ -88,9 +88,17 @@ static int setup_srtp(struct mc_output *o)
 		       rc == -ENOTSUP ? "this libsrtp2 does not support the suite" : strerror(-rc));
 		return rc;
 	}
-	if (n)
-		mc_debug(MOD, "%s: SRTP session with continued indexes set up in %lld us", cfg->name,
-			 (long long)(mc_now_us() - t0));
+	uint64_t skipped = 0;
+	for (int l = 0; l < n; l++)
+		skipped += resume[l].srtcp_index - 1;
+	int64_t took_ms = (mc_now_us() - t0) / 1000;
+	if (took_ms >= 5000)
+		mc_warn(MOD, "%s: skipping %llu SRTCP indexes to continue above earlier runs took %lld ms (libsrtp2 has no "
+			"way to set them); a new SRTP key starts them from 1 again", cfg->name, (unsigned long long)skipped,
+			(long long)took_ms);
+	else if (skipped)
+		mc_info(MOD, "%s: %llu SRTCP indexes skipped in %lld ms", cfg->name, (unsigned long long)skipped,
+			(long long)took_ms);
 	return 0;
 }
 

@@ -53,10 +53,12 @@ static int set_policy(srtp_policy_t *policy, enum mc_srtp_suite suite)
 
 /* libsrtp2 2.5 has srtp_set_stream_roc() for the RTP index, but nothing that sets where a sender's SRTCP
  * index goes on: srtp_protect_rtcp() counts up from 1 in the stream's private replay database. The only way
- * through the public API is to protect packets that are then thrown away, one per index to skip. Nothing of
- * them leaves the process (no dummy on the wire, no keystream anyone sees twice), at the price of one small
- * protect per index (about a microsecond); the SRTCP rate (one packet per SSRC a second) and the small
- * reservation block keep that to well under a second for years of uptime. */
+ * through the public API is to protect packets that are then thrown away, one per index to skip. None of
+ * them leaves the process (no dummy on the wire, no keystream anyone sees), at a price: one protect per
+ * index, measured at 2.8 us of CPU (AES_CM_128_HMAC_SHA1_80, Debian's libsrtp2 with its own AES and SHA-1)
+ * and 1.1 us (AEAD_AES_128_GCM) here. mixcastd sends one SRTCP packet per SSRC a second, so a start after a
+ * week of sending under one key and SSRC skips ~600k indexes (~1.7 s), after a year ~88 s: the output logs
+ * what it cost, and a new key starts from 1 again. With rtcp = plain or off nothing is ever skipped. */
 static int skip_srtcp(srtp_t session, uint32_t ssrc, uint32_t first)
 {
 	for (uint32_t i = 1; i < first; i++) {

@@ -306,8 +306,10 @@ int mc_srtp_state_start(struct mc_srtp_state *st, const uint32_t *ssrcs, const u
 				 "change the key", st->path, s->ssrc);
 			return -ERANGE;
 		}
+		/* RTP: the first block now. SRTCP: at its first packet, so that a run that sends no SRTCP (rtcp =
+		 * plain or off) leaves the mark alone: every index above 1 costs the next start a skip. */
 		s->rtp_limit = s->rtp_next + MC_SRTP_STATE_RTP_BLOCK;
-		s->rtcp_limit = rtcp_next + MC_SRTP_STATE_RTCP_BLOCK;
+		s->rtcp_limit = rtcp_next;
 		s->rtcp_last = rtcp_next - 1;
 		resume[i] = (struct mc_srtp_resume){ .ssrc = s->ssrc, .srtp_index = s->rtp_next, .srtcp_index = rtcp_next };
 		mc_srtp_state_set(st, s->ssrc, s->rtp_limit, s->rtcp_limit);
