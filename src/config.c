@@ -437,6 +437,7 @@ static int p_ssrcs(const struct key *k, const char *v, void *field, char *err, s
 static const struct key keys[] = {
 	{ SEC_DAEMON, "log_level", p_log_level, D(log_level) },
 	{ SEC_DAEMON, "stats_listen", p_listen, D(stats_listen), 0, SZ(struct mc_daemon_config, stats_listen) },
+	{ SEC_DAEMON, "state_dir", p_string, D(state_dir), 0, SZ(struct mc_daemon_config, state_dir) },
 
 	{ SEC_SOURCE, "type", p_source_type, S(type), .required = true },
 	{ SEC_SOURCE, "size", p_size, S(width), .only_types = TESTSRC },
@@ -654,6 +655,9 @@ static bool seen_key(const struct parse_state *st, const char *name, int *line)
 /* Checks that need the whole section: required keys and keys that only some types take. */
 static void finish_section(struct parse_state *st)
 {
+	int line;
+	if (st->section && st->kind == SEC_DAEMON && seen_key(st, "state_dir", &line))
+		st->cfg->daemon.state_dir_line = line;
 	if (!st->section || st->kind == SEC_DAEMON)
 		goto out;
 	const char *sname = st->section; /* name is the first member */
@@ -670,7 +674,6 @@ static void finish_section(struct parse_state *st)
 		if (seen && type && k->only_types && !(k->only_types & (1u << type)))
 			report(st, st->seen_line[i], "%s: not a key of this source type", k->name);
 	}
-	int line;
 	if (st->kind == SEC_SOURCE && type == MC_SOURCE_FILE && !seen_key(st, "path", NULL))
 		report(st, st->section_line, "[source.%s]: missing required key 'path' (type = file)", sname);
 	/* libvpx has no presets: a preset there would be ignored, and the file's author meant something */
@@ -775,36 +778,47 @@ size_t mc_srtp_suite_key_len(enum mc_srtp_suite suite)
 int mc_srtp_key_decode(const char *b64, enum mc_srtp_suite suite, uint8_t *key, size_t *len, char *err, size_t errlen)
 {
 	char clean[128];
+	uint8_t buf[96];
 	size_t n = 0;
-	/* Accept the bare base64 or the SDP form "inline:KEY|lifetime|MKI" (the part up to '|'). */
+	int rc = -EINVAL;
+	/* The bare base64 or the SDP form "inline:KEY" (RFC 4568 §6.1). A lifetime or an MKI after '|' is
+	 * refused, not ignored: this sender neither rekeys after a lifetime nor sends an MKI, so a receiver
+	 * configured with either would not match what it gets. */
 	const char *p = skip_space(b64);
 	if (strncmp(p, "inline:", 7) == 0)
 		p += 7;
-	for (; *p && *p != '|'; p++) {
+	for (; *p; p++) {
+		if (*p == '|') {
+			snprintf(err, errlen, "a lifetime or MKI after '|' is not supported: give the key alone (inline:KEY)");
+			goto out;
+		}
 		if (isspace((unsigned char)*p))
 			continue;
 		if (n + 1 >= sizeof(clean)) {
 			snprintf(err, errlen, "too long for an SRTP master key");
-			return -EINVAL;
+			goto out;
 		}
 		clean[n++] = *p;
 	}
 	clean[n] = '\0';
-	uint8_t buf[96];
 	int got = av_base64_decode(buf, clean, sizeof(buf));
 	size_t want = mc_srtp_suite_key_len(suite);
 	if (got < 0 || n == 0) {
 		snprintf(err, errlen, "not valid base64");
-		return -EINVAL;
+		goto out;
 	}
 	if ((size_t)got != want) {
 		snprintf(err, errlen, "decodes to %d bytes; the suite needs %zu (master key + salt)", got, want);
-		return -EINVAL;
+		goto out;
 	}
 	memcpy(key, buf, want);
 	*len = want;
-	memset(buf, 0, sizeof(buf));
-	return 0;
+	rc = 0;
+out:
+	/* explicit_bzero: a memset of a buffer that is dead afterwards may be optimised away */
+	explicit_bzero(clean, sizeof(clean));
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
 }
 
 static void load_key_file(struct parse_state *st, struct mc_output_config *o)
@@ -819,9 +833,21 @@ static void load_key_file(struct parse_state *st, struct mc_output_config *o)
 	struct stat sb;
 	char text[256];
 	ssize_t got = -1;
-	if (fstat(fd, &sb) == 0 && (sb.st_mode & S_IROTH)) {
+	uid_t me = geteuid();
+	/* Whoever may write the key file may choose the key, so it must be no one but root or us. */
+	if (fstat(fd, &sb) != 0) {
+		report(st, line, "[output.%s] srtp_key_file: cannot stat '%s': %s", o->name, path, strerror(errno));
+	} else if (!S_ISREG(sb.st_mode)) {
+		report(st, line, "[output.%s] srtp_key_file: '%s' is not a regular file", o->name, path);
+	} else if (sb.st_mode & S_IROTH) {
 		report(st, line, "[output.%s] srtp_key_file: '%s' is readable by everyone (mode %04o): chmod 600 it",
 		       o->name, path, (unsigned)(sb.st_mode & 07777));
+	} else if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+		report(st, line, "[output.%s] srtp_key_file: '%s' is writable by %s (mode %04o): chmod go-w it", o->name,
+		       path, (sb.st_mode & S_IWOTH) ? "everyone" : "its group", (unsigned)(sb.st_mode & 07777));
+	} else if (sb.st_uid != 0 && sb.st_uid != me) {
+		report(st, line, "[output.%s] srtp_key_file: '%s' is owned by uid %u, neither root nor the daemon's user "
+		       "(uid %u): chown it to one of them", o->name, path, (unsigned)sb.st_uid, (unsigned)me);
 	} else {
 		got = read(fd, text, sizeof(text) - 1);
 		if (got < 0)
@@ -834,7 +860,73 @@ static void load_key_file(struct parse_state *st, struct mc_output_config *o)
 	char err[160];
 	if (mc_srtp_key_decode(text, o->srtp_suite, o->srtp_key, &o->srtp_key_len, err, sizeof(err)))
 		report(st, line, "[output.%s] srtp_key_file: '%s': %s", o->name, path, err);
-	memset(text, 0, sizeof(text));
+	explicit_bzero(text, sizeof(text));
+}
+
+/* The state directory: [daemon] state_dir, else the first of systemd's $STATE_DIRECTORY (StateDirectory=).
+ * Fixed SSRCs with a static key need it; random SSRCs are recorded there too when it is set. */
+static void check_state_dir(struct parse_state *st)
+{
+	struct mc_config *c = st->cfg;
+	struct mc_daemon_config *d = &c->daemon;
+	const char *env = getenv("STATE_DIRECTORY");
+	if (!d->state_dir[0] && env && *env) {
+		size_t n = strcspn(env, ":");
+		if (n < sizeof(d->state_dir))
+			snprintf(d->state_dir, sizeof(d->state_dir), "%.*s", (int)n, env);
+	}
+	bool srtp = false;
+	for (int i = 0; i < c->n_outputs; i++)
+		srtp |= c->outputs[i].srtp_key_file[0] != 0;
+	if (!srtp || !d->state_dir[0])
+		return;
+	struct stat sb;
+	const char *why = NULL;
+	if (stat(d->state_dir, &sb) != 0)
+		why = strerror(errno);
+	else if (!S_ISDIR(sb.st_mode))
+		why = "not a directory";
+	else if (access(d->state_dir, W_OK | X_OK) != 0)
+		why = "not writable";
+	if (why) {
+		if (d->state_dir_line)
+			report(st, d->state_dir_line, "[daemon] state_dir: '%s': %s", d->state_dir, why);
+		else
+			report(st, 1, "[daemon] state_dir: '%s' (from $STATE_DIRECTORY): %s", d->state_dir, why);
+		d->state_dir[0] = '\0';
+		return;
+	}
+	for (int i = 0; i < c->n_outputs; i++)
+		if (c->outputs[i].srtp_key_file[0])
+			snprintf(c->outputs[i].state_dir, sizeof(c->outputs[i].state_dir), "%s", d->state_dir);
+}
+
+/* Fixed SSRCs under a static key: the same (key, SSRC, index) must never come twice, within a run (two
+ * outputs with one key) or across runs (which needs the state directory). */
+static void check_fixed_ssrcs(struct parse_state *st)
+{
+	struct mc_config *c = st->cfg;
+	for (int i = 0; i < c->n_outputs; i++) {
+		struct mc_output_config *o = &c->outputs[i];
+		if (!o->n_ssrcs || !o->srtp_key_len)
+			continue;
+		if (!c->daemon.state_dir[0])
+			report(st, o->ssrcs_line,
+			       "[output.%s] ssrcs: fixed SSRCs with a static SRTP key need a writable [daemon] state_dir "
+			       "(systemd: StateDirectory=): without one every restart sends the same SRTP indexes again "
+			       "under the same key and SSRC, i.e. reuses keystream (GCM: nonces). Set state_dir, or drop "
+			       "ssrcs for random SSRCs", o->name);
+		for (int j = 0; j < i; j++) {
+			const struct mc_output_config *p = &c->outputs[j];
+			if (p->srtp_key_len != o->srtp_key_len || memcmp(p->srtp_key, o->srtp_key, o->srtp_key_len) != 0)
+				continue;
+			for (int a = 0; a < o->n_ssrcs; a++)
+				for (int b = 0; b < p->n_ssrcs; b++)
+					if (o->ssrcs[a] == p->ssrcs[b])
+						report(st, o->ssrcs_line, "[output.%s] ssrcs: SSRC %u is also in [output.%s] "
+						       "under the same SRTP key (keystream reuse)", o->name, o->ssrcs[a], p->name);
+		}
+	}
 }
 
 static void cross_check(struct parse_state *st)
@@ -869,6 +961,8 @@ static void cross_check(struct parse_state *st)
 		if (o->srtp_key_file[0])
 			load_key_file(st, o);
 	}
+	check_state_dir(st);
+	check_fixed_ssrcs(st);
 }
 
 const struct mc_source_config *mc_config_find_source(const struct mc_config *cfg, const char *name)
@@ -966,6 +1060,6 @@ void mc_config_free(struct mc_config *cfg)
 	if (!cfg)
 		return;
 	for (int i = 0; i < MC_MAX_OUTPUTS; i++)
-		memset(cfg->outputs[i].srtp_key, 0, sizeof(cfg->outputs[i].srtp_key));
+		explicit_bzero(cfg->outputs[i].srtp_key, sizeof(cfg->outputs[i].srtp_key));
 	free(cfg);
 }

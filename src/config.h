@@ -85,6 +85,9 @@ struct mc_output_config {
 	uint16_t rtcp_port;
 	bool rtcp_mux;
 	enum mc_rtcp_mode rtcp;
+	/* where this output reserves its SRTP indexes across restarts (src/srtp_state.h): [daemon] state_dir
+	 * for an SRTP output, else empty */
+	char state_dir[MC_PATH_MAX];
 };
 
 struct mc_daemon_config {
@@ -93,6 +96,9 @@ struct mc_daemon_config {
 	char stats_listen[64]; /* as written, for messages */
 	uint32_t stats_addr;   /* stats_listen parsed at load: IPv4 address, network byte order */
 	uint16_t stats_port;   /* and port; 0: no stats endpoint */
+	/* SRTP index reservations (src/srtp_state.h); default: systemd's $STATE_DIRECTORY; empty: none */
+	char state_dir[MC_PATH_MAX];
+	int state_dir_line; /* 0: from $STATE_DIRECTORY */
 };
 
 struct mc_config {

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "rtcp.h"
 #include "srtp.h"
+#include "srtp_state.h"
 
 #define MOD "output"
 
@@ -47,6 +48,60 @@ static int open_socket(struct mc_output *o)
 	return 0;
 }
 
+/* SRTP, continuing above what earlier runs reserved when there is a state dir. Without one (the config
+ * allows that only with random SSRCs) a restart reuses keystream only if a layer's new random SSRC equals one
+ * used before under the same key: 2^-32 per layer and start. With one, random SSRCs are recorded as well. */
+static int setup_srtp(struct mc_output *o)
+{
+	const struct mc_output_config *cfg = o->cfg;
+	struct mc_srtp_resume resume[MC_MAX_LAYERS];
+	int n = 0, rc;
+	if (cfg->state_dir[0]) {
+		uint32_t ssrcs[MC_MAX_LAYERS];
+		uint16_t seqs[MC_MAX_LAYERS];
+		for (int l = 0; l < o->n_layers; l++)
+			ssrcs[l] = o->streams[l].ssrc, seqs[l] = o->streams[l].seq;
+		struct mc_srtp_state *st = o->srtp_state = calloc(1, sizeof(*o->srtp_state));
+		if (!st)
+			return -ENOMEM;
+		if ((rc = mc_srtp_state_load(st, cfg->state_dir, cfg->name, cfg->srtp_key, cfg->srtp_key_len)) ||
+		    (rc = mc_srtp_state_start(st, ssrcs, seqs, o->n_layers, resume))) {
+			/* never start below what an earlier run may have used: that is the keystream reuse */
+			mc_err(MOD, "%s: SRTP index state: %s: not starting%s", cfg->name, st->err,
+			       rc == -EBADMSG ? " (delete the file only together with a new key; it is what keeps a "
+						"restart from reusing SRTP keystream)" : "");
+			return rc;
+		}
+		n = o->n_layers;
+		for (int l = 0; l < n; l++) {
+			o->streams[l].seq = (uint16_t)resume[l].srtp_index;
+			if (resume[l].srtp_index != seqs[l] || resume[l].srtcp_index != 1)
+				mc_info(MOD, "%s: SSRC %u continues at SRTP index %llu (ROC %u, seq %u), SRTCP index %u", cfg->name,
+					resume[l].ssrc, (unsigned long long)resume[l].srtp_index,
+					(unsigned)(resume[l].srtp_index >> 16), o->streams[l].seq, resume[l].srtcp_index);
+		}
+	}
+	int64_t t0 = mc_now_us();
+	rc = mc_srtp_create_outbound(&o->srtp, cfg->srtp_suite, cfg->srtp_key, cfg->srtp_key_len, resume, n);
+	if (rc) {
+		mc_err(MOD, "%s: cannot set up SRTP %s: %s", cfg->name, mc_srtp_suite_name(cfg->srtp_suite),
+		       rc == -ENOTSUP ? "this libsrtp2 does not support the suite" : strerror(-rc));
+		return rc;
+	}
+	uint64_t skipped = 0;
+	for (int l = 0; l < n; l++)
+		skipped += resume[l].srtcp_index - 1;
+	int64_t took_ms = (mc_now_us() - t0) / 1000;
+	if (took_ms >= 5000)
+		mc_warn(MOD, "%s: skipping %llu SRTCP indexes to continue above earlier runs took %lld ms (libsrtp2 has no "
+			"way to set them); a new SRTP key starts them from 1 again", cfg->name, (unsigned long long)skipped,
+			(long long)took_ms);
+	else if (skipped)
+		mc_info(MOD, "%s: %llu SRTCP indexes skipped in %lld ms", cfg->name, (unsigned long long)skipped,
+			(long long)took_ms);
+	return 0;
+}
+
 int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg, int n_layers, enum mc_codec codec,
 		     int wake_fd)
 {
@@ -72,7 +127,8 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 		o->rtp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = host };
 		o->rtcp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(rtcp_port), .sin_addr = host };
 		struct mc_rtp_stream *s = &o->streams[i];
-		/* Random SSRCs at every start: Janus rejects a restarted sender reusing SSRCs under one key as a replay. */
+		/* Random SSRCs at every start unless fixed: a restarted sender that reused SSRCs under one key from
+		 * index 0 again would be a replay to Janus (and keystream reuse); with a state dir they continue. */
 		s->ssrc = cfg->n_ssrcs ? cfg->ssrcs[i] : random_u32();
 		for (int j = 0; j < i && !cfg->n_ssrcs; j++)
 			if (o->streams[j].ssrc == s->ssrc)
@@ -83,14 +139,8 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 		s->picture_id = (uint16_t)(random_u32() & 0x7fff);
 		o->ts_base[i] = random_u32();
 	}
-	if (cfg->srtp_suite != MC_SRTP_NONE) {
-		rc = mc_srtp_create(&o->srtp, cfg->srtp_suite, cfg->srtp_key, cfg->srtp_key_len, false);
-		if (rc) {
-			mc_err(MOD, "%s: cannot set up SRTP %s: %s", cfg->name, mc_srtp_suite_name(cfg->srtp_suite),
-			       rc == -ENOTSUP ? "this libsrtp2 does not support the suite" : strerror(-rc));
-			goto fail;
-		}
-	}
+	if (cfg->srtp_suite != MC_SRTP_NONE && (rc = setup_srtp(o)))
+		goto fail;
 	char ports[64] = "";
 	for (int i = 0; i < (cfg->single_port ? 1 : n_layers); i++)
 		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u", i ? "," : "", ntohs(o->rtp_dest[i].sin_port));
@@ -113,6 +163,7 @@ void mc_output_destroy(struct mc_output *o)
 	if (o->fd >= 0)
 		close(o->fd);
 	mc_srtp_destroy(o->srtp);
+	free(o->srtp_state);
 	mc_pktqueue_finish(&o->queue);
 	mc_rtp_batch_finish(&o->batch);
 	free(o);
@@ -203,16 +254,20 @@ void mc_output_read_errors(struct mc_output *o)
 	getsockopt(o->fd, SOL_SOCKET, SO_ERROR, &err, &len);
 }
 
-/* sendmmsg() everything; a pending ICMP error fails the call once: read it, then go on with the rest. */
-static void send_all(struct mc_output *o, struct mmsghdr *msgs, unsigned n, int layer)
+/* sendmmsg() everything; a pending ICMP error fails the call once: read it, then go on with the rest.
+ * `payload[k]`: message k's RTP payload octets, for the SR's counts, which take only what the kernel took. */
+static void send_all(struct mc_output *o, struct mmsghdr *msgs, const uint16_t *payload, unsigned n, int layer)
 {
 	unsigned i = 0;
 	int retries = 0;
 	while (i < n) {
 		int r = sendmmsg(o->fd, msgs + i, n - i, 0);
 		if (r > 0) {
-			for (int k = 0; k < r; k++)
+			for (int k = 0; k < r; k++) {
 				mc_count_add(&o->layer_stats[layer].bytes, msgs[i + k].msg_len);
+				o->streams[layer].octets += payload[i + k];
+			}
+			o->streams[layer].packets += (uint64_t)r;
 			mc_count_add(&o->layer_stats[layer].packets, (uint64_t)r);
 			i += (unsigned)r;
 			continue;
@@ -253,8 +308,21 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 		return;
 	}
 
+	/* Indexes of this frame's packets reserved on disk before any of them leaves (srtp_state.h). When that
+	 * fails nothing goes: the sequence numbers are handed back, so the stream shows no gap and no jump. */
+	if (o->srtp_state && mc_srtp_state_use_rtp(o->srtp_state, l, (unsigned)n)) {
+		o->streams[l].seq = (uint16_t)(o->streams[l].seq - n);
+		count_send_error(o, l);
+		uint64_t suppressed = 0;
+		if (mc_ratelimit_ok(&o->err_rl, &suppressed))
+			mc_err(MOD, "%s: layer %d: frame not sent: cannot reserve SRTP indexes: %s (%llu messages suppressed)",
+			       o->cfg->name, l, o->srtp_state->err, (unsigned long long)suppressed);
+		return;
+	}
+
 	struct mmsghdr msgs[64];
 	struct iovec iovs[64];
+	uint16_t payload[64];
 	int64_t t_srtp = 0, t_send = 0;
 	for (int base = 0; base < n; base += 64) {
 		unsigned count = 0;
@@ -262,6 +330,7 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 		for (int i = base; i < n && count < 64; i++) {
 			struct mc_rtp_packet *p = &o->batch.pkts[i];
 			size_t len = p->len;
+			payload[count] = (uint16_t)mc_rtp_payload_len(p->data, p->len); /* before SRTP adds its tag */
 			if (o->srtp && mc_srtp_protect(o->srtp, p->data, &len, sizeof(p->data))) {
 				count_send_error(o, l);
 				continue;
@@ -273,7 +342,7 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 			count++;
 		}
 		int64_t b = mc_now_us();
-		send_all(o, msgs, count, l);
+		send_all(o, msgs, payload, count, l);
 		int64_t c = mc_now_us();
 		t_srtp += b - a;
 		t_send += c - b;
@@ -294,10 +363,27 @@ void mc_output_flush(struct mc_output *o)
 	}
 }
 
+/* SRTCP: the packet is protected first (that is when libsrtp2 gives it its index), then the index is
+ * reserved on disk, then it leaves; a packet whose index cannot be reserved is not sent. */
+static int protect_rtcp(struct mc_output *o, int layer, uint8_t *buf, size_t *len, size_t cap)
+{
+	uint32_t index;
+	int rc = mc_srtp_protect_rtcp_index(o->srtp, buf, len, cap, &index);
+	if (rc == 0 && o->srtp_state && (rc = mc_srtp_state_use_rtcp(o->srtp_state, layer, index))) {
+		uint64_t suppressed = 0;
+		if (mc_ratelimit_ok(&o->err_rl, &suppressed))
+			mc_err(MOD, "%s: layer %d: SRTCP not sent: %s (%llu messages suppressed)", o->cfg->name, layer,
+			       o->srtp_state->err, (unsigned long long)suppressed);
+	}
+	if (rc)
+		count_send_error(o, layer);
+	return rc;
+}
+
 static void send_rtcp_to(struct mc_output *o, int layer, uint8_t *buf, size_t len, size_t cap)
 {
 	const struct sockaddr_in *dest = &o->rtcp_dest[layer];
-	if (o->srtp && o->cfg->rtcp == MC_RTCP_ON && mc_srtp_protect_rtcp(o->srtp, buf, &len, cap))
+	if (o->srtp && o->cfg->rtcp == MC_RTCP_ON && protect_rtcp(o, layer, buf, &len, cap))
 		return;
 	if (sendto(o->fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) < 0) {
 		int e = errno;

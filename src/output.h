@@ -16,6 +16,7 @@
 #include "rtp.h"
 
 struct mc_srtp;
+struct mc_srtp_state;
 
 struct mc_output_layer_stats {
 	mc_counter frames, packets, bytes; /* bytes on the wire (after SRTP) */
@@ -38,6 +39,7 @@ struct mc_output {
 	uint32_t ts_base[MC_MAX_LAYERS];
 	bool sent_any[MC_MAX_LAYERS];
 	struct mc_srtp *srtp;
+	struct mc_srtp_state *srtp_state; /* index reservations across restarts; NULL without a state dir */
 	struct mc_pktqueue queue;
 	struct mc_rtp_batch batch;
 	/* stats: written by the network thread, read by the HTTP thread */

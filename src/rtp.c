@@ -47,3 +47,16 @@ void mc_rtp_write_header(uint8_t *buf, uint8_t pt, bool marker, uint16_t seq, ui
 	buf[10] = (uint8_t)(ssrc >> 8);
 	buf[11] = (uint8_t)ssrc;
 }
+
+size_t mc_rtp_payload_len(const uint8_t *pkt, size_t len)
+{
+	if (len < MC_RTP_HEADER_LEN)
+		return 0;
+	size_t hdr = MC_RTP_HEADER_LEN + 4u * (pkt[0] & 0x0f);
+	if ((pkt[0] & 0x10) && hdr + 4 <= len)
+		hdr += 4 + 4u * (((size_t)pkt[hdr + 2] << 8) | pkt[hdr + 3]);
+	else if (pkt[0] & 0x10)
+		return 0;
+	size_t pad = (pkt[0] & 0x20) && len > hdr ? pkt[len - 1] : 0;
+	return hdr + pad <= len ? len - hdr - pad : 0;
+}

@@ -36,10 +36,15 @@ struct mc_rtp_stream {
 	uint8_t payload_type;
 	uint16_t mtu;        /* largest RTP packet (header + payload) before SRTP */
 	uint16_t picture_id; /* VP8: 15-bit picture ID */
-	uint64_t packets, octets; /* payload octets, for RTCP SR (RFC 3550 §6.4.1) */
+	/* for RTCP SR (RFC 3550 §6.4.1): packets and payload octets (mc_rtp_payload_len) that left, counted
+	 * by the sender after a send succeeded, not by the packetizers: a packet that SRTP or the socket
+	 * refused was never sent */
+	uint64_t packets, octets;
 };
 
 void mc_rtp_write_header(uint8_t *buf, uint8_t pt, bool marker, uint16_t seq, uint32_t ts, uint32_t ssrc);
+/* Payload octets of an RTP packet (without header, CSRCs, extension and padding); 0 when malformed. */
+size_t mc_rtp_payload_len(const uint8_t *pkt, size_t len);
 
 /* RFC 6184, packetization-mode 1: single NAL unit packets, STAP-A aggregating parameter sets (and other
  * small non-VCL NALs) that fit together, FU-A for NALs larger than the MTU. `au` is one access unit in

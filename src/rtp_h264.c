@@ -46,7 +46,6 @@ static struct mc_rtp_packet *new_packet(struct mc_rtp_stream *s, uint32_t ts, st
 		return NULL;
 	mc_rtp_write_header(p->data, s->payload_type, false, s->seq++, ts, s->ssrc);
 	p->len = MC_RTP_HEADER_LEN;
-	s->packets++;
 	return p;
 }
 
@@ -85,7 +84,6 @@ static int flush_pending(struct mc_rtp_stream *s, uint32_t ts, struct pending *p
 		}
 	}
 	p->len = (uint16_t)(w - p->data);
-	s->octets += p->len - MC_RTP_HEADER_LEN;
 	pd->n = 0;
 	pd->size = 1;
 	return 0;
@@ -109,7 +107,6 @@ static int fragment(struct mc_rtp_stream *s, uint32_t ts, const uint8_t *nal, si
 		w[1] = (uint8_t)((first ? 0x80 : 0) | (chunk == left ? 0x40 : 0) | type);
 		memcpy(w + 2, src, chunk);
 		p->len = (uint16_t)(MC_RTP_HEADER_LEN + 2 + chunk);
-		s->octets += 2 + chunk;
 		src += chunk;
 		left -= chunk;
 		first = false;

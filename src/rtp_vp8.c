@@ -32,9 +32,7 @@ int mc_rtp_vp8_packetize(struct mc_rtp_stream *s, uint32_t ts, const uint8_t *fr
 		d[3] = (uint8_t)pid;
 		memcpy(d + VP8_DESC_LEN, frame + off, chunk);
 		p->len = (uint16_t)(MC_RTP_HEADER_LEN + VP8_DESC_LEN + chunk);
-		s->packets++;
-		s->octets += VP8_DESC_LEN + chunk;
-		off += chunk;
+			off += chunk;
 	}
 	s->picture_id = (uint16_t)((pid + 1) & 0x7fff);
 	return out->count - first_pkt;

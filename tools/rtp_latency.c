@@ -347,7 +347,10 @@ int main(int argc, char **argv)
 	pol.allow_repeat_tx = 0;
 	pol.next = NULL;
 	srtp_t srtp;
-	if (srtp_create(&srtp, &pol) != srtp_err_status_ok) {
+	int created = srtp_create(&srtp, &pol) == srtp_err_status_ok;
+	explicit_bzero(key, sizeof key);
+	explicit_bzero(keybuf, sizeof keybuf);
+	if (!created) {
 		fprintf(stderr, "srtp_create failed\n");
 		return 2;
 	}

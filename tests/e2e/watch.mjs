@@ -9,7 +9,7 @@
 // Every wait is bounded; a global deadline (--timeout-s) ends the run whatever happens.
 
 import { parseArgs } from 'node:util';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -24,7 +24,9 @@ const USAGE = `usage: node watch.mjs [options]
   --timeout-s S        global deadline (default 60)
   --chromium PATH      browser binary (default /usr/bin/chromium)
   --pid-file FILE      write the browser's PID here (so a runner can kill it by id)
-  --keep-open-s S      after the checks, keep watching for S seconds (demo/debugging)`;
+  --keep-open-s S      after the checks, keep watching for S seconds (demo/debugging)
+  --pause-file FILE    after the checks, create FILE, wait (same connection) until --resume-file exists,
+  --resume-file FILE   then check every substream again: a sender restarted in between must still decode`;
 
 const { values: opt } = parseArgs({
   options: {
@@ -38,6 +40,8 @@ const { values: opt } = parseArgs({
     chromium: { type: 'string', default: '/usr/bin/chromium' },
     'pid-file': { type: 'string' },
     'keep-open-s': { type: 'string', default: '0' },
+    'pause-file': { type: 'string' },
+    'resume-file': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -256,30 +260,41 @@ async function main() {
   if (r.s.inbound.mimeType !== wantMime) throw new Error(`codec is ${r.s.inbound.mimeType}, expected ${wantMime}`);
 
   const results = [];
-  for (const x of expectations) {
-    const size = `${x.width}x${x.height}`;
-    const tSwitch = Date.now();
-    await msg({ request: 'configure', substream: x.substream });
-    const atSize = (s) => s.inbound?.frameWidth === x.width && s.inbound?.frameHeight === x.height;
-    r = await pollStats(page, atSize, switchTimeoutMs);
-    if (!r.ok) {
-      results.push({ ...x, ok: false, why: `never reached ${size} within ${switchTimeoutMs / 1000} s; last: ${fmt(r.s)}` });
-      continue;
+  const checkRound = async (round) => {
+    for (const x of expectations) {
+      const size = `${x.width}x${x.height}`;
+      const tSwitch = Date.now();
+      await msg({ request: 'configure', substream: x.substream });
+      const atSize = (s) => s.inbound?.frameWidth === x.width && s.inbound?.frameHeight === x.height;
+      r = await pollStats(page, atSize, switchTimeoutMs);
+      if (!r.ok) {
+        results.push({ ...x, round, ok: false, why: `never reached ${size} within ${switchTimeoutMs / 1000} s; last: ${fmt(r.s)}` });
+        continue;
+      }
+      const switchS = (Date.now() - tSwitch) / 1000;
+      const start = r.s.inbound.framesDecoded;
+      const tStart = Date.now();
+      const left = Math.max(1000, switchTimeoutMs - (Date.now() - tSwitch));
+      // Frames must keep coming at this size: the size may not change while we count.
+      r = await pollStats(page, (s) => !atSize(s) || s.inbound.framesDecoded - start >= minFrames, left);
+      const n = r.s.inbound ? r.s.inbound.framesDecoded - start : 0;
+      const secs = (Date.now() - tStart) / 1000;
+      if (r.ok && atSize(r.s)) {
+        results.push({ ...x, round, ok: true, why: `${n} frames decoded at ${size} in ${secs.toFixed(1)} s (~${(n / secs).toFixed(0)} fps), switch took ${switchS.toFixed(1)} s` });
+      } else {
+        results.push({ ...x, round, ok: false, why: `only ${n} frames at ${size} (need ${minFrames}); last: ${fmt(r.s)}` });
+      }
+      log(`round ${round} substream ${x.substream}: ${results.at(-1).ok ? 'ok' : 'FAILED'}: ${fmt(r.s)}`);
     }
-    const switchS = (Date.now() - tSwitch) / 1000;
-    const start = r.s.inbound.framesDecoded;
-    const tStart = Date.now();
-    const left = Math.max(1000, switchTimeoutMs - (Date.now() - tSwitch));
-    // Frames must keep coming at this size: the size may not change while we count.
-    r = await pollStats(page, (s) => !atSize(s) || s.inbound.framesDecoded - start >= minFrames, left);
-    const n = r.s.inbound ? r.s.inbound.framesDecoded - start : 0;
-    const secs = (Date.now() - tStart) / 1000;
-    if (r.ok && atSize(r.s)) {
-      results.push({ ...x, ok: true, why: `${n} frames decoded at ${size} in ${secs.toFixed(1)} s (~${(n / secs).toFixed(0)} fps), switch took ${switchS.toFixed(1)} s` });
-    } else {
-      results.push({ ...x, ok: false, why: `only ${n} frames at ${size} (need ${minFrames}); last: ${fmt(r.s)}` });
-    }
-    log(`substream ${x.substream}: ${results.at(-1).ok ? 'ok' : 'FAILED'}: ${fmt(r.s)}`);
+  };
+  await checkRound(1);
+  if (opt['pause-file'] && opt['resume-file']) {
+    // The runner restarts the sender now; this viewer keeps its PeerConnection, Janus its mountpoint.
+    writeFileSync(opt['pause-file'], `${Date.now()}\n`);
+    log(`round 1 done; waiting for ${opt['resume-file']}`);
+    while (!existsSync(opt['resume-file']) && !finished) await sleep(200);
+    log(`resumed: checking every substream again`);
+    await checkRound(2);
   }
 
   const keepS = +opt['keep-open-s'];
@@ -291,7 +306,7 @@ async function main() {
 
   await janusPost(`/${session}`, { janus: 'destroy' }).catch(() => {});
   console.log('');
-  for (const x of results) console.log(`${x.ok ? 'PASS' : 'FAIL'} substream ${x.substream} (${x.width}x${x.height}): ${x.why}`);
+  for (const x of results) console.log(`${x.ok ? 'PASS' : 'FAIL'} round ${x.round} substream ${x.substream} (${x.width}x${x.height}): ${x.why}`);
   const passed = results.filter((x) => x.ok).length;
   console.log(`watch: ${passed} passed, ${results.length - passed} failed`);
   return passed === results.length ? 0 : 1;

@@ -204,12 +204,21 @@ static void test_valid_full(void)
 		 y4m, key);
 	struct mc_config *cfg = NULL;
 	int nerr;
+	/* fixed SSRCs with a key need a state directory: here systemd's, from StateDirectory= (the first of a list) */
+	char env[600];
+	snprintf(env, sizeof(env), "%s:/nonexistent", g_dir);
+	setenv("STATE_DIRECTORY", env, 1);
 	int rc = load(text, &cfg, &nerr);
+	unsetenv("STATE_DIRECTORY");
 	CHECK_EQ(rc, 0);
 	CHECK_EQ(nerr, 0);
 	CHECK_STR_EQ(g_log, "");
 	if (!cfg)
 		return;
+	CHECK_STR_EQ(cfg->daemon.state_dir, g_dir);
+	CHECK_EQ(cfg->daemon.state_dir_line, 0);
+	CHECK_STR_EQ(cfg->outputs[0].state_dir, g_dir); /* the SRTP output records its indexes there */
+	CHECK_STR_EQ(cfg->outputs[1].state_dir, "");    /* plain RTP: nothing to record */
 	CHECK_STR_EQ(cfg->path, NAME);
 	CHECK_EQ(cfg->daemon.log_level, MC_LOG_DEBUG);
 	CHECK_STR_EQ(cfg->daemon.stats_listen, "127.0.0.1:8088");
@@ -687,15 +696,37 @@ static void test_key_files(void)
 		CHECK_MEM_EQ(cfg->outputs[0].srtp_key, want, 30);
 		mc_config_free(cfg);
 	}
-	/* the SDP form inline:KEY|LIFETIME */
+	/* the SDP form inline:KEY|LIFETIME or |MKI: refused (this sender neither rekeys nor sends an MKI) */
 	write_file(key, "inline:" KEY30_B64 "|2^31\n", 0600);
+	ERR1(text, 11, "[output.o] srtp_key_file:", "a lifetime or MKI after '|' is not supported");
+	write_file(key, "inline:" KEY30_B64 "|1:4\n", 0600);
+	ERR1(text, 11, "srtp_key_file:", "a lifetime or MKI after '|'");
+	write_file(key, "inline:" KEY30_B64 "\n", 0600);
 	CHECK_EQ(load(text, &cfg, &nerr), 0);
-	CHECK_EQ(nerr, 0);
 	if (cfg) {
-		CHECK_EQ(cfg->outputs[0].srtp_key_len, 30);
 		CHECK_MEM_EQ(cfg->outputs[0].srtp_key, want, 30);
 		mc_config_free(cfg);
 	}
+	/* writable by group or others: anyone who may write it chooses the key */
+	write_file(key, KEY30_B64 "\n", 0620);
+	ERR1(text, 11, "[output.o] srtp_key_file:", "is writable by its group (mode 0620): chmod go-w it");
+	CHECK(strstr(g_log, key) != NULL);
+	write_file(key, KEY30_B64 "\n", 0602);
+	ERR1(text, 11, "srtp_key_file:", "is writable by everyone (mode 0602)");
+	write_file(key, KEY30_B64 "\n", 0600);
+	/* owned by another user than root or us (only root can give a file away to try it) */
+	if (geteuid() == 0 && chown(key, 4242, (gid_t)-1) == 0) {
+		ERR1(text, 11, "[output.o] srtp_key_file:", "is owned by uid 4242, neither root nor the daemon's user (uid 0)");
+		CHECK(strstr(g_log, key) != NULL);
+		CHECK_EQ(chown(key, 0, (gid_t)-1), 0);
+	} else {
+		CHECK_EQ(load(text, &cfg, &nerr), 0); /* our own file */
+		mc_config_free(cfg);
+	}
+	/* a directory is not a key file */
+	key_config(text, sizeof(text), g_dir, NULL);
+	ERR1(text, 11, "srtp_key_file:", "is not a regular file");
+	key_config(text, sizeof(text), key, NULL);
 	/* with the _32 suite */
 	key_config(text, sizeof(text), key, "AES_CM_128_HMAC_SHA1_32");
 	CHECK_EQ(load(text, &cfg, &nerr), 0);
@@ -729,6 +760,68 @@ static void test_key_files(void)
 }
 
 /* ---- the shared parsers ------------------------------------------------------------------------------------ */
+
+/* ---- the SRTP state directory --------------------------------------------------------------------------- */
+
+static void test_state_dir(void)
+{
+	char key[300], text[2048], file[300];
+	struct mc_config *cfg = NULL;
+	int nerr;
+	path_in_dir(key, sizeof(key), "k.key");
+	path_in_dir(file, sizeof(file), "in.y4m");
+	write_file(key, KEY30_B64 "\n", 0600);
+	write_file(file, "x", 0600);
+	unsetenv("STATE_DIRECTORY");
+
+	/* fixed SSRCs and a static key without a state directory: refused, saying why and what to set */
+	snprintf(text, sizeof(text), VALID "srtp_key_file = %s\nssrcs = 10, 20\n", key);
+	ERR1(text, 12, "[output.o] ssrcs:", "fixed SSRCs with a static SRTP key need a writable [daemon] state_dir");
+	CHECK(strstr(g_log, "reuses keystream") != NULL);
+	CHECK(strstr(g_log, "StateDirectory=") != NULL);
+	/* random SSRCs without one: allowed; fixed SSRCs of plain RTP too */
+	snprintf(text, sizeof(text), VALID "srtp_key_file = %s\n", key);
+	CHECK(expect_valid(text));
+	CHECK(expect_valid(VALID "ssrcs = 10, 20\n"));
+
+	/* with [daemon] state_dir (lines 1-2, VALID from line 3) */
+	snprintf(text, sizeof(text), "[daemon]\nstate_dir = %s\n" VALID "srtp_key_file = %s\nssrcs = 10, 20\n", g_dir, key);
+	CHECK_EQ(load(text, &cfg, &nerr), 0);
+	if (cfg) {
+		CHECK_STR_EQ(cfg->daemon.state_dir, g_dir);
+		CHECK_EQ(cfg->daemon.state_dir_line, 2);
+		CHECK_STR_EQ(cfg->outputs[0].state_dir, g_dir);
+		mc_config_free(cfg);
+	}
+	/* ... it wins over $STATE_DIRECTORY */
+	setenv("STATE_DIRECTORY", "/nonexistent-state", 1);
+	CHECK_EQ(load(text, &cfg, &nerr), 0);
+	if (cfg) {
+		CHECK_STR_EQ(cfg->daemon.state_dir, g_dir);
+		mc_config_free(cfg);
+	}
+	/* a state directory that is not one: refused, named by line or by the variable */
+	snprintf(text, sizeof(text), VALID "srtp_key_file = %s\n", key);
+	ERR1(text, 1, "[daemon] state_dir:", "'/nonexistent-state' (from $STATE_DIRECTORY): No such file or directory");
+	unsetenv("STATE_DIRECTORY");
+	snprintf(text, sizeof(text), "[daemon]\nstate_dir = /nonexistent-state\n" VALID "srtp_key_file = %s\n", key);
+	ERR1(text, 2, "[daemon] state_dir:", "'/nonexistent-state': No such file or directory");
+	snprintf(text, sizeof(text), "[daemon]\nstate_dir = %s\n" VALID "srtp_key_file = %s\n", file, key);
+	ERR1(text, 2, "[daemon] state_dir:", "not a directory");
+	/* ... and with fixed SSRCs both errors */
+	snprintf(text, sizeof(text), "[daemon]\nstate_dir = %s\n" VALID "srtp_key_file = %s\nssrcs = 1, 2\n", file, key);
+	CHECK(expect_error(__LINE__, text, 2, 14, "[output.o] ssrcs:", "need a writable [daemon] state_dir"));
+
+	/* two outputs with one key and a common fixed SSRC: keystream reuse within one run */
+	snprintf(text, sizeof(text),
+		 "[daemon]\nstate_dir = %s\n" SRC TRK OUTH "ports = 5004, 5002\nsrtp_key_file = %s\nssrcs = 1, 2\n"
+		 "[output.p]\ntype = rtp\ntrack = main\nhost = 127.0.0.1\nports = 6004, 6002\nsrtp_key_file = %s\n"
+		 "ssrcs = 3, 2\n",
+		 g_dir, key, key);
+	ERR1(text, 21, "[output.p] ssrcs:", "SSRC 2 is also in [output.o] under the same SRTP key");
+	unlink(file);
+	unlink(key);
+}
 
 static void test_parse_size(void)
 {
@@ -882,6 +975,10 @@ static void test_srtp_key_decode(void)
 	CHECK_EQ(mc_srtp_suite_key_len(MC_SRTP_NONE), 0);
 	CHECK_EQ(mc_srtp_key_decode("  inline:" KEY30_B64 "|2^31|1:1\n", MC_SRTP_AES_CM_128_HMAC_SHA1_80, key, &len, err,
 				    sizeof(err)),
+		 -EINVAL);
+	CHECK(strstr(err, "a lifetime or MKI after '|' is not supported") != NULL);
+	CHECK_EQ(mc_srtp_key_decode("  inline:" KEY30_B64 " \n", MC_SRTP_AES_CM_128_HMAC_SHA1_80, key, &len, err,
+				    sizeof(err)),
 		 0);
 	CHECK_EQ(len, 30);
 	CHECK_EQ(key[0], 0);
@@ -909,6 +1006,7 @@ static void test_srtp_key_decode(void)
 
 int main(void)
 {
+	unsetenv("STATE_DIRECTORY"); /* systemd's default for [daemon] state_dir: the tests set it themselves */
 	const char *tmp = getenv("TMPDIR");
 	snprintf(g_dir, sizeof(g_dir), "%s/mixcast-test-config-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(g_dir)) {
@@ -922,6 +1020,7 @@ int main(void)
 	RUN(test_value_errors);
 	RUN(test_section_checks);
 	RUN(test_key_files);
+	RUN(test_state_dir);
 	RUN(test_parse_size);
 	RUN(test_parse_listen);
 	RUN(test_parse_bitrate);

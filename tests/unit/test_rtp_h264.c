@@ -137,6 +137,16 @@ static struct buf g_au, g_out, g_norm;
 
 /* ---- tests -------------------------------------------------------------------------------------------- */
 
+
+/* What the SR would count if every packet of the batch left (the sender counts after each send). */
+static unsigned long long sent_count(const struct mc_rtp_batch *b, bool octets)
+{
+	unsigned long long sum = 0;
+	for (int i = 0; i < b->count; i++)
+		sum += octets ? mc_rtp_payload_len(b->pkts[i].data, b->pkts[i].len) : 1;
+	return sum;
+}
+
 static void test_single_nal(void)
 {
 	struct mc_rtp_stream s;
@@ -151,8 +161,9 @@ static void test_single_nal(void)
 	CHECK_EQ(b.pkts[0].len, MC_RTP_HEADER_LEN + 100);
 	CHECK_MEM_EQ(b.pkts[0].data + MC_RTP_HEADER_LEN, nal, 100);
 	CHECK_EQ(s.seq, 101);
-	CHECK_EQ(s.packets, 1);
-	CHECK_EQ(s.octets, 100);
+	CHECK_EQ(s.packets, 0); /* the sender counts what left, not what was packetized */
+	CHECK_EQ(sent_count(&b, false), 1);
+	CHECK_EQ(sent_count(&b, true), 100);
 	mc_rtp_batch_finish(&b);
 }
 
@@ -201,7 +212,7 @@ static void test_fu_a(void)
 	normalize(g_au.data, g_au.len, &g_norm);
 	CHECK_EQ(g_out.len, g_norm.len);
 	CHECK_MEM_EQ(g_out.data, g_norm.data, g_norm.len);
-	CHECK_EQ(s.octets, 2 + 1186 + 2 + 2);
+	CHECK_EQ(sent_count(&b, true), 2 + 1186 + 2 + 2);
 
 	/* a large NAL: start bit only on the first, end bit only on the last, NRI and type kept */
 	mc_rtp_batch_reset(&b);
@@ -224,7 +235,7 @@ static void test_fu_a(void)
 	normalize(g_au.data, g_au.len, &g_norm);
 	CHECK_EQ(g_out.len, 4 + 10000);
 	CHECK_MEM_EQ(g_out.data, g_norm.data, g_norm.len);
-	CHECK_EQ(s.packets, n);
+	CHECK_EQ(sent_count(&b, false), n);
 	mc_rtp_batch_finish(&b);
 }
 
@@ -249,7 +260,7 @@ static void test_keyframe_stap_a(void)
 	CHECK_MEM_EQ(p + 16, pps, 4);
 	CHECK_EQ(b.pkts[1].len, MC_RTP_HEADER_LEN + 300);
 	CHECK_MEM_EQ(b.pkts[1].data + MC_RTP_HEADER_LEN, idr, 300);
-	CHECK_EQ(s.octets, (1 + 2 + 11 + 2 + 4) + 300);
+	CHECK_EQ(sent_count(&b, true), (1 + 2 + 11 + 2 + 4) + 300);
 
 	/* with 3-byte start codes, an AUD and SEI first, and trailing zero bytes: the same NALs come out */
 	mc_rtp_batch_reset(&b);
@@ -304,7 +315,7 @@ static void test_marker_and_batches(void)
 	check_headers(&b, 0, n1, 40, 1000, 500);
 	check_headers(&b, n1, n2, (uint16_t)(40 + n1), 4000, 500);
 	CHECK_EQ(s.seq, 40 + n1 + n2);
-	CHECK_EQ(s.packets, n1 + n2);
+	CHECK_EQ(sent_count(&b, false), n1 + n2);
 	mc_rtp_batch_finish(&b);
 }
 
@@ -344,7 +355,7 @@ static void test_invalid_input(void)
 	CHECK_EQ(mc_rtp_h264_packetize(&s, TS, reserved, sizeof(reserved), &b), -EINVAL);
 	CHECK_EQ(b.count, 0);
 	CHECK_EQ(s.seq, 9); /* nothing consumed */
-	CHECK_EQ(s.packets, 0);
+	CHECK_EQ(sent_count(&b, false), 0);
 
 	/* mixed with a real slice, the reserved types are dropped and the slice goes out alone */
 	g_au.len = 0;
@@ -523,8 +534,29 @@ static void test_random_roundtrip(void)
 	mc_rtp_batch_finish(&b);
 }
 
+/* SR payload octets: without CSRCs, header extension and padding (RFC 3550 §6.4.1); malformed: 0. */
+static void test_payload_len(void)
+{
+	uint8_t p[64] = { 0 };
+	mc_rtp_write_header(p, 96, false, 1, 2, 3);
+	CHECK_EQ(mc_rtp_payload_len(p, 12 + 20), 20);
+	CHECK_EQ(mc_rtp_payload_len(p, 11), 0);
+	p[0] = 0x80 | 0x02; /* two CSRCs */
+	CHECK_EQ(mc_rtp_payload_len(p, 12 + 8 + 5), 5);
+	p[0] = 0x80 | 0x10; /* extension of 2 words */
+	p[12 + 3] = 2;
+	CHECK_EQ(mc_rtp_payload_len(p, 12 + 4 + 8 + 7), 7);
+	CHECK_EQ(mc_rtp_payload_len(p, 12 + 2), 0);
+	p[0] = 0x80 | 0x20; /* 3 bytes of padding */
+	p[12 + 10 - 1] = 3;
+	CHECK_EQ(mc_rtp_payload_len(p, 12 + 10), 7);
+	p[12 + 10 - 1] = 11; /* more padding than payload */
+	CHECK_EQ(mc_rtp_payload_len(p, 12 + 10), 0);
+}
+
 int main(void)
 {
+	RUN(test_payload_len);
 	RUN(test_single_nal);
 	RUN(test_nal_fills_mtu);
 	RUN(test_fu_a);

@@ -348,6 +348,99 @@ out:
 	mc_srtp_destroy(rx);
 }
 
+/* A raw libsrtp2 receiver for one SSRC whose ROC is set, as an SFU's context that has followed the stream. */
+static srtp_t raw_receiver(enum mc_srtp_suite suite, const uint8_t *key, uint32_t ssrc, uint32_t roc)
+{
+	srtp_policy_t policy;
+	memset(&policy, 0, sizeof(policy));
+	if (suite == MC_SRTP_AEAD_AES_128_GCM) {
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
+	} else {
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtp);
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtcp);
+	}
+	uint8_t k[30];
+	memcpy(k, key, mc_srtp_suite_key_len(suite));
+	policy.ssrc.type = ssrc_specific;
+	policy.ssrc.value = ssrc;
+	policy.key = k;
+	policy.window_size = 1024;
+	srtp_t rx = NULL;
+	if (srtp_create(&rx, &policy) != srtp_err_status_ok)
+		return NULL;
+	if (roc && srtp_set_stream_roc(rx, ssrc, roc) != srtp_err_status_ok) {
+		srtp_dealloc(rx);
+		return NULL;
+	}
+	return rx;
+}
+
+/* A sender that continues at SRTP index ROC 5 / seq 100 and SRTCP index 77 (a restart above a reservation):
+ * a receiver at ROC 5 authenticates it, one at ROC 0 does not; SRTCP carries 77, then 78. */
+static void resume_suite(enum mc_srtp_suite suite, const uint8_t *key, size_t key_len, size_t tag)
+{
+	struct mc_srtp_resume r = { .ssrc = 0x1234, .srtp_index = (5ull << 16) | 100, .srtcp_index = 77 };
+	struct mc_srtp *tx = NULL, *fresh = NULL;
+	srtp_t rx5 = raw_receiver(suite, key, r.ssrc, 5), rx0 = raw_receiver(suite, key, r.ssrc, 0);
+	CHECK_EQ(mc_srtp_create_outbound(&tx, suite, key, key_len, &r, 1), 0);
+	CHECK_EQ(mc_srtp_create_outbound(&fresh, suite, key, key_len, NULL, 0), 0);
+	CHECK(rx5 && rx0);
+	if (!tx || !fresh || !rx5 || !rx0)
+		goto out;
+	uint8_t plain[MC_RTP_PACKET_MAX], pkt[MC_RTP_PACKET_MAX], copy[MC_RTP_PACKET_MAX];
+	for (uint16_t seq = 100; seq < 103; seq++) {
+		size_t len = make_rtp(plain, seq, r.ssrc, 200), l = len;
+		memcpy(pkt, plain, len);
+		CHECK_EQ(mc_srtp_protect(tx, pkt, &l, sizeof(pkt)), 0);
+		CHECK_EQ(l, len + tag);
+		memcpy(copy, pkt, l);
+		int n = (int)l, n0 = (int)l;
+		CHECK_EQ(srtp_unprotect(rx5, pkt, &n), srtp_err_status_ok);
+		CHECK_EQ(n, (int)len);
+		CHECK_MEM_EQ(pkt, plain, len);
+		CHECK(srtp_unprotect(rx0, copy, &n0) != srtp_err_status_ok); /* ROC 0 is another keystream */
+	}
+	uint32_t roc = 99;
+	CHECK_EQ(mc_srtp_roc(tx, r.ssrc, &roc), 0);
+	CHECK_EQ(roc, 5);
+	CHECK_EQ(mc_srtp_roc(tx, 0x999, &roc), -ENOENT);
+	/* SRTCP continues at 77; a fresh sender starts at 1 */
+	for (uint32_t want = 77; want < 79; want++) {
+		size_t len = make_rtcp(plain, r.ssrc), l = len;
+		memcpy(pkt, plain, len);
+		uint32_t index = 0;
+		CHECK_EQ(mc_srtp_protect_rtcp_index(tx, pkt, &l, sizeof(pkt), &index), 0);
+		CHECK_EQ(index, want);
+		CHECK_EQ(mc_srtcp_index(suite, pkt, l), want);
+		int n = (int)l;
+		CHECK_EQ(srtp_unprotect_rtcp(rx5, pkt, &n), srtp_err_status_ok);
+		CHECK_EQ(n, (int)len);
+		CHECK_MEM_EQ(pkt, plain, len);
+	}
+	size_t len = make_rtcp(plain, r.ssrc), l = len;
+	uint32_t index = 0;
+	CHECK_EQ(mc_srtp_protect_rtcp_index(fresh, plain, &l, sizeof(plain), &index), 0);
+	CHECK_EQ(index, 1);
+	CHECK_EQ(mc_srtcp_index(suite, plain, 10), 0); /* too short */
+out:
+	if (rx5)
+		srtp_dealloc(rx5);
+	if (rx0)
+		srtp_dealloc(rx0);
+	mc_srtp_destroy(tx);
+	mc_srtp_destroy(fresh);
+}
+
+static void test_resume(void)
+{
+	resume_suite(MC_SRTP_AES_CM_128_HMAC_SHA1_80, g_key30, 30, 10);
+	struct mc_srtp *probe = NULL;
+	if (mc_srtp_create(&probe, MC_SRTP_AEAD_AES_128_GCM, g_key28, 28, false) == 0)
+		resume_suite(MC_SRTP_AEAD_AES_128_GCM, g_key28, 28, 16);
+	mc_srtp_destroy(probe);
+}
+
 int main(int argc, char **argv)
 {
 	for (int i = 0; i < 30; i++) {
@@ -372,5 +465,6 @@ int main(int argc, char **argv)
 	RUN(test_rtcp);
 	RUN(test_no_space);
 	RUN(test_libsrtp2_interop);
+	RUN(test_resume);
 	return check_done();
 }
