@@ -118,10 +118,14 @@ void mc_output_destroy(struct mc_output *o)
 
 uint32_t mc_output_ssrc(const struct mc_output *o, int layer) { return o->streams[layer].ssrc; }
 
-void mc_output_deliver(struct mc_output *o, const AVPacket *pkt, int layer, bool keyframe, int64_t capture_us)
+int mc_output_deliver(struct mc_output *o, const AVPacket *pkt, int layer, bool keyframe, int64_t capture_us)
 {
-	if (mc_pktqueue_push(&o->queue, pkt, layer, keyframe, capture_us) == -ENOSPC)
+	int rc = mc_pktqueue_push(&o->queue, pkt, layer, keyframe, capture_us);
+	if (rc == -ENOSPC) {
+		mc_count_inc(&o->layer_stats[layer].frames_dropped);
 		mc_debug(MOD, "%s: network queue full, frame of layer %d dropped", o->cfg->name, layer);
+	}
+	return rc;
 }
 
 static void log_send_error(struct mc_output *o, const struct sockaddr_in *dest, int err, const char *what)
