@@ -209,7 +209,11 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 	mc_hist_add(&st->net_queue, t0 - f->queued_us);
 
 	/* RTP timestamp = a random base + capture time at 90 kHz; SRs map it to wall time the same way. */
-	uint32_t ts = o->ts_base[l] + (uint32_t)((uint64_t)f->capture_us * 9 / 100);
+	bool adjusted;
+	uint32_t ts = mc_rtp_next_timestamp(&o->streams[l], o->ts_base[l] + (uint32_t)((uint64_t)f->capture_us * 9 / 100),
+					    &adjusted);
+	if (adjusted)
+		mc_count_inc(&st->ts_adjusted);
 	mc_rtp_batch_reset(&o->batch);
 	int n = o->codec == MC_CODEC_VP8
 			? mc_rtp_vp8_packetize(&o->streams[l], ts, f->pkt->data, (size_t)f->pkt->size, &o->batch)

@@ -47,3 +47,13 @@ void mc_rtp_write_header(uint8_t *buf, uint8_t pt, bool marker, uint16_t seq, ui
 	buf[10] = (uint8_t)(ssrc >> 8);
 	buf[11] = (uint8_t)ssrc;
 }
+
+uint32_t mc_rtp_next_timestamp(struct mc_rtp_stream *s, uint32_t ts, bool *adjusted)
+{
+	*adjusted = s->have_ts && (int32_t)(ts - s->last_ts) <= 0;
+	if (*adjusted)
+		ts = s->last_ts + 1;
+	s->last_ts = ts;
+	s->have_ts = true;
+	return ts;
+}

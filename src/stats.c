@@ -119,8 +119,9 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 					 l ? "," : "", l, mc_output_ssrc(o, l), ntohs(o->rtp_dest[l].sin_port),
 					 (unsigned long long)st->frames, (unsigned long long)st->packets,
 					 (unsigned long long)st->bytes, (unsigned long long)st->send_errors);
-			mc_strbuf_printf(b, "\"frames_dropped\":%llu,\"timing_us\":{",
-					 (unsigned long long)mc_count_get(&st->frames_dropped));
+			mc_strbuf_printf(b, "\"frames_dropped\":%llu,\"ts_adjusted\":%llu,\"timing_us\":{",
+					 (unsigned long long)mc_count_get(&st->frames_dropped),
+					 (unsigned long long)mc_count_get(&st->ts_adjusted));
 			hist(b, "net_queue", &st->net_queue, true);
 			hist(b, "packetize", &st->packetize, true);
 			hist(b, "srtp", &st->srtp, true);

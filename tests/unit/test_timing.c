@@ -7,6 +7,8 @@
 #include "cadence.h"
 #include "check.h"
 #include "log.h"
+#include "pace.h"
+#include "rtp.h"
 
 static void test_clock_from_capture_times(void)
 {
@@ -96,6 +98,59 @@ static void test_key_owed(void)
 	CHECK(!mc_key_owed(2066, 2000, 2033));
 }
 
+static void test_rtp_timestamp(void)
+{
+	struct mc_rtp_stream s = { 0 };
+	bool adj;
+	CHECK_EQ(mc_rtp_next_timestamp(&s, 1000, &adj), 1000);
+	CHECK(!adj);
+	CHECK_EQ(mc_rtp_next_timestamp(&s, 4000, &adj), 4000);
+	CHECK(!adj);
+	CHECK_EQ(mc_rtp_next_timestamp(&s, 4000, &adj), 4001); /* two frames in one tick */
+	CHECK(adj);
+	CHECK_EQ(mc_rtp_next_timestamp(&s, 3990, &adj), 4002); /* backwards */
+	CHECK(adj);
+	CHECK_EQ(mc_rtp_next_timestamp(&s, 7000, &adj), 7000);
+	CHECK(!adj);
+	/* across the wrap: 0xfffffff0 -> 0x10 is forwards */
+	struct mc_rtp_stream w = { 0 };
+	mc_rtp_next_timestamp(&w, 0xfffffff0u, &adj);
+	CHECK_EQ(mc_rtp_next_timestamp(&w, 0x10, &adj), 0x10);
+	CHECK(!adj);
+	CHECK_EQ(mc_rtp_next_timestamp(&w, 0xfffffff8u, &adj), 0x11);
+	CHECK(adj);
+}
+
+static void test_pace_grid(void)
+{
+	struct mc_pace p;
+	mc_pace_init(&p, 30, 1);
+	int64_t t0 = 10000000;
+	CHECK_EQ(mc_pace_next(&p, t0), t0);
+	p.n++;
+	/* woken 20 ms late for slot 1: the frame is still slot 1's */
+	CHECK_EQ(mc_pace_next(&p, t0 + 33333 + 20000), t0 + 33333);
+	p.n++;
+	CHECK_EQ(mc_pace_next(&p, t0 + 2 * 33333 + 1000), t0 + 66666);
+	p.n++;
+	/* a stall of 200 ms: skip to the latest slot that passed (no burst), still on the grid */
+	int64_t now = t0 + 3 * 33333 + 200000;
+	int64_t due = mc_pace_next(&p, now);
+	CHECK_EQ(due, mc_pace_slot_us(&p, 8));
+	CHECK(due <= now && now - due < 33334);
+	CHECK_EQ(p.skipped, 5);
+	/* the grid does not drift by rounding the period: slot 3000 is exactly 100 s in */
+	CHECK_EQ(mc_pace_slot_us(&p, 3000), t0 + 100000000);
+	/* and the real wait returns slot times, strictly increasing */
+	struct mc_pace q;
+	mc_pace_init(&q, 200, 1);
+	bool stop = false;
+	int64_t a = mc_pace_wait(&q, &stop), b = mc_pace_wait(&q, &stop), c = mc_pace_wait(&q, &stop);
+	CHECK_EQ(b - a, 5000);
+	CHECK_EQ(c - b, 5000);
+	CHECK(mc_now_us() >= c);
+}
+
 int main(void)
 {
 	RUN(test_clock_from_capture_times);
@@ -103,5 +158,7 @@ int main(void)
 	RUN(test_decimation);
 	RUN(test_key_schedule);
 	RUN(test_key_owed);
+	RUN(test_rtp_timestamp);
+	RUN(test_pace_grid);
 	return check_done();
 }
