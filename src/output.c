@@ -182,6 +182,7 @@ static void send_all(struct mc_output *o, struct mmsghdr *msgs, unsigned n, int 
 			for (int k = 0; k < r; k++)
 				o->layer_stats[layer].bytes += msgs[i + k].msg_len;
 			o->layer_stats[layer].packets += (uint64_t)r;
+			mc_count_set(&o->layer_stats[layer].last_sent_us, (uint64_t)mc_now_us());
 			i += (unsigned)r;
 			continue;
 		}

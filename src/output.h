@@ -22,6 +22,7 @@ struct mc_output_layer_stats {
 	uint64_t send_errors;
 	mc_counter frames_dropped;   /* the network queue was full: never sent */
 	mc_counter ts_adjusted;      /* frames whose RTP timestamp was raised to keep it increasing */
+	mc_counter last_sent_us;     /* CLOCK_MONOTONIC when a packet of the layer last left; 0: never */
 	struct mc_histogram net_queue;       /* encoder done → network thread picks it up */
 	struct mc_histogram packetize;
 	struct mc_histogram srtp;

@@ -86,9 +86,14 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 					 (unsigned long long)st->frames_in, (unsigned long long)st->frames_encoded,
 					 (unsigned long long)mc_layer_dropped(ly), (unsigned long long)st->keyframes,
 					 (unsigned long long)st->bytes);
-			mc_strbuf_printf(b, "\"keyframes_requested\":%llu,\"frames_dropped_net\":%llu,\"timing_us\":{",
+			mc_strbuf_printf(b, "\"keyframes_requested\":%llu,\"frames_dropped_net\":%llu,\"encode_errors\":%llu,"
+					    "\"last_encoded_age_ms\":%.1f,\"timing_us\":{",
 					 (unsigned long long)mc_count_get(&st->keyframes_requested),
-					 (unsigned long long)mc_count_get(&st->frames_dropped_net));
+					 (unsigned long long)mc_count_get(&st->frames_dropped_net),
+					 (unsigned long long)mc_count_get(&st->encode_errors),
+					 mc_count_get(&st->last_encoded_us)
+						 ? (double)(mc_now_us() - (int64_t)mc_count_get(&st->last_encoded_us)) / 1e3
+						 : -1.0);
 			hist(b, "mailbox_age", &t->mailbox_age, true);
 			hist(b, "queue_age", &st->queue_age, true);
 			hist(b, "scale", &st->scale, true);

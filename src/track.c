@@ -98,6 +98,7 @@ static void deliver(struct mc_layer *l, AVPacket *pkt)
 	bool key = pkt->flags & AV_PKT_FLAG_KEY;
 	l->stats.frames_encoded++;
 	l->stats.bytes += (uint64_t)pkt->size;
+	mc_count_set(&l->stats.last_encoded_us, (uint64_t)mc_now_us());
 	if (key)
 		l->stats.keyframes++;
 	bool dropped = false;
@@ -166,6 +167,8 @@ static void *layer_thread(void *arg)
 			}
 			rc = drain_encoder(l, pkt);
 		}
+		if (rc < 0)
+			mc_count_inc(&l->stats.encode_errors);
 		if (rc < 0 && mc_ratelimit_ok(&rl, NULL))
 			mc_err(MOD, "%s: layer %d: encoding failed: %s", t->cfg->name, l->index, strerror(-rc));
 		mc_hist_add(&l->stats.encode, mc_now_us() - t0);

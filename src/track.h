@@ -30,6 +30,8 @@ struct mc_layer_stats {
 	mc_counter keyframes_requested; /* mc_layer_request_keyframe() calls: a request is pending while
 					 * this differs from what the layer (or the track) last served */
 	mc_counter frames_dropped_net;  /* encoded, then dropped on an output's full network queue */
+	mc_counter encode_errors;       /* frames the encoder refused */
+	mc_counter last_encoded_us;     /* CLOCK_MONOTONIC of the last encoded frame, 0 before the first: /healthz */
 };
 
 struct mc_layer {
