@@ -1,14 +1,22 @@
 /* Media timing rules, each on its own: the track's frame clock (slots from capture times, or counted for a
  * lossless source), layer decimation on that clock, the keyframe schedule, the RTP timestamp that never
- * stands still, and the sources' pacing clock (a late wake-up does not move a frame's capture time). */
+ * stands still, and the sources' pacing clock (a late wake-up does not move a frame's capture time; a file
+ * read as fast as possible has compressed but strictly increasing ones). */
+#include <libavutil/frame.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cadence.h"
 #include "check.h"
 #include "log.h"
 #include "pace.h"
 #include "rtp.h"
+#include "source.h"
 
 static void test_clock_from_capture_times(void)
 {
@@ -151,6 +159,87 @@ static void test_pace_grid(void)
 	CHECK(mc_now_us() >= c);
 }
 
+static void sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+	nanosleep(&ts, NULL);
+}
+
+/* Reads `n` frames straight from a source backend (no thread), sleeping `late_us` before the 3rd read (a
+ * late wake-up); returns their capture times in pts[]. */
+static bool read_frames(const struct mc_source_config *cfg, int n, long late_us, int64_t *pts)
+{
+	struct mc_source *s;
+	if (mc_source_create(&s, cfg))
+		return false;
+	bool stop = false, ok = true;
+	for (int i = 0; i < n && ok; i++) {
+		if (i == 2)
+			sleep_us(late_us);
+		AVFrame *f = NULL;
+		ok = s->ops->read_frame(s->priv, &f, &stop) == 0 && f;
+		pts[i] = ok ? f->pts : 0;
+		av_frame_free(&f);
+	}
+	mc_source_destroy(s);
+	return ok;
+}
+
+/* Each step is a whole number of frame periods (to the microsecond the slot times are rounded to). */
+static bool on_grid(const int64_t *pts, int n, int64_t period)
+{
+	for (int i = 1; i < n; i++) {
+		int64_t d = pts[i] - pts[i - 1], k = (d + period / 2) / period;
+		if (k < 1 || d - k * period > 1 || k * period - d > k)
+			return false;
+	}
+	return true;
+}
+
+static void test_testsrc_capture_slots(void)
+{
+	/* 60 fps; the 3rd frame is read 25 ms late (1.5 periods): it is stamped with its slot, on the grid */
+	struct mc_source_config cfg = { .name = "cam", .type = MC_SOURCE_TESTSRC, .width = 64, .height = 36, .fps = 60 };
+	int64_t pts[6];
+	CHECK(read_frames(&cfg, 6, 25000, pts));
+	CHECK(on_grid(pts, 6, 16667));
+	for (int i = 1; i < 6; i++)
+		CHECK(pts[i] > pts[i - 1]);
+}
+
+static void test_file_capture_times(void)
+{
+	char path[] = "/tmp/mixcast-test-timing-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	FILE *f = fdopen(fd, "w");
+	fprintf(f, "YUV4MPEG2 W16 H16 F30:1 Ip C420jpeg\n");
+	static uint8_t pixels[16 * 16 * 3 / 2];
+	for (int i = 0; i < 4; i++) {
+		fprintf(f, "FRAME\n");
+		memset(pixels, 16 + 40 * i, sizeof(pixels));
+		fwrite(pixels, 1, sizeof(pixels), f);
+	}
+	fclose(f);
+	struct mc_source_config cfg = { .name = "clip", .type = MC_SOURCE_FILE, .loop = true, .realtime = true };
+	snprintf(cfg.path, sizeof(cfg.path), "%s", path);
+	/* in real time: on the clip's frame clock, a late read included */
+	int64_t pts[40];
+	CHECK(read_frames(&cfg, 6, 40000, pts));
+	CHECK(on_grid(pts, 6, 33333));
+	/* as fast as possible: compressed (reads microseconds apart), but strictly increasing */
+	cfg.realtime = false;
+	CHECK(read_frames(&cfg, 40, 0, pts));
+	int increasing = 0;
+	for (int i = 1; i < 40; i++)
+		increasing += pts[i] > pts[i - 1];
+	CHECK_EQ(increasing, 39);
+	CHECK(pts[39] - pts[0] < 33333 * 39); /* not paced */
+	unlink(path);
+}
+
 int main(void)
 {
 	RUN(test_clock_from_capture_times);
@@ -160,5 +249,7 @@ int main(void)
 	RUN(test_key_owed);
 	RUN(test_rtp_timestamp);
 	RUN(test_pace_grid);
+	RUN(test_testsrc_capture_slots);
+	RUN(test_file_capture_times);
 	return check_done();
 }
