@@ -40,6 +40,7 @@ struct rig {
 	struct mc_frame_pool *pool;
 	int sock;
 	int64_t t0;
+	int64_t period; /* between the capture times fed: PERIOD, or compressed */
 	int n;
 	struct rec recs[MAX_RECS];
 };
@@ -85,6 +86,7 @@ static bool rig_open(struct rig *r, double keyframe_interval, bool skip_unchange
 	strcpy(oc->cname, "test");
 	r->pool = mc_frame_pool_create(W, H, AV_PIX_FMT_YUV420P);
 	r->t0 = 1000000;
+	r->period = PERIOD;
 	return r->pool && mc_track_create(&r->t, tc, &r->src) == 0 &&
 	       mc_output_create(&r->o, oc, 3, MC_CODEC_H264, -1) == 0 && mc_track_add_output(r->t, r->o) == 0 &&
 	       mc_track_start(r->t) == 0;
@@ -107,7 +109,7 @@ static void feed(struct rig *r, int slot, int content)
 	int bx = (content * 37) % (W - 32), by = (content * 23) % (H - 32);
 	for (int y = by; y < by + 32; y++)
 		memset(f->data[0] + (size_t)y * f->linesize[0] + bx, 220, 32);
-	f->pts = r->t0 + (int64_t)slot * PERIOD;
+	f->pts = r->t0 + (int64_t)slot * r->period;
 	mc_mailbox_put(&r->t->input, f);
 }
 
@@ -117,7 +119,7 @@ static void collect(struct rig *r)
 	struct mc_enc_frame f;
 	while (mc_pktqueue_pop(&r->o->queue, &f)) {
 		if (r->n < MAX_RECS)
-			r->recs[r->n++] = (struct rec){ f.layer, f.keyframe, (int)((f.capture_us - r->t0) / PERIOD) };
+			r->recs[r->n++] = (struct rec){ f.layer, f.keyframe, (int)((f.capture_us - r->t0) / r->period) };
 		av_packet_free(&f.pkt);
 	}
 }
@@ -230,6 +232,30 @@ static void test_keyframes_on_capture_clock(void)
 	rig_close(&r);
 }
 
+/* A file read as fast as possible: capture times 1 ms apart (the read times), not 33 ms. The frames are
+ * numbered on the frame clock, so the schedule is the same: keyframes every 15 frames, not every 500 ms. */
+static void test_keyframes_compressed_times(void)
+{
+	struct rig r;
+	if (!rig_open(&r, 0.5, true)) {
+		CHECK(!"the track and the output could be set up");
+		rig_close(&r);
+		return;
+	}
+	r.period = 1000;
+	for (int s = 0; s < 60; s++) {
+		feed(&r, s, s);
+		collect(&r);
+	}
+	rig_finish(&r);
+	char buf[1024];
+	CHECK_STR_EQ(slots(&r, 0, true, buf, sizeof(buf)), "0 15 30 45");
+	CHECK_STR_EQ(slots(&r, 2, true, buf, sizeof(buf)), "0 16 30 46");
+	CHECK_EQ(count_layer(&r, 1), 60);
+	CHECK_EQ(count_layer(&r, 2), 30);
+	rig_close(&r);
+}
+
 /* A keyframe request (what a PLI does) on a static screen: the layer encodes its next frame although it
  * is unchanged, as a keyframe; the other layers stay quiet and the schedule does not move. */
 static void test_keyframe_request(void)
@@ -316,6 +342,7 @@ int main(void)
 	av_log_set_level(AV_LOG_ERROR); /* no encoder summaries */
 	RUN(test_static_screen_changes);
 	RUN(test_keyframes_on_capture_clock);
+	RUN(test_keyframes_compressed_times);
 	RUN(test_keyframe_request);
 	RUN(test_queue_full_keyframe);
 	return check_done();
