@@ -224,6 +224,46 @@ int mc_parse_bitrate(const char *s, int *bps)
 	return 0;
 }
 
+int mc_parse_listen(const char *s, uint32_t *addr, uint16_t *port)
+{
+	char host[INET_ADDRSTRLEN];
+	const char *colon = strrchr(s, ':');
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	struct in_addr a;
+	if (inet_pton(AF_INET, host, &a) != 1)
+		return -EINVAL;
+	/* digits only: strtol would take " 80", "+80" and "80x" */
+	const char *p = colon + 1;
+	long v = 0;
+	if (!*p || strlen(p) > 5)
+		return -EINVAL;
+	for (; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		v = v * 10 + (*p - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -ERANGE;
+	*addr = a.s_addr;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* The list of x264.h's x264_preset_names; libx264 refuses any other name only when the encoder opens. */
+static const char *const x264_presets[] = { "ultrafast", "superfast", "veryfast", "faster", "fast",
+					    "medium",    "slow",      "slower",   "veryslow", "placebo" };
+
+bool mc_x264_preset_valid(const char *s)
+{
+	for (size_t i = 0; i < sizeof(x264_presets) / sizeof(x264_presets[0]); i++)
+		if (strcasecmp(s, x264_presets[i]) == 0) /* as libx264 compares them */
+			return true;
+	return false;
+}
+
 static int p_size(const struct key *k, const char *v, void *field, char *err, size_t n)
 {
 	int *wh = field;
@@ -232,6 +272,30 @@ static int p_size(const struct key *k, const char *v, void *field, char *err, si
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static int p_listen(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	struct mc_daemon_config *d = (struct mc_daemon_config *)((char *)field - offsetof(struct mc_daemon_config, stats_listen));
+	if (mc_parse_listen(v, &d->stats_addr, &d->stats_port)) {
+		snprintf(err, n, "expected IPV4ADDR:PORT (port 1..65535), e.g. 127.0.0.1:8090, got '%s'", v);
+		return -EINVAL;
+	}
+	return p_string(k, v, field, err, n);
+}
+
+static int p_preset(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	if (!mc_x264_preset_valid(v)) {
+		char list[160] = "";
+		for (size_t i = 0; i < sizeof(x264_presets) / sizeof(x264_presets[0]); i++) {
+			size_t l = strlen(list);
+			snprintf(list + l, sizeof(list) - l, "%s%s", i ? ", " : "", x264_presets[i]);
+		}
+		snprintf(err, n, "expected a libx264 preset (%s), got '%s'", list, v);
+		return -EINVAL;
+	}
+	return p_string(k, v, field, err, n);
 }
 
 /* "1280x720@30:2500k, 640x360@30:700k" */
@@ -372,7 +436,7 @@ static int p_ssrcs(const struct key *k, const char *v, void *field, char *err, s
 
 static const struct key keys[] = {
 	{ SEC_DAEMON, "log_level", p_log_level, D(log_level) },
-	{ SEC_DAEMON, "stats_listen", p_string, D(stats_listen), 0, SZ(struct mc_daemon_config, stats_listen) },
+	{ SEC_DAEMON, "stats_listen", p_listen, D(stats_listen), 0, SZ(struct mc_daemon_config, stats_listen) },
 
 	{ SEC_SOURCE, "type", p_source_type, S(type), .required = true },
 	{ SEC_SOURCE, "size", p_size, S(width), .only_types = TESTSRC },
@@ -386,7 +450,7 @@ static const struct key keys[] = {
 	{ SEC_TRACK, "encoder", p_encoder, T(encoder) },
 	{ SEC_TRACK, "layers", p_layers, T(layers), .required = true },
 	{ SEC_TRACK, "keyframe_interval", p_seconds, T(keyframe_interval) },
-	{ SEC_TRACK, "preset", p_name, T(preset), 0, SZ(struct mc_track_config, preset) },
+	{ SEC_TRACK, "preset", p_preset, T(preset), 0, SZ(struct mc_track_config, preset) },
 	{ SEC_TRACK, "threads", p_int, T(threads), 0, 16 },
 	{ SEC_TRACK, "skip_unchanged", p_bool, T(skip_unchanged) },
 
@@ -609,6 +673,10 @@ static void finish_section(struct parse_state *st)
 	int line;
 	if (st->kind == SEC_SOURCE && type == MC_SOURCE_FILE && !seen_key(st, "path", NULL))
 		report(st, st->section_line, "[source.%s]: missing required key 'path' (type = file)", sname);
+	/* libvpx has no presets: a preset there would be ignored, and the file's author meant something */
+	if (st->kind == SEC_TRACK && ((struct mc_track_config *)st->section)->codec == MC_CODEC_VP8 &&
+	    seen_key(st, "preset", &line))
+		report(st, line, "preset: a libx264 (codec = h264) setting; VP8 has no presets");
 	if (st->kind == SEC_TRACK && seen_key(st, "input", &line))
 		((struct mc_track_config *)st->section)->input_line = line;
 	if (st->kind == SEC_SOURCE && seen_key(st, "path", &line))

@@ -90,7 +90,9 @@ struct mc_output_config {
 struct mc_daemon_config {
 	int log_level; /* enum mc_log_level */
 	bool log_level_set;
-	char stats_listen[64];
+	char stats_listen[64]; /* as written, for messages */
+	uint32_t stats_addr;   /* stats_listen parsed at load: IPv4 address, network byte order */
+	uint16_t stats_port;   /* and port; 0: no stats endpoint */
 };
 
 struct mc_config {
@@ -116,6 +118,10 @@ const struct mc_track_config *mc_config_find_track(const struct mc_config *cfg, 
 /* Parsers shared with tools and tests. */
 int mc_parse_size(const char *s, int *w, int *h);
 int mc_parse_bitrate(const char *s, int *bps);
+/* "ADDR:PORT": a dotted IPv4 address and a port 1..65535, nothing else; addr in network byte order. */
+int mc_parse_listen(const char *s, uint32_t *addr, uint16_t *port);
+/* One of libx264's presets (x264.h: x264_preset_names). */
+bool mc_x264_preset_valid(const char *s);
 int mc_parse_layers(const char *s, struct mc_layer_config *layers, int *n, char *err, size_t errlen);
 /* Decode a base64 SRTP key file's content; checks length against the suite. */
 int mc_srtp_key_decode(const char *b64, enum mc_srtp_suite suite, uint8_t *key, size_t *len, char *err, size_t errlen);

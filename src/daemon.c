@@ -82,7 +82,7 @@ static int start(struct mc_daemon *d)
 	for (int i = 0; i < d->n_sources; i++)
 		if ((rc = mc_source_start(d->sources[i])))
 			return rc;
-	if (d->cfg->daemon.stats_listen[0] && (rc = mc_http_start(&d->http, d->cfg->daemon.stats_listen, d)))
+	if (d->cfg->daemon.stats_port && (rc = mc_http_start(&d->http, &d->cfg->daemon, d)))
 		return rc;
 	return 0;
 }
@@ -116,7 +116,7 @@ static int wait_for_end(struct mc_daemon *d, int sfd)
 			int ended = 0, failed = 0;
 			for (int i = 0; i < d->n_sources; i++) {
 				ended += __atomic_load_n(&d->sources[i]->ended, __ATOMIC_ACQUIRE);
-				failed += d->sources[i]->failed;
+				failed += __atomic_load_n(&d->sources[i]->failed, __ATOMIC_RELAXED);
 			}
 			if (ended == d->n_sources) {
 				mc_info(MOD, "every source has ended: finishing");
@@ -157,7 +157,8 @@ static void destroy(struct mc_daemon *d)
 
 int mc_daemon_run(const struct mc_config *cfg, const char *stats_out)
 {
-	struct mc_daemon d = { .cfg = cfg, .ended_fd = -1, .start_us = mc_now_us() };
+	/* every fd -1 until it exists: a start that fails half-way closes only what it opened */
+	struct mc_daemon d = { .cfg = cfg, .ended_fd = -1, .net = MC_NETLOOP_EMPTY, .start_us = mc_now_us() };
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -185,9 +186,9 @@ int mc_daemon_run(const struct mc_config *cfg, const char *stats_out)
 		const struct mc_output *o = d.outputs[i];
 		uint64_t packets = 0;
 		for (int l = 0; l < o->n_layers; l++)
-			packets += o->layer_stats[l].packets;
+			packets += mc_count_get(&o->layer_stats[l].packets);
 		mc_info(MOD, "output %s: %llu packets sent, %llu send errors", o->cfg->name, (unsigned long long)packets,
-			(unsigned long long)o->send_errors);
+			(unsigned long long)mc_count_get(&o->send_errors));
 	}
 out:
 	if (stats_out && mc_stats_write_file(&d, stats_out) && status == 0)

@@ -78,7 +78,7 @@ static bool check_outputs(const struct mc_daemon *d, int64_t now_us, struct mc_s
 				continue;
 			mc_strbuf_printf(why, "output %s layer %d: no packet sent for %.1f s (deadline %.1f s; %llu send errors)\n",
 					 o->cfg->name, l, (double)idle / 1e6, (double)deadline / 1e6,
-					 (unsigned long long)__atomic_load_n(&o->send_errors, __ATOMIC_RELAXED));
+					 (unsigned long long)mc_count_get(&o->send_errors));
 			ok = false;
 		}
 	}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "health.h"
 #include "log.h"
 #include "stats.h"
@@ -62,24 +63,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", strdup("not found: try /stats or /healthz\n"), 34);
 }
 
-int mc_http_start(struct mc_http **out, const char *listen, const struct mc_daemon *d)
+int mc_http_start(struct mc_http **out, const struct mc_daemon_config *dc, const struct mc_daemon *d)
 {
 	*out = NULL;
-	char host[64];
-	const char *colon = strrchr(listen, ':');
-	struct sockaddr_in addr = { .sin_family = AF_INET };
-	long port = colon ? strtol(colon + 1, NULL, 10) : 0;
-	if (!colon || (size_t)(colon - listen) >= sizeof(host) || port <= 0 || port > 65535) {
-		mc_err("http", "stats_listen '%s': expected ADDR:PORT", listen);
-		return -EINVAL;
-	}
-	memcpy(host, listen, (size_t)(colon - listen));
-	host[colon - listen] = '\0';
-	if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
-		mc_err("http", "stats_listen '%s': '%s' is not an IPv4 address", listen, host);
-		return -EINVAL;
-	}
-	addr.sin_port = htons((uint16_t)port);
+	const char *listen = dc->stats_listen;
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(dc->stats_port),
+				    .sin_addr.s_addr = dc->stats_addr };
+	if (!dc->stats_port)
+		return -EINVAL; /* the config sets both or neither */
 	struct mc_http *h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
@@ -107,7 +98,7 @@ void mc_http_stop(struct mc_http *h)
 
 #else
 
-int mc_http_start(struct mc_http **out, const char *listen, const struct mc_daemon *d)
+int mc_http_start(struct mc_http **out, const struct mc_daemon_config *dc, const struct mc_daemon *d)
 {
 	*out = NULL;
 	mc_err("http", "stats_listen is set, but this build has no libmicrohttpd");

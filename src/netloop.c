@@ -15,11 +15,10 @@
 
 int mc_netloop_init(struct mc_netloop *nl)
 {
-	memset(nl, 0, sizeof(*nl));
-	nl->epfd = epoll_create1(EPOLL_CLOEXEC);
-	nl->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	nl->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (nl->epfd < 0 || nl->wake_fd < 0 || nl->timer_fd < 0) {
+	*nl = (struct mc_netloop)MC_NETLOOP_EMPTY;
+	if ((nl->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (nl->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    (nl->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0) {
 		int e = errno;
 		mc_netloop_finish(nl);
 		return -e;

@@ -24,6 +24,10 @@ struct mc_netloop {
 	struct mc_thread_cpu cpu;
 };
 
+/* What a netloop is before init, or after a failed one: finish() may be called on it. A zeroed struct is
+ * not: fd 0 would look like its epoll fd. */
+#define MC_NETLOOP_EMPTY { .epfd = -1, .wake_fd = -1, .timer_fd = -1 }
+
 int mc_netloop_init(struct mc_netloop *nl);
 int mc_netloop_add_output(struct mc_netloop *nl, struct mc_output *o);
 int mc_netloop_start(struct mc_netloop *nl);

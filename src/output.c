@@ -94,9 +94,11 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 	char ports[64] = "";
 	for (int i = 0; i < (cfg->single_port ? 1 : n_layers); i++)
 		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u", i ? "," : "", ntohs(o->rtp_dest[i].sin_port));
-	mc_info(MOD, "%s: %d layer(s) to %s port(s) %s, %s, SSRCs %u/%u/%u", cfg->name, n_layers, cfg->host, ports,
-		o->srtp ? mc_srtp_suite_name(cfg->srtp_suite) : "plain RTP", o->streams[0].ssrc,
-		n_layers > 1 ? o->streams[1].ssrc : 0, n_layers > 2 ? o->streams[2].ssrc : 0);
+	char ssrcs[3 * 11 + 1] = ""; /* the layers that exist only */
+	for (int i = 0; i < n_layers; i++)
+		snprintf(ssrcs + strlen(ssrcs), sizeof(ssrcs) - strlen(ssrcs), "%s%u", i ? "/" : "", o->streams[i].ssrc);
+	mc_info(MOD, "%s: %d layer(s) to %s port(s) %s, %s, SSRC%s %s", cfg->name, n_layers, cfg->host, ports,
+		o->srtp ? mc_srtp_suite_name(cfg->srtp_suite) : "plain RTP", n_layers > 1 ? "s" : "", ssrcs);
 	*out = o;
 	return 0;
 fail:
@@ -138,7 +140,43 @@ static void log_send_error(struct mc_output *o, const struct sockaddr_in *dest, 
 	mc_warn(MOD, "%s: %s to %s:%u failed: %s%s (%llu errors so far; %llu messages suppressed)", o->cfg->name, what,
 		addr, ntohs(dest->sin_port), strerror(err),
 		err == ECONNREFUSED ? " (ICMP port unreachable: is the receiver running?)" : "",
-		(unsigned long long)o->send_errors, (unsigned long long)suppressed);
+		(unsigned long long)mc_count_get(&o->send_errors), (unsigned long long)suppressed);
+}
+
+/* The layer whose packet an ICMP error is about, or -1. A destination port names a layer when no other
+ * layer shares it; with one port for all (single_port), the SSRC in the returned start of the packet
+ * does (RTP: bytes 8-11; RTCP, told apart by its packet type, RFC 5761 §4: bytes 4-7; SRTP and SRTCP
+ * leave both in clear). */
+static int layer_of_error(const struct mc_output *o, const struct sockaddr_in *to, const uint8_t *p, size_t n)
+{
+	int found = -1, matches = 0;
+	for (int l = 0; l < o->n_layers; l++) {
+		if (o->rtp_dest[l].sin_port == to->sin_port || o->rtcp_dest[l].sin_port == to->sin_port) {
+			found = l;
+			matches++;
+		}
+	}
+	if (matches == 1)
+		return found;
+	if (n < 8 || p[0] >> 6 != 2)
+		return -1;
+	bool rtcp = p[1] >= 192 && p[1] <= 223;
+	if (!rtcp && n < 12)
+		return -1;
+	const uint8_t *s = rtcp ? p + 4 : p + 8;
+	uint32_t ssrc = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
+	for (int l = 0; l < o->n_layers; l++)
+		if (o->streams[l].ssrc == ssrc)
+			return l;
+	return -1;
+}
+
+/* One send error: the output's, and its layer's when it is known. */
+static void count_send_error(struct mc_output *o, int layer)
+{
+	mc_count_inc(&o->send_errors);
+	if (layer >= 0)
+		mc_count_inc(&o->layer_stats[layer].send_errors);
 }
 
 void mc_output_read_errors(struct mc_output *o)
@@ -146,22 +184,20 @@ void mc_output_read_errors(struct mc_output *o)
 	/* Drain the error queue: this also clears the socket's pending error, which would otherwise fail
 	 * the next send to every destination, not only the unreachable one. */
 	for (int i = 0; i < 64; i++) {
-		uint8_t ctrl[512];
+		uint8_t ctrl[512], head[12]; /* the start of the packet the error is about */
 		struct sockaddr_in from;
-		struct iovec iov = { 0 };
+		struct iovec iov = { .iov_base = head, .iov_len = sizeof(head) };
 		struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
 				      .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
-		if (recvmsg(o->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		ssize_t got = recvmsg(o->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+		if (got < 0)
 			break;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 			if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR)
 				continue;
 			const struct sock_extended_err *ee = (const void *)CMSG_DATA(c);
-			o->icmp_errors++;
-			o->send_errors++;
-			for (int l = 0; l < o->n_layers; l++)
-				if (o->rtp_dest[l].sin_port == from.sin_port)
-					o->layer_stats[l].send_errors++;
+			mc_count_inc(&o->icmp_errors);
+			count_send_error(o, layer_of_error(o, &from, head, (size_t)got));
 			log_send_error(o, &from, (int)ee->ee_errno, "RTP/RTCP");
 		}
 	}
@@ -180,8 +216,8 @@ static void send_all(struct mc_output *o, struct mmsghdr *msgs, unsigned n, int 
 		int r = sendmmsg(o->fd, msgs + i, n - i, 0);
 		if (r > 0) {
 			for (int k = 0; k < r; k++)
-				o->layer_stats[layer].bytes += msgs[i + k].msg_len;
-			o->layer_stats[layer].packets += (uint64_t)r;
+				mc_count_add(&o->layer_stats[layer].bytes, msgs[i + k].msg_len);
+			mc_count_add(&o->layer_stats[layer].packets, (uint64_t)r);
 			mc_count_set(&o->layer_stats[layer].last_sent_us, (uint64_t)mc_now_us());
 			i += (unsigned)r;
 			continue;
@@ -194,8 +230,7 @@ static void send_all(struct mc_output *o, struct mmsghdr *msgs, unsigned n, int 
 			continue;
 		}
 		/* EAGAIN (socket buffer full), or the error persists: drop this packet and count it */
-		o->send_errors++;
-		o->layer_stats[layer].send_errors++;
+		count_send_error(o, layer);
 		log_send_error(o, (const struct sockaddr_in *)msgs[i].msg_hdr.msg_name, e, "send");
 		i++;
 		retries = 0;
@@ -237,7 +272,7 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 			struct mc_rtp_packet *p = &o->batch.pkts[i];
 			size_t len = p->len;
 			if (o->srtp && mc_srtp_protect(o->srtp, p->data, &len, sizeof(p->data))) {
-				o->send_errors++;
+				count_send_error(o, l);
 				continue;
 			}
 			iovs[count] = (struct iovec){ .iov_base = p->data, .iov_len = len };
@@ -255,7 +290,7 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 	mc_hist_add(&st->srtp, t_srtp);
 	mc_hist_add(&st->send, t_send);
 	mc_hist_add(&st->capture_to_wire, mc_now_us() - f->capture_us);
-	st->frames++;
+	mc_count_inc(&st->frames);
 	o->sent_any[l] = true;
 }
 
@@ -268,8 +303,9 @@ void mc_output_flush(struct mc_output *o)
 	}
 }
 
-static void send_rtcp_to(struct mc_output *o, uint8_t *buf, size_t len, size_t cap, const struct sockaddr_in *dest)
+static void send_rtcp_to(struct mc_output *o, int layer, uint8_t *buf, size_t len, size_t cap)
 {
+	const struct sockaddr_in *dest = &o->rtcp_dest[layer];
 	if (o->srtp && o->cfg->rtcp == MC_RTCP_ON && mc_srtp_protect_rtcp(o->srtp, buf, &len, cap))
 		return;
 	if (sendto(o->fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) < 0) {
@@ -277,16 +313,16 @@ static void send_rtcp_to(struct mc_output *o, uint8_t *buf, size_t len, size_t c
 		if (e == ECONNREFUSED || e == EHOSTUNREACH) {
 			mc_output_read_errors(o);
 			if (sendto(o->fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) >= 0) {
-				o->rtcp_sent++;
+				mc_count_inc(&o->rtcp_sent);
 				return;
 			}
 			e = errno;
 		}
-		o->send_errors++;
+		count_send_error(o, layer);
 		log_send_error(o, dest, e, "RTCP");
 		return;
 	}
-	o->rtcp_sent++;
+	mc_count_inc(&o->rtcp_sent);
 }
 
 void mc_output_send_rtcp(struct mc_output *o, bool bye)
@@ -313,6 +349,6 @@ void mc_output_send_rtcp(struct mc_output *o, bool bye)
 			len += (size_t)n;
 		if (bye && (n = mc_rtcp_write_bye(buf + len, sizeof(buf) - len - MC_SRTP_TRAILER_MAX, s->ssrc)) > 0)
 			len += (size_t)n;
-		send_rtcp_to(o, buf, len, sizeof(buf), &o->rtcp_dest[l]);
+		send_rtcp_to(o, l, buf, len, sizeof(buf));
 	}
 }

@@ -18,8 +18,8 @@
 struct mc_srtp;
 
 struct mc_output_layer_stats {
-	uint64_t frames, packets, bytes; /* bytes on the wire (after SRTP) */
-	uint64_t send_errors;
+	mc_counter frames, packets, bytes; /* bytes on the wire (after SRTP) */
+	mc_counter send_errors;
 	mc_counter frames_dropped;   /* the network queue was full: never sent */
 	mc_counter ts_adjusted;      /* frames whose RTP timestamp was raised to keep it increasing */
 	mc_counter last_sent_us;     /* CLOCK_MONOTONIC when a packet of the layer last left; 0: never */
@@ -43,9 +43,9 @@ struct mc_output {
 	struct mc_srtp *srtp;
 	struct mc_pktqueue queue;
 	struct mc_rtp_batch batch;
-	/* stats */
+	/* stats: written by the network thread, read by the HTTP thread */
 	struct mc_output_layer_stats layer_stats[MC_MAX_LAYERS];
-	uint64_t send_errors, rtcp_sent, icmp_errors;
+	mc_counter send_errors, rtcp_sent, icmp_errors;
 	struct mc_ratelimit err_rl;
 };
 

@@ -10,7 +10,7 @@ void mc_pktqueue_init(struct mc_pktqueue *q, int wake_fd)
 {
 	pthread_mutex_init(&q->lock, NULL);
 	q->head = q->count = 0;
-	q->dropped = 0;
+	mc_count_set(&q->dropped, 0);
 	q->wake_fd = wake_fd;
 }
 
@@ -29,7 +29,7 @@ int mc_pktqueue_push(struct mc_pktqueue *q, const AVPacket *pkt, int layer, bool
 		return -ENOMEM;
 	pthread_mutex_lock(&q->lock);
 	if (q->count == MC_PKTQUEUE_CAP) {
-		q->dropped++;
+		mc_count_inc(&q->dropped);
 		pthread_mutex_unlock(&q->lock);
 		av_packet_free(&ref);
 		return -ENOSPC;

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "counter.h"
+
 struct mc_enc_frame {
 	AVPacket *pkt; /* owned by the entry */
 	int layer;
@@ -23,7 +25,7 @@ struct mc_pktqueue {
 	pthread_mutex_t lock;
 	struct mc_enc_frame items[MC_PKTQUEUE_CAP];
 	unsigned head, count;
-	uint64_t dropped;
+	mc_counter dropped; /* read without the lock by the stats */
 	int wake_fd; /* eventfd of the consumer's loop, not owned */
 };
 

@@ -59,18 +59,18 @@ static void *source_thread(void *arg)
 		int64_t t1 = mc_now_us();
 		if (rc == MC_SOURCE_EOF) {
 			mc_info("source", "%s: end of stream after %llu frames", s->cfg->name,
-				(unsigned long long)s->stats.frames);
+				(unsigned long long)mc_count_get(&s->stats.frames));
 			break;
 		}
 		if (rc < 0) {
 			if (rc == -EINTR || __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
 				break;
 			mc_err("source", "%s: %s; the source stops", s->cfg->name, strerror(-rc));
-			s->failed = true;
+			__atomic_store_n(&s->failed, true, __ATOMIC_RELAXED);
 			break;
 		}
 		mc_hist_add(&s->stats.capture_wait, t1 - t0);
-		s->stats.frames++;
+		mc_count_inc(&s->stats.frames);
 		/* One reference per sink: the frame is shared, never copied. */
 		for (int i = 0; i < s->n_sinks; i++) {
 			AVFrame *ref = i + 1 < s->n_sinks ? av_frame_clone(frame) : frame;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "counter.h"
 #include "histogram.h"
 #include "mailbox.h"
 #include "threadcpu.h"
@@ -36,7 +37,7 @@ struct mc_source_ops {
 };
 
 struct mc_source_stats {
-	uint64_t frames;
+	mc_counter frames;
 	struct mc_histogram capture_wait; /* time read_frame() took: pacing wait plus reading */
 };
 
@@ -47,6 +48,7 @@ struct mc_source {
 	struct mc_source_info info;
 	pthread_t thread;
 	bool thread_started;
+	/* read by other threads: only through __atomic loads and stores */
 	bool stop;
 	bool ended;     /* EOF or a fatal error */
 	bool failed;    /* ended by an error, not by EOF */

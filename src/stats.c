@@ -58,7 +58,8 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 		mc_strbuf_printf(b, ",\"type\":\"%s\",\"width\":%d,\"height\":%d,\"fps\":%.3f,\"frames\":%llu,\"ended\":%s,",
 				 s->ops->name, s->info.width, s->info.height,
 				 s->info.fps_den ? (double)s->info.fps_num / s->info.fps_den : 0,
-				 (unsigned long long)s->stats.frames, s->ended ? "true" : "false");
+				 (unsigned long long)mc_count_get(&s->stats.frames),
+				 __atomic_load_n(&s->ended, __ATOMIC_ACQUIRE) ? "true" : "false");
 		mc_strbuf_printf(b, "\"timing_us\":{");
 		hist(b, "capture_wait", &s->stats.capture_wait, false);
 		mc_strbuf_printf(b, "}}");
@@ -70,8 +71,8 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 		mc_strbuf_json_string(b, t->cfg->name);
 		mc_strbuf_printf(b, ",\"codec\":\"%s\",\"frames_in\":%llu,\"frames_dropped\":%llu,\"frames_unchanged\":%llu,"
 				    "\"timing_us\":{",
-				 t->cfg->codec == MC_CODEC_VP8 ? "vp8" : "h264", (unsigned long long)t->frames_in,
-				 (unsigned long long)mc_mailbox_dropped(&t->input), (unsigned long long)t->frames_unchanged);
+				 t->cfg->codec == MC_CODEC_VP8 ? "vp8" : "h264", (unsigned long long)mc_count_get(&t->frames_in),
+				 (unsigned long long)mc_mailbox_dropped(&t->input), (unsigned long long)mc_count_get(&t->frames_unchanged));
 		hist(b, "mailbox_age", &t->mailbox_age, true);
 		hist(b, "compare", &t->compare, false);
 		mc_strbuf_printf(b, "},\"layers\":[");
@@ -83,9 +84,10 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 			mc_strbuf_printf(b, "\"encoder\":\"%s\",", ly->encoder ? mc_encoder_backend_name(ly->encoder) : "");
 			mc_strbuf_printf(b, "\"frames_in\":%llu,\"frames_encoded\":%llu,\"frames_dropped\":%llu,"
 					    "\"keyframes\":%llu,\"bytes\":%llu,",
-					 (unsigned long long)st->frames_in, (unsigned long long)st->frames_encoded,
-					 (unsigned long long)mc_layer_dropped(ly), (unsigned long long)st->keyframes,
-					 (unsigned long long)st->bytes);
+					 (unsigned long long)mc_count_get(&st->frames_in),
+					 (unsigned long long)mc_count_get(&st->frames_encoded),
+					 (unsigned long long)mc_layer_dropped(ly), (unsigned long long)mc_count_get(&st->keyframes),
+					 (unsigned long long)mc_count_get(&st->bytes));
 			mc_strbuf_printf(b, "\"keyframes_requested\":%llu,\"frames_dropped_net\":%llu,\"encode_errors\":%llu,"
 					    "\"last_encoded_age_ms\":%.1f,\"timing_us\":{",
 					 (unsigned long long)mc_count_get(&st->keyframes_requested),
@@ -109,21 +111,21 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 		mc_strbuf_json_string(b, o->cfg->name);
 		uint64_t packets = 0, bytes = 0;
 		for (int l = 0; l < o->n_layers; l++)
-			packets += o->layer_stats[l].packets, bytes += o->layer_stats[l].bytes;
+			packets += mc_count_get(&o->layer_stats[l].packets), bytes += mc_count_get(&o->layer_stats[l].bytes);
 		mc_strbuf_printf(b, ",\"track\":");
 		mc_strbuf_json_string(b, d->output_track[i]);
 		mc_strbuf_printf(b, ",\"packets_sent\":%llu,\"bytes_sent\":%llu,\"send_errors\":%llu,\"icmp_errors\":%llu,"
 				    "\"rtcp_sent\":%llu,\"frames_dropped\":%llu,\"layers\":[",
-				 (unsigned long long)packets, (unsigned long long)bytes, (unsigned long long)o->send_errors,
-				 (unsigned long long)o->icmp_errors, (unsigned long long)o->rtcp_sent,
-				 (unsigned long long)o->queue.dropped);
+				 (unsigned long long)packets, (unsigned long long)bytes,
+				 (unsigned long long)mc_count_get(&o->send_errors), (unsigned long long)mc_count_get(&o->icmp_errors),
+				 (unsigned long long)mc_count_get(&o->rtcp_sent), (unsigned long long)mc_count_get(&o->queue.dropped));
 		for (int l = 0; l < o->n_layers; l++) {
 			const struct mc_output_layer_stats *st = &o->layer_stats[l];
 			mc_strbuf_printf(b, "%s{\"index\":%d,\"ssrc\":%u,\"port\":%u,\"frames\":%llu,\"packets\":%llu,"
 					    "\"bytes\":%llu,\"send_errors\":%llu,",
 					 l ? "," : "", l, mc_output_ssrc(o, l), ntohs(o->rtp_dest[l].sin_port),
-					 (unsigned long long)st->frames, (unsigned long long)st->packets,
-					 (unsigned long long)st->bytes, (unsigned long long)st->send_errors);
+					 (unsigned long long)mc_count_get(&st->frames), (unsigned long long)mc_count_get(&st->packets),
+					 (unsigned long long)mc_count_get(&st->bytes), (unsigned long long)mc_count_get(&st->send_errors));
 			mc_strbuf_printf(b, "\"frames_dropped\":%llu,\"ts_adjusted\":%llu,\"timing_us\":{",
 					 (unsigned long long)mc_count_get(&st->frames_dropped),
 					 (unsigned long long)mc_count_get(&st->ts_adjusted));

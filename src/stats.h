@@ -1,5 +1,5 @@
 /* Statistics of a running daemon as JSON (the HTTP /stats endpoint and --stats-out). Read from any thread:
- * counters are read without locks (a value may be one update old). */
+ * the counters are mc_counter and flags are read with __atomic loads, no locks (a value may be one update old). */
 #ifndef MC_STATS_H
 #define MC_STATS_H
 

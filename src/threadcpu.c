@@ -8,12 +8,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static double read_clock(clockid_t clock)
+static uint64_t read_clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 	if (clock_gettime(clock, &ts))
 		return 0;
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void mc_thread_cpu_begin(struct mc_thread_cpu *c)
@@ -24,7 +24,7 @@ void mc_thread_cpu_begin(struct mc_thread_cpu *c)
 
 void mc_thread_cpu_end(struct mc_thread_cpu *c)
 {
-	c->final_s = read_clock(CLOCK_THREAD_CPUTIME_ID);
+	mc_count_set(&c->final_ns, read_clock_ns(CLOCK_THREAD_CPUTIME_ID));
 	__atomic_store_n(&c->running, false, __ATOMIC_RELEASE);
 }
 
@@ -62,9 +62,9 @@ double mc_thread_cpu_seconds(const struct mc_thread_cpu *c)
 {
 	/* A read can race with the thread's exit; then the clock read fails and the final value is used. */
 	if (__atomic_load_n(&c->running, __ATOMIC_ACQUIRE)) {
-		double v = read_clock(c->clock);
+		uint64_t v = read_clock_ns(c->clock);
 		if (v > 0)
-			return v;
+			return (double)v / 1e9;
 	}
-	return c->final_s;
+	return (double)mc_count_get(&c->final_ns) / 1e9;
 }

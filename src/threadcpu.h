@@ -7,10 +7,12 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "counter.h"
+
 struct mc_thread_cpu {
-	clockid_t clock;
+	clockid_t clock; /* written before `running` is set (release), read after it is seen (acquire) */
 	bool running;
-	double final_s;
+	mc_counter final_ns; /* the total, set on the way out */
 };
 
 /* Called by the thread itself, first and last. */

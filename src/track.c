@@ -96,11 +96,11 @@ static void deliver(struct mc_layer *l, AVPacket *pkt)
 {
 	struct mc_track *t = l->track;
 	bool key = pkt->flags & AV_PKT_FLAG_KEY;
-	l->stats.frames_encoded++;
-	l->stats.bytes += (uint64_t)pkt->size;
+	mc_count_inc(&l->stats.frames_encoded);
+	mc_count_add(&l->stats.bytes, (uint64_t)pkt->size);
 	mc_count_set(&l->stats.last_encoded_us, (uint64_t)mc_now_us());
 	if (key)
-		l->stats.keyframes++;
+		mc_count_inc(&l->stats.keyframes);
 	bool dropped = false;
 	for (int i = 0; i < t->n_outputs; i++)
 		dropped |= mc_output_deliver(t->outputs[i], pkt, l->index, key, pkt->pts) == -ENOSPC;
@@ -205,7 +205,7 @@ static int layers_due(struct mc_track *t, AVFrame *frame, bool due[])
 	bool changed = true;
 	if (t->cfg->skip_unchanged && unchanged(t, frame)) {
 		changed = false;
-		t->frames_unchanged++;
+		mc_count_inc(&t->frames_unchanged);
 	}
 	int last_needed = -1;
 	for (int i = 0; i < t->n_layers; i++) {
@@ -233,7 +233,7 @@ static void hand_over(struct mc_layer *l, AVFrame *frame)
 	l->owes_key = l->dirty = false;
 	/* read before the put: a request that comes later gets a frame of its own */
 	l->requests_handed = mc_count_get(&l->stats.keyframes_requested);
-	l->stats.frames_in++;
+	mc_count_inc(&l->stats.frames_in);
 	mc_mailbox_put(&l->mailbox, ref);
 }
 
@@ -250,7 +250,7 @@ static void *track_thread(void *arg)
 	int64_t put_us;
 	while (mc_mailbox_take(&t->input, &frame, &put_us) == 0) {
 		mc_hist_add(&t->mailbox_age, mc_now_us() - put_us);
-		t->frames_in++;
+		mc_count_inc(&t->frames_in);
 		bool due[MC_MAX_LAYERS];
 		int last_needed = layers_due(t, frame, due);
 		/* The pyramid: each picture is made from the previous (larger) one. A layer that is not due this

@@ -23,7 +23,7 @@ struct mc_output;
 #define MC_TRACK_MAX_OUTPUTS MC_MAX_OUTPUTS
 
 struct mc_layer_stats {
-	uint64_t frames_in, frames_encoded, keyframes, bytes;
+	mc_counter frames_in, frames_encoded, keyframes, bytes;
 	struct mc_histogram queue_age; /* track → layer mailbox */
 	struct mc_histogram scale;
 	struct mc_histogram encode;
@@ -76,9 +76,9 @@ struct mc_track {
 	bool thread_started;
 	struct mc_thread_cpu cpu;
 	struct mc_histogram mailbox_age; /* source → track */
-	uint64_t frames_in;
-	uint64_t frames_unchanged; /* equal to the previous frame */
-	AVFrame *prev;             /* the last changed frame, to find unchanged ones */
+	mc_counter frames_in;
+	mc_counter frames_unchanged; /* equal to the previous frame */
+	AVFrame *prev;               /* the last changed frame, to find unchanged ones */
 	struct mc_histogram compare;
 };
 

@@ -8,6 +8,8 @@
 # (c) an output nobody listens on (ICMP port unreachable -> ECONNREFUSED):
 #     mixcastd keeps running, exits 0 on SIGTERM, --stats-out reports
 #     send_errors > 0, and the send-error message on stderr is rate-limited.
+# (d) the same with a single-port output of three layers: each error counted
+#     once (the layers' send_errors add up to the output's).
 #
 # Exit: 0 pass, 1 fail. IT_KEEP=1 keeps the temp dir. Ports 16300-16399.
 
@@ -28,6 +30,7 @@ T=$IT_TMP
 # ports that nobody listens on (part c); RTCP goes to +1
 NP1=16320
 NP2=16322
+NP3=16324 # part (d), single port
 
 KEYF="$T/good.key"
 it_write_key "$KEYF" >/dev/null
@@ -219,6 +222,25 @@ C="$T/key_wrong_length.conf"
 base_conf "$KL" >"$C"
 run_check key_wrong_length "$C" srtp_key_file "$(line_of "$C" '^srtp_key_file')" "$(line_of "$C" '^\[output')"
 
+# stats_listen that start-up would refuse (or read as something else): checked at load now, so that
+# --check-config finds it and a bad file never becomes a restart loop under systemd
+C="$T/stats_listen_junk.conf"
+base_conf "$KEYF" | sed 's/^log_level = info$/log_level = info\nstats_listen = 127.0.0.1:16390x/' >"$C"
+run_check stats_listen_junk "$C" stats_listen "$(line_of "$C" '^stats_listen')" "" "got '127\.0\.0\.1:16390x'"
+
+C="$T/stats_listen_name.conf"
+base_conf "$KEYF" | sed 's/^log_level = info$/log_level = info\nstats_listen = localhost:16390/' >"$C"
+run_check stats_listen_name "$C" stats_listen "$(line_of "$C" '^stats_listen')" "" "IPV4ADDR:PORT"
+
+# a preset libx264 does not know (it refused it only when the encoder opened), and one for VP8
+C="$T/bad_preset.conf"
+base_conf "$KEYF" | sed 's/^codec = h264$/codec = h264\npreset = turbo/' >"$C"
+run_check bad_preset "$C" preset "$(line_of "$C" '^preset')" "" "libx264 preset .*got 'turbo'"
+
+C="$T/vp8_preset.conf"
+base_conf "$KEYF" | sed 's/^codec = h264$/codec = vp8\npreset = fast/' >"$C"
+run_check vp8_preset "$C" preset "$(line_of "$C" '^preset')" "" "VP8 has no presets"
+
 # ---------------------------------------------------------------- (b) ------
 C="$T/key_missing.conf"
 timeout -k 2 15 "$BIN" -c "$C" >"$T/start_nokey.stdout" 2>"$T/start_nokey.stderr"
@@ -265,6 +287,13 @@ else
     drc=$?
     it_untrack_pid "$DPID"
     it_fail "mixcastd died (exit status $drc) while sending to ports nobody listens on"
+fi
+
+# the output's start-up line names one SSRC per layer that exists (it printed "a/b/0" for two layers)
+if grep -qE 'output: sfu: 2 layer\(s\) .*, SSRCs [0-9]+/[0-9]+$' "$T/nolistener.stderr"; then
+    it_pass "output log line lists the 2 layers' SSRCs: $(grep -m1 -E 'output: sfu:' "$T/nolistener.stderr")"
+else
+    it_fail "output log line of 2 layers does not end in 'SSRCs A/B': $(grep -m1 -E 'output: sfu:' "$T/nolistener.stderr")"
 fi
 
 nerr=$(grep -ciE 'send|refused|unreachable' "$T/nolistener.stderr")
@@ -317,6 +346,52 @@ EOF
         echo >&2
     }
 fi
+
+# ---------------------------------------------------------------- (d) ------
+# A single-port output (every layer to one port, told apart by SSRC) nobody listens on: each ICMP
+# error is counted once, for the output and for the one layer whose packet it was about, so the
+# output's send_errors is the sum over its layers (it was n_layers times the output's errors).
+for p in $NP3 $((NP3 + 1)); do
+    if it_udp_bound "$p"; then
+        it_fail "UDP port $p is in use; the single-port 'nobody listens' case cannot run"
+        exit 1
+    fi
+done
+C="$T/nolistener_single.conf"
+base_conf "$KEYF" | sed -e "s/^ports = .*/port = $NP3/" \
+    -e 's/^layers = .*/layers = 640x360@30:700k, 320x180@15:150k, 160x90@15:100k/' >"$C"
+STATS1="$T/stats_single.json"
+"$BIN" -c "$C" --stats-out "$STATS1" >"$T/single.stdout" 2>"$T/single.stderr" &
+DPID=$!
+it_track_pid "$DPID"
+it_track_log "$T/single.stderr"
+sleep 2
+if it_stop_pid "$DPID" TERM 10 && [ "$IT_RC" -eq 0 ]; then
+    it_pass "single-port output, nobody listening: mixcastd exited 0 on SIGTERM"
+else
+    it_fail "single-port output, nobody listening: mixcastd did not exit 0 on SIGTERM (${IT_RC:-?})"
+fi
+if grep -qE 'output: sfu: 3 layer\(s\) .*, SSRCs [0-9]+/[0-9]+/[0-9]+$' "$T/single.stderr"; then
+    it_pass "output log line lists the 3 layers' SSRCs: $(grep -m1 -E 'output: sfu:' "$T/single.stderr")"
+else
+    it_fail "output log line of 3 layers does not end in 'SSRCs A/B/C': $(grep -m1 -E 'output: sfu:' "$T/single.stderr")"
+fi
+python3 - "$STATS1" <<'EOF'
+import json, sys
+try:
+    o = json.load(open(sys.argv[1]))["outputs"][0]
+    total, icmp = o["send_errors"], o["icmp_errors"]
+    per_layer = [l["send_errors"] for l in o["layers"]]
+except Exception as e:
+    print(f"[errors] FAIL: single-port stats: {e}", file=sys.stderr)
+    sys.exit(1)
+ok = len(per_layer) == 3 and icmp > 0 and total >= icmp and sum(per_layer) == total
+print(f"[errors] {'PASS' if ok else 'FAIL'}: single-port output: send_errors {total} (icmp_errors {icmp}), "
+      f"per layer {per_layer}: expected 3 layers, icmp_errors > 0 and the layers summing to the output's count",
+      file=sys.stderr)
+sys.exit(0 if ok else 1)
+EOF
+[ $? -eq 0 ] || it_fail "single-port send error attribution"
 
 if [ "$IT_FAILED" -ne 0 ]; then
     exit 1

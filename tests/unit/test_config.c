@@ -1,5 +1,6 @@
 /* Config parser: a full valid file with every field checked, then every error path, each asserting that the
  * message on stderr ("error config: test.ini:LINE: ...") names the right line and the key. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -174,11 +175,11 @@ static void test_valid_full(void)
 		 "encoder = software\n"
 		 "layers = 640x360@25:1.2M, 320x180@25:300k ,160x90@15:100000\n"
 		 "keyframe_interval = 1.5\n"
-		 "preset = ultrafast\n"
 		 "threads = 2\n"
 		 "skip_unchanged = off\n"
 		 "[track.plain]\n"
 		 "input = clip\n"
+		 "preset = ultrafast\n"
 		 "layers = 1280x720@30:2500k\n"
 		 "\n"
 		 "[output.janus]\n"
@@ -212,6 +213,8 @@ static void test_valid_full(void)
 	CHECK_STR_EQ(cfg->path, NAME);
 	CHECK_EQ(cfg->daemon.log_level, MC_LOG_DEBUG);
 	CHECK_STR_EQ(cfg->daemon.stats_listen, "127.0.0.1:8088");
+	CHECK_EQ(cfg->daemon.stats_port, 8088);
+	CHECK_EQ_U64(cfg->daemon.stats_addr, htonl(0x7f000001));
 	CHECK_EQ(cfg->n_sources, 3);
 	CHECK_EQ(cfg->n_tracks, 2);
 	CHECK_EQ(cfg->n_outputs, 2);
@@ -264,7 +267,7 @@ static void test_valid_full(void)
 		CHECK_EQ(main_t->layers[2].fps, 15);
 		CHECK_EQ(main_t->layers[2].bitrate, 100000);
 		CHECK_NEAR(main_t->keyframe_interval, 1.5, 1e-9);
-		CHECK_STR_EQ(main_t->preset, "ultrafast");
+		CHECK_STR_EQ(main_t->preset, "veryfast"); /* the default; VP8 does not use it */
 		CHECK_EQ(main_t->threads, 2);
 		CHECK(!main_t->skip_unchanged);
 	}
@@ -278,7 +281,7 @@ static void test_valid_full(void)
 		CHECK_EQ(plain->layers[0].fps, 30);
 		CHECK_EQ(plain->layers[0].bitrate, 2500000);
 		CHECK_NEAR(plain->keyframe_interval, 2.0, 1e-9);
-		CHECK_STR_EQ(plain->preset, "veryfast");
+		CHECK_STR_EQ(plain->preset, "ultrafast");
 		CHECK_EQ(plain->threads, 0);
 		CHECK(plain->skip_unchanged);
 	}
@@ -525,7 +528,14 @@ static void test_value_errors(void)
 	ERR1(SRC TRK "keyframe_interval = 61\n", 6, "keyframe_interval:", "got '61'");
 	ERR1(SRC TRK "threads = 17\n", 6, "threads:", "expected an integer from 0 to 16");
 	ERR1(SRC TRK "skip_unchanged = perhaps\n", 6, "skip_unchanged:", "expected true or false");
-	ERR1(SRC TRK "preset = very fast\n", 6, "preset:", "expected a name of letters, digits");
+	ERR1(SRC TRK "preset = very fast\n", 6, "preset:", "expected a libx264 preset (ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow, placebo), got 'very fast'");
+	/* libx264 refuses an unknown preset only when the encoder opens: a restart loop under systemd */
+	ERR1(SRC TRK "preset = turbo\n", 6, "preset:", "expected a libx264 preset (ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow, placebo), got 'turbo'");
+	ERR1(SRC TRK "preset = 3\n", 6, "preset:", "got '3'");
+	ERR1(SRC TRK "preset = \n", 6, "preset:", "got ''");
+	ERR1(SRC TRK "codec = vp8\npreset = fast\n", 7, "preset:", "VP8 has no presets");
+	ERR1(SRC TRK "preset = fast\ncodec = vp8\n", 6, "preset:", "VP8 has no presets");
+	CHECK(expect_valid(VALID "[track.t2]\ninput = cam\nlayers = 320x180@30:200k\npreset = Medium\n"));
 	ERR1(SRC "[track.main]\ninput = my cam\nlayers = 640x360@30:800k\n", 4, "input:", "expected a name");
 	/* source keys */
 	ERR1("[source.cam]\ntype = camera\n" TRK, 2, "type:", "expected one of testsrc, file, got 'camera'");
@@ -533,6 +543,19 @@ static void test_value_errors(void)
 	     "expected true or false, got 'maybe'");
 	/* daemon keys */
 	ERR1("[daemon]\nlog_level = verbose\n" SRC TRK, 2, "log_level:", "expected one of error, warn, info, debug");
+	/* stats_listen: parsed at load; before, strtol took trailing junk and the rest waited for start-up */
+	ERR1("[daemon]\nstats_listen = 127.0.0.1:8080x\n" SRC TRK, 2, "stats_listen:",
+	     "expected IPV4ADDR:PORT (port 1..65535), e.g. 127.0.0.1:8090, got '127.0.0.1:8080x'");
+	ERR1("[daemon]\nstats_listen = 127.0.0.1\n" SRC TRK, 2, "stats_listen:", "got '127.0.0.1'");
+	ERR1("[daemon]\nstats_listen = localhost:8080\n" SRC TRK, 2, "stats_listen:", "got 'localhost:8080'");
+	ERR1("[daemon]\nstats_listen = 127.0.0.1:0\n" SRC TRK, 2, "stats_listen:", "got '127.0.0.1:0'");
+	ERR1("[daemon]\nstats_listen = 127.0.0.1:65536\n" SRC TRK, 2, "stats_listen:", "got '127.0.0.1:65536'");
+	ERR1("[daemon]\nstats_listen = 127.0.0.1:\n" SRC TRK, 2, "stats_listen:", "got '127.0.0.1:'");
+	ERR1("[daemon]\nstats_listen = :8080\n" SRC TRK, 2, "stats_listen:", "got ':8080'");
+	ERR1("[daemon]\nstats_listen = 127.0.0.1:+80\n" SRC TRK, 2, "stats_listen:", "got '127.0.0.1:+80'");
+	ERR1("[daemon]\nstats_listen = 127.0.0.1: 80\n" SRC TRK, 2, "stats_listen:", "got '127.0.0.1: 80'");
+	ERR1("[daemon]\nstats_listen = ::1:8080\n" SRC TRK, 2, "stats_listen:", "got '::1:8080'");
+	ERR1("[daemon]\nstats_listen = 127.0.0.1:8080 x\n" SRC TRK, 2, "stats_listen:", "got '127.0.0.1:8080 x'");
 	/* output keys */
 	ERR1(SRC TRK OUTH "ports = 5004, 70000\n", 10, "ports:", "expected 1 to 3 UDP ports");
 	ERR1(SRC TRK OUTH "ports = 5004, 0\n", 10, "ports:", "got '5004, 0'");
@@ -734,6 +757,37 @@ static void test_parse_size(void)
 	CHECK_EQ(h, -1);
 }
 
+static void test_parse_listen(void)
+{
+	uint32_t a = 0;
+	uint16_t p = 0;
+	CHECK_EQ(mc_parse_listen("127.0.0.1:8090", &a, &p), 0);
+	CHECK_EQ_U64(a, htonl(0x7f000001));
+	CHECK_EQ(p, 8090);
+	CHECK_EQ(mc_parse_listen("0.0.0.0:1", &a, &p), 0);
+	CHECK_EQ_U64(a, 0);
+	CHECK_EQ(p, 1);
+	CHECK_EQ(mc_parse_listen("10.1.2.3:65535", &a, &p), 0);
+	CHECK_EQ(p, 65535);
+	a = 7, p = 7;
+	CHECK_EQ(mc_parse_listen("127.0.0.1:8090x", &a, &p), -EINVAL);
+	CHECK_EQ(mc_parse_listen("127.0.0.1:00080x", &a, &p), -EINVAL);
+	CHECK_EQ(mc_parse_listen("127.0.0.1:000080", &a, &p), -EINVAL);
+	CHECK_EQ(mc_parse_listen("127.0.0.1:-1", &a, &p), -EINVAL);
+	CHECK_EQ(mc_parse_listen("127.0.0.1:0", &a, &p), -ERANGE);
+	CHECK_EQ(mc_parse_listen("127.0.0.1:99999", &a, &p), -ERANGE);
+	CHECK_EQ(mc_parse_listen("127.0.0.256:80", &a, &p), -EINVAL);
+	CHECK_EQ(mc_parse_listen("8090", &a, &p), -EINVAL);
+	CHECK_EQ(mc_parse_listen("", &a, &p), -EINVAL);
+	CHECK_EQ(a, 7); /* untouched on error */
+	CHECK_EQ(p, 7);
+	CHECK(mc_x264_preset_valid("ultrafast"));
+	CHECK(mc_x264_preset_valid("placebo"));
+	CHECK(mc_x264_preset_valid("VeryFast"));
+	CHECK(!mc_x264_preset_valid("realtime"));
+	CHECK(!mc_x264_preset_valid(""));
+}
+
 static void test_parse_bitrate(void)
 {
 	int b = -1;
@@ -869,6 +923,7 @@ int main(void)
 	RUN(test_section_checks);
 	RUN(test_key_files);
 	RUN(test_parse_size);
+	RUN(test_parse_listen);
 	RUN(test_parse_bitrate);
 	RUN(test_parse_layers);
 	RUN(test_srtp_key_decode);

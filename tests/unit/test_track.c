@@ -203,7 +203,7 @@ static void test_static_screen_changes(void)
 	CHECK_STR_EQ(slots(&r, 2, false, buf, sizeof(buf)), "0 6 38 60 62 92 120 124 152");
 	for (int l = 0; l < 3; l++)
 		CHECK_STR_EQ(slots(&r, l, true, buf, sizeof(buf)), "0 60 120");
-	CHECK_EQ(r.t->frames_unchanged, 180 - 1 - 6);
+	CHECK_EQ(mc_count_get(&r.t->frames_unchanged), 180 - 1 - 6);
 	rig_close(&r);
 }
 

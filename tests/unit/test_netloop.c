@@ -1,0 +1,57 @@
+/* The network loop's set-up and tear-down: a failed init (no descriptor left) returns -EMFILE and leaves
+ * something finish() can take apart without closing fd 0; a good init/finish closes what it opened. */
+#include <errno.h>
+#include <fcntl.h>
+
+#include "check.h"
+#include "fdlimit.h"
+#include "netloop.h"
+
+static void test_init_fails_without_fds(void)
+{
+	struct fdlimit f;
+	struct mc_netloop nl;
+	bool limited = fdlimit_begin(&f);
+	CHECK(limited);
+	int rc = mc_netloop_init(&nl);
+	fdlimit_end(&f);
+	CHECK_EQ(rc, -EMFILE);
+	CHECK_EQ(nl.epfd, -1);
+	CHECK_EQ(nl.wake_fd, -1);
+	CHECK_EQ(nl.timer_fd, -1);
+	mc_netloop_finish(&nl);
+	mc_netloop_finish(&nl); /* twice: still nothing to close */
+	CHECK(fdlimit_fd0_intact(&f));
+}
+
+static void test_finish_of_empty(void)
+{
+	struct fdlimit f;
+	bool limited = fdlimit_begin(&f);
+	fdlimit_end(&f);
+	CHECK(limited);
+	struct mc_netloop nl = MC_NETLOOP_EMPTY;
+	mc_netloop_finish(&nl);
+	CHECK(fdlimit_fd0_intact(&f));
+}
+
+static void test_init_and_finish(void)
+{
+	struct mc_netloop nl;
+	CHECK_EQ(mc_netloop_init(&nl), 0);
+	int fds[3] = { nl.epfd, nl.wake_fd, nl.timer_fd };
+	for (int i = 0; i < 3; i++)
+		CHECK(fds[i] > 2 && fcntl(fds[i], F_GETFD) >= 0);
+	mc_netloop_finish(&nl);
+	for (int i = 0; i < 3; i++)
+		CHECK(fcntl(fds[i], F_GETFD) < 0);
+	CHECK_EQ(nl.epfd, -1);
+}
+
+int main(void)
+{
+	RUN(test_init_fails_without_fds);
+	RUN(test_finish_of_empty);
+	RUN(test_init_and_finish);
+	return check_done();
+}
