@@ -30,6 +30,7 @@ struct filesrc {
 	size_t n_frames, next;
 	int width, height, fps_num, fps_den;
 	struct mc_pace pace;
+	int64_t last_capture;
 	uint64_t frames;
 };
 
@@ -212,9 +213,18 @@ static int filesrc_read(void *priv, AVFrame **out, const bool *stop)
 			return MC_SOURCE_EOF;
 		s->next = 0;
 	}
-	if (s->cfg->realtime && mc_pace_wait(&s->pace, stop) < 0)
-		return -EINTR;
-	int64_t capture = mc_now_us();
+	/* Played in real time, a frame is captured at its slot of the clip's frame clock. Read as fast as
+	 * possible, the capture times are compressed to the read times, but still strictly increasing. */
+	int64_t capture;
+	if (s->cfg->realtime) {
+		if ((capture = mc_pace_wait(&s->pace, stop)) < 0)
+			return -EINTR;
+	} else {
+		capture = mc_now_us();
+		if (capture <= s->last_capture)
+			capture = s->last_capture + 1;
+	}
+	s->last_capture = capture;
 	AVFrame *f = av_frame_alloc();
 	if (!f)
 		return -ENOMEM;

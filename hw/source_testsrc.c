@@ -110,13 +110,15 @@ static int testsrc_open(void *priv, const struct mc_source_config *cfg, struct m
 static int testsrc_read(void *priv, AVFrame **out, const bool *stop)
 {
 	struct testsrc *t = priv;
-	if (mc_pace_wait(&t->pace, stop) < 0)
+	/* The frame's capture time is its slot on the frame clock, not the moment it was drawn: after a late
+	 * wake-up two frames would otherwise be a fraction of a millisecond apart. */
+	int64_t capture = mc_pace_wait(&t->pace, stop);
+	if (capture < 0)
 		return -EINTR;
-	int64_t capture = mc_now_us();
 	AVFrame *f = mc_frame_pool_get(t->pool);
 	if (!f)
 		return -ENOMEM;
-	draw(t, f, mc_wall_us());
+	draw(t, f, mc_wall_us() - (mc_now_us() - capture));
 	f->pts = capture;
 	t->n++;
 	*out = f;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "health.h"
 #include "log.h"
 #include "stats.h"
 
@@ -46,8 +47,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		return reply(c, MHD_HTTP_OK, "application/json", b.data, b.len);
 	}
-	if (strcmp(url, "/healthz") == 0)
-		return reply(c, MHD_HTTP_OK, "text/plain", strdup("ok\n"), 3);
+	if (strcmp(url, "/healthz") == 0) {
+		struct mc_strbuf b = { 0 };
+		mc_strbuf_printf(&b, "unhealthy:\n");
+		if (mc_health_check(h->d, mc_now_us(), &b)) {
+			mc_strbuf_free(&b);
+			return reply(c, MHD_HTTP_OK, "text/plain", strdup("ok\n"), 3);
+		}
+		if (b.failed) {
+			mc_strbuf_free(&b);
+			return MHD_NO;
+		}
+		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", b.data, b.len);
+	}
 	return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", strdup("not found: try /stats or /healthz\n"), 34);
 }
 

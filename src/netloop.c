@@ -75,6 +75,7 @@ static void *net_thread(void *arg)
 	mc_thread_sched(200, 0);
 	while (!__atomic_load_n(&nl->stop, __ATOMIC_ACQUIRE)) {
 		struct epoll_event evs[16];
+		mc_count_set(&nl->heartbeat_us, (uint64_t)mc_now_us());
 		int n = epoll_wait(nl->epfd, evs, 16, 500);
 		if (n < 0 && errno != EINTR) {
 			mc_err(MOD, "epoll_wait: %s", strerror(errno));
@@ -105,6 +106,7 @@ static void *net_thread(void *arg)
 	for (int k = 0; k < nl->n_outputs; k++)
 		mc_output_send_rtcp(nl->outputs[k], true);
 	mc_thread_cpu_end(&nl->cpu);
+	__atomic_store_n(&nl->exited, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -113,20 +115,20 @@ int mc_netloop_start(struct mc_netloop *nl)
 	int rc = pthread_create(&nl->thread, NULL, net_thread, nl);
 	if (rc)
 		return -rc;
-	nl->started = true;
+	__atomic_store_n(&nl->started, true, __ATOMIC_RELEASE);
 	return 0;
 }
 
 void mc_netloop_stop(struct mc_netloop *nl)
 {
-	if (!nl->started)
+	if (!__atomic_load_n(&nl->started, __ATOMIC_ACQUIRE))
 		return;
 	__atomic_store_n(&nl->stop, true, __ATOMIC_RELEASE);
 	uint64_t one = 1;
 	ssize_t w = write(nl->wake_fd, &one, sizeof(one));
 	(void)w;
 	pthread_join(nl->thread, NULL);
-	nl->started = false;
+	__atomic_store_n(&nl->started, false, __ATOMIC_RELEASE);
 }
 
 void mc_netloop_finish(struct mc_netloop *nl)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "counter.h"
 #include "output.h"
 #include "threadcpu.h"
 
@@ -18,6 +19,8 @@ struct mc_netloop {
 	struct mc_output *outputs[MC_NETLOOP_MAX_OUTPUTS];
 	pthread_t thread;
 	bool started, stop;
+	bool exited;            /* atomic: the thread has ended (a stop, or a fatal error) */
+	mc_counter heartbeat_us; /* CLOCK_MONOTONIC of the loop's last turn: /healthz */
 	struct mc_thread_cpu cpu;
 };
 

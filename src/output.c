@@ -171,10 +171,14 @@ void mc_output_destroy(struct mc_output *o)
 
 uint32_t mc_output_ssrc(const struct mc_output *o, int layer) { return o->streams[layer].ssrc; }
 
-void mc_output_deliver(struct mc_output *o, const AVPacket *pkt, int layer, bool keyframe, int64_t capture_us)
+int mc_output_deliver(struct mc_output *o, const AVPacket *pkt, int layer, bool keyframe, int64_t capture_us)
 {
-	if (mc_pktqueue_push(&o->queue, pkt, layer, keyframe, capture_us) == -ENOSPC)
+	int rc = mc_pktqueue_push(&o->queue, pkt, layer, keyframe, capture_us);
+	if (rc == -ENOSPC) {
+		mc_count_inc(&o->layer_stats[layer].frames_dropped);
 		mc_debug(MOD, "%s: network queue full, frame of layer %d dropped", o->cfg->name, layer);
+	}
+	return rc;
 }
 
 static void log_send_error(struct mc_output *o, const struct sockaddr_in *dest, int err, const char *what)
@@ -269,6 +273,7 @@ static void send_all(struct mc_output *o, struct mmsghdr *msgs, const uint16_t *
 			}
 			o->streams[layer].packets += (uint64_t)r;
 			mc_count_add(&o->layer_stats[layer].packets, (uint64_t)r);
+			mc_count_set(&o->layer_stats[layer].last_sent_us, (uint64_t)mc_now_us());
 			i += (unsigned)r;
 			continue;
 		}
@@ -295,7 +300,11 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 	mc_hist_add(&st->net_queue, t0 - f->queued_us);
 
 	/* RTP timestamp = a random base + capture time at 90 kHz; SRs map it to wall time the same way. */
-	uint32_t ts = o->ts_base[l] + (uint32_t)((uint64_t)f->capture_us * 9 / 100);
+	bool adjusted;
+	uint32_t ts = mc_rtp_next_timestamp(&o->streams[l], o->ts_base[l] + (uint32_t)((uint64_t)f->capture_us * 9 / 100),
+					    &adjusted);
+	if (adjusted)
+		mc_count_inc(&st->ts_adjusted);
 	mc_rtp_batch_reset(&o->batch);
 	int n = o->codec == MC_CODEC_VP8
 			? mc_rtp_vp8_packetize(&o->streams[l], ts, f->pkt->data, (size_t)f->pkt->size, &o->batch)

@@ -21,6 +21,9 @@ struct mc_srtp_state;
 struct mc_output_layer_stats {
 	mc_counter frames, packets, bytes; /* bytes on the wire (after SRTP) */
 	mc_counter send_errors;
+	mc_counter frames_dropped;   /* the network queue was full: never sent */
+	mc_counter ts_adjusted;      /* frames whose RTP timestamp was raised to keep it increasing */
+	mc_counter last_sent_us;     /* CLOCK_MONOTONIC when a packet of the layer last left; 0: never */
 	struct mc_histogram net_queue;       /* encoder done → network thread picks it up */
 	struct mc_histogram packetize;
 	struct mc_histogram srtp;
@@ -53,8 +56,10 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 		     int wake_fd);
 void mc_output_destroy(struct mc_output *o);
 
-/* Encoder threads: hand over one encoded frame of `layer` (a new reference is taken). */
-void mc_output_deliver(struct mc_output *o, const AVPacket *pkt, int layer, bool keyframe, int64_t capture_us);
+/* Encoder threads: hand over one encoded frame of `layer` (a new reference is taken). 0, or -ENOSPC when
+ * the network queue is full and the frame was dropped (counted; the caller makes its next frame a
+ * keyframe), -ENOMEM. */
+int mc_output_deliver(struct mc_output *o, const AVPacket *pkt, int layer, bool keyframe, int64_t capture_us);
 
 /* Network thread: send what is queued. */
 void mc_output_flush(struct mc_output *o);

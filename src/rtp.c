@@ -60,3 +60,13 @@ size_t mc_rtp_payload_len(const uint8_t *pkt, size_t len)
 	size_t pad = (pkt[0] & 0x20) && len > hdr ? pkt[len - 1] : 0;
 	return hdr + pad <= len ? len - hdr - pad : 0;
 }
+
+uint32_t mc_rtp_next_timestamp(struct mc_rtp_stream *s, uint32_t ts, bool *adjusted)
+{
+	*adjusted = s->have_ts && (int32_t)(ts - s->last_ts) <= 0;
+	if (*adjusted)
+		ts = s->last_ts + 1;
+	s->last_ts = ts;
+	s->have_ts = true;
+	return ts;
+}

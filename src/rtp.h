@@ -40,7 +40,15 @@ struct mc_rtp_stream {
 	 * by the sender after a send succeeded, not by the packetizers: a packet that SRTP or the socket
 	 * refused was never sent */
 	uint64_t packets, octets;
+	uint32_t last_ts;         /* of the last frame, once have_ts */
+	bool have_ts;
 };
+
+/* The timestamp of a stream's next frame from its capture clock `ts`: strictly increasing (a decoder
+ * orders frames by it, and FFmpeg warns "non monotonically increasing dts" at two equal ones). A frame whose
+ * `ts` does not advance (two capture times within one 90 kHz tick, a clock stepping back) gets the last
+ * timestamp + 1, and *adjusted is set. Compared modulo 2^32 (RFC 3550 §5.1: the timestamp wraps). */
+uint32_t mc_rtp_next_timestamp(struct mc_rtp_stream *s, uint32_t ts, bool *adjusted);
 
 void mc_rtp_write_header(uint8_t *buf, uint8_t pt, bool marker, uint16_t seq, uint32_t ts, uint32_t ssrc);
 /* Payload octets of an RTP packet (without header, CSRCs, extension and padding); 0 when malformed. */

@@ -83,11 +83,19 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 					 l, ly->cfg->width, ly->cfg->height, ly->cfg->fps, ly->cfg->bitrate);
 			mc_strbuf_printf(b, "\"encoder\":\"%s\",", ly->encoder ? mc_encoder_backend_name(ly->encoder) : "");
 			mc_strbuf_printf(b, "\"frames_in\":%llu,\"frames_encoded\":%llu,\"frames_dropped\":%llu,"
-					    "\"keyframes\":%llu,\"bytes\":%llu,\"timing_us\":{",
+					    "\"keyframes\":%llu,\"bytes\":%llu,",
 					 (unsigned long long)mc_count_get(&st->frames_in),
 					 (unsigned long long)mc_count_get(&st->frames_encoded),
 					 (unsigned long long)mc_layer_dropped(ly), (unsigned long long)mc_count_get(&st->keyframes),
 					 (unsigned long long)mc_count_get(&st->bytes));
+			mc_strbuf_printf(b, "\"keyframes_requested\":%llu,\"frames_dropped_net\":%llu,\"encode_errors\":%llu,"
+					    "\"last_encoded_age_ms\":%.1f,\"timing_us\":{",
+					 (unsigned long long)mc_count_get(&st->keyframes_requested),
+					 (unsigned long long)mc_count_get(&st->frames_dropped_net),
+					 (unsigned long long)mc_count_get(&st->encode_errors),
+					 mc_count_get(&st->last_encoded_us)
+						 ? (double)(mc_now_us() - (int64_t)mc_count_get(&st->last_encoded_us)) / 1e3
+						 : -1.0);
 			hist(b, "mailbox_age", &t->mailbox_age, true);
 			hist(b, "queue_age", &st->queue_age, true);
 			hist(b, "scale", &st->scale, true);
@@ -114,10 +122,13 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 		for (int l = 0; l < o->n_layers; l++) {
 			const struct mc_output_layer_stats *st = &o->layer_stats[l];
 			mc_strbuf_printf(b, "%s{\"index\":%d,\"ssrc\":%u,\"port\":%u,\"frames\":%llu,\"packets\":%llu,"
-					    "\"bytes\":%llu,\"send_errors\":%llu,\"timing_us\":{",
+					    "\"bytes\":%llu,\"send_errors\":%llu,",
 					 l ? "," : "", l, mc_output_ssrc(o, l), ntohs(o->rtp_dest[l].sin_port),
 					 (unsigned long long)mc_count_get(&st->frames), (unsigned long long)mc_count_get(&st->packets),
 					 (unsigned long long)mc_count_get(&st->bytes), (unsigned long long)mc_count_get(&st->send_errors));
+			mc_strbuf_printf(b, "\"frames_dropped\":%llu,\"ts_adjusted\":%llu,\"timing_us\":{",
+					 (unsigned long long)mc_count_get(&st->frames_dropped),
+					 (unsigned long long)mc_count_get(&st->ts_adjusted));
 			hist(b, "net_queue", &st->net_queue, true);
 			hist(b, "packetize", &st->packetize, true);
 			hist(b, "srtp", &st->srtp, true);

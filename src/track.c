@@ -28,6 +28,11 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 		src_fps = 1;
 	t->src_fps = src_fps;
 	t->keyframe_interval_us = (int64_t)(cfg->keyframe_interval * 1e6);
+	/* A lossless source is read as fast as the encoders go: its capture times are compressed, so its
+	 * frames are numbered instead (none is dropped). */
+	mc_frame_clock_init(&t->clock, si->fps_num, si->fps_den, lossless);
+	t->key_slots = mc_key_slots(cfg->keyframe_interval, si->fps_num, si->fps_den);
+	t->key_epoch = -1;
 	int rc = 0;
 	for (int i = 0; i < cfg->n_layers; i++) {
 		struct mc_layer *l = &t->layers[i];
@@ -35,11 +40,14 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 		l->track = t;
 		l->index = i;
 		l->cfg = lc;
+		l->slot_interval = -1;
+		l->key_from_pts = l->last_key_pts = INT64_MIN;
 		mc_mailbox_init(&l->mailbox, lossless);
 		t->n_layers++;
 		int fps = lc->fps < src_fps ? lc->fps : src_fps;
 		if (lc->fps > src_fps)
 			mc_warn(MOD, "%s: layer %d asks for %d fps; the source gives %d", cfg->name, i, lc->fps, src_fps);
+		l->fps = fps;
 		l->gop_frames = (int)(cfg->keyframe_interval * fps + 0.5);
 		if (l->gop_frames < 1)
 			l->gop_frames = 1;
@@ -73,16 +81,35 @@ int mc_track_add_output(struct mc_track *t, struct mc_output *o)
 	return 0;
 }
 
+/* The request is a count rather than a flag: the layer thread serves it on its next frame, and the track
+ * hands an unchanged frame over once per new request (not once per source frame until the layer got to it). */
+void mc_layer_request_keyframe(struct mc_layer *l) { mc_count_inc(&l->stats.keyframes_requested); }
+
+void mc_track_request_keyframe(struct mc_track *t, int layer)
+{
+	for (int i = 0; i < t->n_layers; i++)
+		if (layer < 0 || layer == i)
+			mc_layer_request_keyframe(&t->layers[i]);
+}
+
 static void deliver(struct mc_layer *l, AVPacket *pkt)
 {
 	struct mc_track *t = l->track;
 	bool key = pkt->flags & AV_PKT_FLAG_KEY;
 	mc_count_inc(&l->stats.frames_encoded);
 	mc_count_add(&l->stats.bytes, (uint64_t)pkt->size);
+	mc_count_set(&l->stats.last_encoded_us, (uint64_t)mc_now_us());
 	if (key)
 		mc_count_inc(&l->stats.keyframes);
+	bool dropped = false;
 	for (int i = 0; i < t->n_outputs; i++)
-		mc_output_deliver(t->outputs[i], pkt, l->index, key, pkt->pts);
+		dropped |= mc_output_deliver(t->outputs[i], pkt, l->index, key, pkt->pts) == -ENOSPC;
+	/* A frame that never left leaves no gap in the sequence numbers (they are given on the network thread):
+	 * the receiver cannot NACK it and decodes garbage until the next keyframe, so make that one now. */
+	if (dropped) {
+		mc_count_inc(&l->stats.frames_dropped_net);
+		mc_layer_request_keyframe(l);
+	}
 }
 
 /* Receive what the encoder has; returns 0 or -EPIPE once it is flushed. */
@@ -121,12 +148,12 @@ static void *layer_thread(void *arg)
 	while (pkt && mc_mailbox_take(&l->mailbox, &frame, &put_us) == 0) {
 		int64_t t0 = mc_now_us();
 		mc_hist_add(&l->stats.queue_age, t0 - put_us);
-		/* Every keyframe_interval: counted in frames (a file read as fast as possible has compressed
-		 * capture times) and in time (unchanged frames of a static screen are skipped, and a viewer who
-		 * joins still needs a keyframe within the interval). */
-		int64_t capture_us = frame->pts;
-		bool key = l->since_keyframe == 0 || l->since_keyframe >= l->gop_frames ||
-			   capture_us - l->last_key_us >= t->keyframe_interval_us;
+		/* Keyframes come from the track's schedule on the capture clock (the same source frame for every
+		 * layer due on it) or from a request; a request does not move the schedule. */
+		int64_t pts = frame->pts;
+		uint64_t requests = mc_count_get(&l->stats.keyframes_requested);
+		bool key = requests != l->requests_done ||
+			   mc_key_owed(pts, __atomic_load_n(&l->key_from_pts, __ATOMIC_ACQUIRE), l->last_key_pts);
 		int rc = mc_encoder_send(l->encoder, frame, key);
 		if (rc == -EAGAIN) { /* the encoder wants its output read first */
 			drain_encoder(l, pkt);
@@ -134,11 +161,14 @@ static void *layer_thread(void *arg)
 		}
 		av_frame_free(&frame);
 		if (rc == 0) {
-			l->since_keyframe = key ? 1 : l->since_keyframe + 1;
-			if (key)
-				l->last_key_us = capture_us;
+			if (key) {
+				l->last_key_pts = pts;
+				l->requests_done = requests;
+			}
 			rc = drain_encoder(l, pkt);
 		}
+		if (rc < 0)
+			mc_count_inc(&l->stats.encode_errors);
 		if (rc < 0 && mc_ratelimit_ok(&rl, NULL))
 			mc_err(MOD, "%s: layer %d: encoding failed: %s", t->cfg->name, l->index, strerror(-rc));
 		mc_hist_add(&l->stats.encode, mc_now_us() - t0);
@@ -151,32 +181,60 @@ static void *layer_thread(void *arg)
 	return NULL;
 }
 
-static bool layer_due(struct mc_layer *l, int src_fps)
-{
-	/* Decimate by the source's nominal rate, not by timestamps: a file read as fast as possible has
-	 * compressed timestamps but still needs every second frame for a half-rate layer. */
-	l->fps_acc += l->cfg->fps;
-	if (l->fps_acc < src_fps)
-		return false;
-	l->fps_acc -= src_fps;
-	if (l->fps_acc > src_fps)
-		l->fps_acc = 0;
-	return true;
-}
-
-/* A static screen need not be encoded 15 times a second. An unchanged frame is skipped, except one per
- * keyframe interval, which the layers encode as a keyframe: a viewer who joins gets a picture within the
- * interval, and the stream never falls silent for longer. */
+/* Compares a frame with the last changed one (a static screen need not be encoded 15 times a second). */
 static bool unchanged(struct mc_track *t, AVFrame *frame)
 {
 	int64_t t0 = mc_now_us();
-	bool same = t->prev && frame->pts - t->prev->pts < t->keyframe_interval_us && mc_frame_equal(frame, t->prev);
+	bool same = t->prev && mc_frame_equal(frame, t->prev);
 	mc_hist_add(&t->compare, mc_now_us() - t0);
 	if (!same) {
 		av_frame_free(&t->prev);
 		t->prev = av_frame_clone(frame);
 	}
 	return same;
+}
+
+/* Which layers take this frame: decimation on the source's frame clock first, then the unchanged-frame skip.
+ * A layer skips its slot only when nothing changed since its last frame and it owes no keyframe: a change
+ * between a small layer's slots is encoded at its next slot, and a static screen still gets a keyframe
+ * every keyframe interval (a viewer who joins sees a picture within it; the stream never falls silent). */
+static int layers_due(struct mc_track *t, AVFrame *frame, bool due[])
+{
+	int64_t slot = mc_frame_clock_slot(&t->clock, frame->pts);
+	bool key_slot = mc_key_slot(&t->key_epoch, slot, t->key_slots);
+	bool changed = true;
+	if (t->cfg->skip_unchanged && unchanged(t, frame)) {
+		changed = false;
+		mc_count_inc(&t->frames_unchanged);
+	}
+	int last_needed = -1;
+	for (int i = 0; i < t->n_layers; i++) {
+		struct mc_layer *l = &t->layers[i];
+		l->dirty |= changed;
+		l->owes_key |= key_slot;
+		bool requested = mc_count_get(&l->stats.keyframes_requested) != l->requests_handed;
+		due[i] = mc_layer_slot_due(&l->slot_interval, slot, l->fps, t->src_fps) &&
+			 (l->dirty || l->owes_key || requested);
+		if (due[i])
+			last_needed = i;
+	}
+	return last_needed;
+}
+
+/* Hands a scaled frame to its layer; the keyframe owed goes with it (and to the next frame if the layer's
+ * mailbox drops this one). */
+static void hand_over(struct mc_layer *l, AVFrame *frame)
+{
+	AVFrame *ref = av_frame_clone(frame);
+	if (!ref)
+		return;
+	if (l->owes_key)
+		__atomic_store_n(&l->key_from_pts, ref->pts, __ATOMIC_RELEASE);
+	l->owes_key = l->dirty = false;
+	/* read before the put: a request that comes later gets a frame of its own */
+	l->requests_handed = mc_count_get(&l->stats.keyframes_requested);
+	mc_count_inc(&l->stats.frames_in);
+	mc_mailbox_put(&l->mailbox, ref);
 }
 
 static void *track_thread(void *arg)
@@ -193,16 +251,8 @@ static void *track_thread(void *arg)
 	while (mc_mailbox_take(&t->input, &frame, &put_us) == 0) {
 		mc_hist_add(&t->mailbox_age, mc_now_us() - put_us);
 		mc_count_inc(&t->frames_in);
-		if (t->cfg->skip_unchanged && unchanged(t, frame)) {
-			mc_count_inc(&t->frames_unchanged);
-			av_frame_free(&frame);
-			continue;
-		}
 		bool due[MC_MAX_LAYERS];
-		int last_needed = -1;
-		for (int i = 0; i < t->n_layers; i++)
-			if ((due[i] = layer_due(&t->layers[i], t->src_fps)))
-				last_needed = i;
+		int last_needed = layers_due(t, frame, due);
 		/* The pyramid: each picture is made from the previous (larger) one. A layer that is not due this
 		 * frame is still scaled when a smaller due layer needs it. */
 		AVFrame *from = frame;
@@ -219,13 +269,8 @@ static void *track_thread(void *arg)
 			if (from != frame)
 				av_frame_free(&from);
 			from = scaled;
-			if (due[i]) {
-				AVFrame *ref = av_frame_clone(scaled);
-				if (ref) {
-					mc_count_inc(&l->stats.frames_in);
-					mc_mailbox_put(&l->mailbox, ref);
-				}
-			}
+			if (due[i])
+				hand_over(l, scaled);
 		}
 		if (from != frame)
 			av_frame_free(&from);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "cadence.h"
 #include "config.h"
 #include "counter.h"
 #include "encoder.h"
@@ -26,6 +27,11 @@ struct mc_layer_stats {
 	struct mc_histogram queue_age; /* track → layer mailbox */
 	struct mc_histogram scale;
 	struct mc_histogram encode;
+	mc_counter keyframes_requested; /* mc_layer_request_keyframe() calls: a request is pending while
+					 * this differs from what the layer (or the track) last served */
+	mc_counter frames_dropped_net;  /* encoded, then dropped on an output's full network queue */
+	mc_counter encode_errors;       /* frames the encoder refused */
+	mc_counter last_encoded_us;     /* CLOCK_MONOTONIC of the last encoded frame, 0 before the first: /healthz */
 };
 
 struct mc_layer {
@@ -38,10 +44,18 @@ struct mc_layer {
 	pthread_t thread;
 	bool thread_started;
 	struct mc_thread_cpu cpu;
-	int fps_acc;                 /* frame-rate decimation from the source's nominal rate */
-	int gop_frames;              /* keyframe distance in frames */
-	int since_keyframe;
-	int64_t last_key_us;         /* capture time of the last keyframe */
+	int fps;                     /* the layer's rate, at most the source's */
+	int gop_frames;              /* keyframe distance in frames: the encoder's own safety net */
+	/* track thread */
+	int64_t slot_interval;       /* the layer's last frame interval on the source's frame clock */
+	bool dirty;                  /* a changed frame came since the layer's last frame */
+	bool owes_key;               /* a keyframe slot came since the layer's last frame */
+	uint64_t requests_handed;    /* stats.keyframes_requested when the track last handed a frame over */
+	/* shared: the track writes, the layer thread reads */
+	int64_t key_from_pts;        /* atomic: a keyframe is owed from this capture time on */
+	/* layer thread */
+	int64_t last_key_pts;        /* capture time of the last keyframe */
+	uint64_t requests_done;      /* stats.keyframes_requested when the layer last made a keyframe */
 	struct mc_layer_stats stats;
 };
 
@@ -51,6 +65,9 @@ struct mc_track {
 	struct mc_mailbox input;
 	int src_fps; /* the source's nominal rate, rounded: layers are decimated from it */
 	int64_t keyframe_interval_us;
+	struct mc_frame_clock clock; /* track thread: each source frame's slot */
+	int64_t key_slots;           /* keyframe distance on the frame clock */
+	int64_t key_epoch;           /* track thread: the current keyframe period */
 	int n_layers;
 	struct mc_layer layers[MC_MAX_LAYERS];
 	int n_outputs;
@@ -60,8 +77,8 @@ struct mc_track {
 	struct mc_thread_cpu cpu;
 	struct mc_histogram mailbox_age; /* source → track */
 	mc_counter frames_in;
-	mc_counter frames_unchanged; /* skipped: equal to the previous frame */
-	AVFrame *prev;             /* the last frame encoded, to find unchanged ones */
+	mc_counter frames_unchanged; /* equal to the previous frame */
+	AVFrame *prev;               /* the last changed frame, to find unchanged ones */
 	struct mc_histogram compare;
 };
 
@@ -73,5 +90,11 @@ int mc_track_start(struct mc_track *t);
 void mc_track_join(struct mc_track *t);
 void mc_track_destroy(struct mc_track *t);
 uint64_t mc_layer_dropped(struct mc_layer *l);
+/* Any thread (the network thread on a PLI/FIR, an encoder thread whose frame an output dropped): the
+ * layer's next frame is a keyframe, even on a static screen whose unchanged frames are skipped. It does
+ * not move the keyframe schedule of the capture clock. */
+void mc_layer_request_keyframe(struct mc_layer *l);
+/* The same by index; `layer` < 0: every layer (a FIR, or a receiver that cannot say which). */
+void mc_track_request_keyframe(struct mc_track *t, int layer);
 
 #endif

@@ -1,0 +1,94 @@
+#include "health.h"
+
+#include <string.h>
+
+#include "daemon.h"
+
+int64_t mc_health_deadline_us(const struct mc_track *t, const struct mc_layer *l)
+{
+	int64_t interval = 1000000 / (l->fps > 0 ? l->fps : 1);
+	int64_t d = 5 * interval > 1000000 ? 5 * interval : 1000000;
+	return t->cfg->skip_unchanged ? d + t->keyframe_interval_us : d;
+}
+
+/* Time since `last_us` (0: never; then since start-up, which gives the pipeline its first deadline). */
+static int64_t since(uint64_t last_us, int64_t start_us, int64_t now_us)
+{
+	return now_us - (last_us ? (int64_t)last_us : start_us);
+}
+
+static bool check_sources(const struct mc_daemon *d, struct mc_strbuf *why)
+{
+	bool ok = true;
+	for (int i = 0; i < d->n_sources; i++) {
+		const struct mc_source *s = d->sources[i];
+		if (!__atomic_load_n(&s->ended, __ATOMIC_ACQUIRE))
+			continue;
+		mc_strbuf_printf(why, "source %s: %s\n", s->cfg->name,
+				 __atomic_load_n(&s->failed, __ATOMIC_ACQUIRE) ? "failed" : "ended");
+		ok = false;
+	}
+	return ok;
+}
+
+static bool check_tracks(const struct mc_daemon *d, int64_t now_us, struct mc_strbuf *why)
+{
+	bool ok = true;
+	for (int i = 0; i < d->n_tracks; i++) {
+		const struct mc_track *t = d->tracks[i];
+		for (int k = 0; k < t->n_layers; k++) {
+			const struct mc_layer *l = &t->layers[k];
+			int64_t idle = since(mc_count_get(&l->stats.last_encoded_us), d->start_us, now_us);
+			int64_t deadline = mc_health_deadline_us(t, l);
+			if (idle <= deadline)
+				continue;
+			mc_strbuf_printf(why, "track %s layer %d: no frame encoded for %.1f s (deadline %.1f s; %llu encode errors)\n",
+					 t->cfg->name, k, (double)idle / 1e6, (double)deadline / 1e6,
+					 (unsigned long long)mc_count_get(&l->stats.encode_errors));
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+static bool check_outputs(const struct mc_daemon *d, int64_t now_us, struct mc_strbuf *why)
+{
+	const struct mc_netloop *nl = &d->net;
+	if (!__atomic_load_n(&nl->started, __ATOMIC_ACQUIRE) || __atomic_load_n(&nl->exited, __ATOMIC_ACQUIRE)) {
+		mc_strbuf_printf(why, "network thread: not running\n");
+		return false;
+	}
+	int64_t idle = since(mc_count_get(&nl->heartbeat_us), d->start_us, now_us);
+	if (idle > MC_HEALTH_NET_DEADLINE_US) {
+		mc_strbuf_printf(why, "network thread: stuck for %.1f s\n", (double)idle / 1e6);
+		return false;
+	}
+	bool ok = true;
+	for (int i = 0; i < d->n_outputs; i++) {
+		const struct mc_output *o = d->outputs[i];
+		const struct mc_track *t = NULL;
+		for (int k = 0; k < d->n_tracks; k++)
+			if (strcmp(d->tracks[k]->cfg->name, d->output_track[i]) == 0)
+				t = d->tracks[k];
+		for (int l = 0; t && l < o->n_layers && l < t->n_layers; l++) {
+			const struct mc_output_layer_stats *st = &o->layer_stats[l];
+			idle = since(mc_count_get(&st->last_sent_us), d->start_us, now_us);
+			int64_t deadline = mc_health_deadline_us(t, &t->layers[l]);
+			if (idle <= deadline)
+				continue;
+			mc_strbuf_printf(why, "output %s layer %d: no packet sent for %.1f s (deadline %.1f s; %llu send errors)\n",
+					 o->cfg->name, l, (double)idle / 1e6, (double)deadline / 1e6,
+					 (unsigned long long)mc_count_get(&o->send_errors));
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+bool mc_health_check(const struct mc_daemon *d, int64_t now_us, struct mc_strbuf *why)
+{
+	bool ok = check_sources(d, why);
+	ok &= check_tracks(d, now_us, why);
+	ok &= check_outputs(d, now_us, why);
+	return ok;
+}

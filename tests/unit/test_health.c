@@ -1,0 +1,163 @@
+/* /healthz's rules on a hand-built daemon state (sources, tracks, outputs and the network loop as their
+ * threads publish them): healthy while every layer encodes and every output's packets leave; otherwise
+ * each problem named. The daemon answering over HTTP is tests/integration/healthz.py. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "daemon.h"
+#include "health.h"
+#include "log.h"
+
+#define NOW 100000000 /* us */
+
+struct state {
+	struct mc_daemon d;
+	struct mc_source_config sc;
+	struct mc_track_config tc;
+	struct mc_output_config oc;
+	struct mc_source src;
+	struct mc_track track;
+	struct mc_output out;
+};
+
+/* A source, a track of two layers (30 and 15 fps, keyframe interval 2 s) and an output, all busy now. */
+static void setup(struct state *s, bool skip_unchanged)
+{
+	memset(s, 0, sizeof(*s));
+	strcpy(s->sc.name, "cam");
+	strcpy(s->tc.name, "video");
+	s->tc.skip_unchanged = skip_unchanged;
+	s->tc.keyframe_interval = 2.0;
+	strcpy(s->oc.name, "sfu");
+	s->src.cfg = &s->sc;
+	s->track.cfg = &s->tc;
+	s->track.keyframe_interval_us = 2000000;
+	s->track.n_layers = 2;
+	s->track.layers[0].fps = 30;
+	s->track.layers[1].fps = 15;
+	s->out.cfg = &s->oc;
+	s->out.n_layers = 2;
+	for (int l = 0; l < 2; l++) {
+		mc_count_set(&s->track.layers[l].stats.last_encoded_us, NOW - 40000);
+		mc_count_set(&s->out.layer_stats[l].last_sent_us, NOW - 30000);
+	}
+	s->d.start_us = NOW - 60000000;
+	s->d.n_sources = s->d.n_tracks = s->d.n_outputs = 1;
+	s->d.sources[0] = &s->src;
+	s->d.tracks[0] = &s->track;
+	s->d.outputs[0] = &s->out;
+	s->d.output_track[0] = s->tc.name;
+	s->d.net.started = true;
+	mc_count_set(&s->d.net.heartbeat_us, NOW - 100000);
+}
+
+/* Runs the check; returns whether healthy, with the reasons in `why` (a static buffer). */
+static bool healthy(struct state *s, const char **why)
+{
+	static char buf[2048];
+	struct mc_strbuf b = { 0 };
+	bool ok = mc_health_check(&s->d, NOW, &b);
+	snprintf(buf, sizeof(buf), "%s", b.data ? b.data : "");
+	mc_strbuf_free(&b);
+	*why = buf;
+	return ok;
+}
+
+static void test_streaming(void)
+{
+	struct state s;
+	setup(&s, false);
+	const char *why;
+	CHECK(healthy(&s, &why));
+	CHECK_STR_EQ(why, "");
+	/* start-up: nothing encoded or sent yet, within the first deadline */
+	s.d.start_us = NOW - 500000;
+	for (int l = 0; l < 2; l++) {
+		mc_count_set(&s.track.layers[l].stats.last_encoded_us, 0);
+		mc_count_set(&s.out.layer_stats[l].last_sent_us, 0);
+	}
+	mc_count_set(&s.d.net.heartbeat_us, 0);
+	CHECK(healthy(&s, &why));
+	/* ... but not after it */
+	s.d.start_us = NOW - 5000000;
+	CHECK(!healthy(&s, &why));
+	CHECK(strstr(why, "track video layer 0: no frame encoded for 5.0 s") != NULL);
+	CHECK(strstr(why, "network thread: stuck") != NULL);
+}
+
+static void test_encoder_failing(void)
+{
+	struct state s;
+	setup(&s, false);
+	/* the 15 fps layer's encoder refuses every frame: no frame for 1.5 s (deadline: 1 s) */
+	mc_count_set(&s.track.layers[1].stats.last_encoded_us, NOW - 1500000);
+	mc_count_add(&s.track.layers[1].stats.encode_errors, 22);
+	mc_count_set(&s.out.layer_stats[1].last_sent_us, NOW - 1500000);
+	const char *why;
+	CHECK(!healthy(&s, &why));
+	CHECK(strstr(why, "track video layer 1: no frame encoded for 1.5 s (deadline 1.0 s; 22 encode errors)") != NULL);
+	CHECK(strstr(why, "output sfu layer 1: no packet sent for 1.5 s") != NULL);
+	CHECK(strstr(why, "layer 0") == NULL);
+}
+
+static void test_static_screen(void)
+{
+	/* unchanged frames skipped: a layer encodes once per keyframe interval (2 s), and that is producing */
+	struct state s;
+	setup(&s, true);
+	for (int l = 0; l < 2; l++) {
+		mc_count_set(&s.track.layers[l].stats.last_encoded_us, NOW - 2500000);
+		mc_count_set(&s.out.layer_stats[l].last_sent_us, NOW - 2500000);
+	}
+	const char *why;
+	CHECK(healthy(&s, &why));
+	CHECK_STR_EQ(why, "");
+	CHECK_EQ(mc_health_deadline_us(&s.track, &s.track.layers[0]), 3000000);
+	/* a moving picture has no such excuse */
+	s.tc.skip_unchanged = false;
+	CHECK(!healthy(&s, &why));
+	CHECK_EQ(mc_health_deadline_us(&s.track, &s.track.layers[0]), 1000000);
+	/* and even a static screen is not healthy when nothing came for longer than the interval */
+	s.tc.skip_unchanged = true;
+	mc_count_set(&s.track.layers[0].stats.last_encoded_us, NOW - 3500000);
+	CHECK(!healthy(&s, &why));
+	CHECK(strstr(why, "track video layer 0: no frame encoded for 3.5 s (deadline 3.0 s") != NULL);
+}
+
+static void test_network_thread(void)
+{
+	struct state s;
+	setup(&s, false);
+	const char *why;
+	s.d.net.exited = true;
+	CHECK(!healthy(&s, &why));
+	CHECK_STR_EQ(why, "network thread: not running\n");
+	s.d.net.exited = false;
+	mc_count_set(&s.d.net.heartbeat_us, NOW - 3000000);
+	CHECK(!healthy(&s, &why));
+	CHECK_STR_EQ(why, "network thread: stuck for 3.0 s\n");
+}
+
+static void test_source_ended(void)
+{
+	struct state s;
+	setup(&s, false);
+	const char *why;
+	s.src.ended = true;
+	CHECK(!healthy(&s, &why));
+	CHECK_STR_EQ(why, "source cam: ended\n");
+	s.src.failed = true;
+	CHECK(!healthy(&s, &why));
+	CHECK_STR_EQ(why, "source cam: failed\n");
+}
+
+int main(void)
+{
+	RUN(test_streaming);
+	RUN(test_encoder_failing);
+	RUN(test_static_screen);
+	RUN(test_network_thread);
+	RUN(test_source_ended);
+	return check_done();
+}
