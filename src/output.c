@@ -26,25 +26,56 @@ static uint32_t random_u32(void)
 	return v;
 }
 
-static int open_socket(struct mc_output *o)
+static int open_socket(const struct mc_output *o, uint16_t port, const char *what, int *out)
 {
-	const struct mc_output_config *c = o->cfg;
-	o->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (o->fd < 0)
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	*out = fd;
+	if (fd < 0)
 		return -errno;
 	/* ICMP errors (port unreachable) of an unconnected socket are reported only with IP_RECVERR; they are
 	 * how an output learns that nobody listens (ip(7)). */
 	int one = 1, sndbuf = 1 << 20;
-	setsockopt(o->fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
 	/* a keyframe of three layers leaves at once; 1 MiB holds a few of them */
-	setsockopt(o->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(c->local_port) };
-	if (bind(o->fd, (struct sockaddr *)&local, sizeof(local)) < 0) {
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(port) };
+	if (bind(fd, (struct sockaddr *)&local, sizeof(local)) < 0) {
 		int e = errno;
-		mc_err(MOD, "%s: cannot bind local port %u: %s", c->name, c->local_port, strerror(e));
+		mc_err(MOD, "%s: cannot bind the %s socket to local port %u: %s", o->cfg->name, what, port, strerror(e));
 		return -e;
 	}
 	return 0;
+}
+
+/* RTCP that goes to another port than RTP leaves from a socket of its own (local_port + 1 when local_port
+ * is set, RFC 3550 §11), and feedback is read there: Janus's rtcpport answers the address its last packet
+ * came from. */
+static int open_rtcp_socket(struct mc_output *o)
+{
+	const struct mc_output_config *c = o->cfg;
+	bool separate = false;
+	for (int i = 0; i < o->n_layers; i++)
+		separate |= o->rtcp_dest[i].sin_port != o->rtp_dest[i].sin_port;
+	if (c->rtcp == MC_RTCP_OFF || !separate)
+		return 0;
+	uint16_t port = c->local_port && c->local_port < 65535 ? (uint16_t)(c->local_port + 1) : 0;
+	return open_socket(o, port, "RTCP", &o->rtcp_fd);
+}
+
+/* RFC 4588 streams: an SSRC per layer (configured, or random and unlike every media SSRC) */
+static void init_rtx(struct mc_output *o)
+{
+	const struct mc_output_config *cfg = o->cfg;
+	for (int i = 0; i < o->n_layers; i++) {
+		struct mc_rtp_stream *r = &o->rtx[i];
+		r->payload_type = (uint8_t)cfg->rtx_payload_type;
+		r->seq = (uint16_t)random_u32();
+		r->mtu = (uint16_t)cfg->mtu;
+		r->ssrc = cfg->n_rtx_ssrcs ? cfg->rtx_ssrcs[i] : random_u32();
+		for (int j = 0; j < o->n_layers && !cfg->n_rtx_ssrcs; j++)
+			if (o->streams[j].ssrc == r->ssrc || (j < i && o->rtx[j].ssrc == r->ssrc))
+				r->ssrc = random_u32(), j = -1;
+	}
 }
 
 int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg, int n_layers, enum mc_codec codec,
@@ -57,15 +88,17 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 	o->cfg = cfg;
 	o->n_layers = n_layers;
 	o->codec = codec;
-	o->fd = -1;
+	o->fd = o->rtcp_fd = -1;
 	o->err_rl = (struct mc_ratelimit)MC_RATELIMIT_INIT(10000, 3);
+	o->fb_rl = (struct mc_ratelimit)MC_RATELIMIT_INIT(10000, 3);
 	mc_pktqueue_init(&o->queue, wake_fd);
 	mc_rtp_batch_init(&o->batch);
-	int rc = open_socket(o);
+	int rc = open_socket(o, cfg->local_port, "RTP", &o->fd);
 	if (rc)
 		goto fail;
 	struct in_addr host;
 	inet_pton(AF_INET, cfg->host, &host); /* validated by the config */
+	o->peer = host;
 	for (int i = 0; i < n_layers; i++) {
 		uint16_t port = cfg->single_port ? cfg->ports[0] : cfg->ports[i];
 		uint16_t rtcp_port = cfg->rtcp_mux ? port : cfg->rtcp_port ? cfg->rtcp_port : (uint16_t)(port + 1);
@@ -82,12 +115,23 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 		s->mtu = (uint16_t)cfg->mtu;
 		s->picture_id = (uint16_t)(random_u32() & 0x7fff);
 		o->ts_base[i] = random_u32();
+		if ((rc = mc_rtp_history_init(&o->history[i])))
+			goto fail;
 	}
+	init_rtx(o);
+	if ((rc = open_rtcp_socket(o)))
+		goto fail;
 	if (cfg->srtp_suite != MC_SRTP_NONE) {
 		rc = mc_srtp_create(&o->srtp, cfg->srtp_suite, cfg->srtp_key, cfg->srtp_key_len, false);
 		if (rc) {
 			mc_err(MOD, "%s: cannot set up SRTP %s: %s", cfg->name, mc_srtp_suite_name(cfg->srtp_suite),
 			       rc == -ENOTSUP ? "this libsrtp2 does not support the suite" : strerror(-rc));
+			goto fail;
+		}
+		/* what the peer sends back on rtcp = on is SRTCP under the same key (RFC 3711 §3.4) */
+		if (cfg->rtcp == MC_RTCP_ON &&
+		    (rc = mc_srtp_create(&o->srtp_in, cfg->srtp_suite, cfg->srtp_key, cfg->srtp_key_len, true))) {
+			mc_err(MOD, "%s: cannot set up inbound SRTCP: %s", cfg->name, strerror(-rc));
 			goto fail;
 		}
 	}
@@ -110,7 +154,12 @@ void mc_output_destroy(struct mc_output *o)
 		return;
 	if (o->fd >= 0)
 		close(o->fd);
+	if (o->rtcp_fd >= 0)
+		close(o->rtcp_fd);
 	mc_srtp_destroy(o->srtp);
+	mc_srtp_destroy(o->srtp_in);
+	for (int i = 0; i < o->n_layers; i++)
+		mc_rtp_history_finish(&o->history[i]);
 	mc_pktqueue_finish(&o->queue);
 	mc_rtp_batch_finish(&o->batch);
 	free(o);
@@ -137,7 +186,7 @@ static void log_send_error(struct mc_output *o, const struct sockaddr_in *dest, 
 		(unsigned long long)o->send_errors, (unsigned long long)suppressed);
 }
 
-void mc_output_read_errors(struct mc_output *o)
+static void read_errors(struct mc_output *o, int fd)
 {
 	/* Drain the error queue: this also clears the socket's pending error, which would otherwise fail
 	 * the next send to every destination, not only the unreachable one. */
@@ -147,7 +196,7 @@ void mc_output_read_errors(struct mc_output *o)
 		struct iovec iov = { 0 };
 		struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
 				      .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
-		if (recvmsg(o->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 			break;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 			if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR)
@@ -164,7 +213,14 @@ void mc_output_read_errors(struct mc_output *o)
 	/* also clear SO_ERROR, set by the same ICMP */
 	int err;
 	socklen_t len = sizeof(err);
-	getsockopt(o->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+}
+
+void mc_output_read_errors(struct mc_output *o)
+{
+	read_errors(o, o->fd);
+	if (o->rtcp_fd >= 0)
+		read_errors(o, o->rtcp_fd);
 }
 
 /* sendmmsg() everything; a pending ICMP error fails the call once: read it, then go on with the rest. */
@@ -227,6 +283,7 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 		for (int i = base; i < n && count < 64; i++) {
 			struct mc_rtp_packet *p = &o->batch.pkts[i];
 			size_t len = p->len;
+			mc_rtp_history_put(&o->history[l], p->data, len, a); /* plaintext, before SRTP */
 			if (o->srtp && mc_srtp_protect(o->srtp, p->data, &len, sizeof(p->data))) {
 				o->send_errors++;
 				continue;
@@ -259,15 +316,30 @@ void mc_output_flush(struct mc_output *o)
 	}
 }
 
+int mc_output_send_packet(struct mc_output *o, int layer, uint8_t *pkt, size_t len, size_t cap)
+{
+	if (o->srtp && mc_srtp_protect(o->srtp, pkt, &len, cap)) {
+		o->send_errors++;
+		return -EINVAL;
+	}
+	struct iovec iov = { .iov_base = pkt, .iov_len = len };
+	struct mmsghdr msg = { .msg_hdr = { .msg_name = &o->rtp_dest[layer], .msg_namelen = sizeof(o->rtp_dest[layer]),
+					    .msg_iov = &iov, .msg_iovlen = 1 } };
+	uint64_t errors = o->send_errors;
+	send_all(o, &msg, 1, layer);
+	return o->send_errors == errors ? 0 : -EIO;
+}
+
 static void send_rtcp_to(struct mc_output *o, uint8_t *buf, size_t len, size_t cap, const struct sockaddr_in *dest)
 {
 	if (o->srtp && o->cfg->rtcp == MC_RTCP_ON && mc_srtp_protect_rtcp(o->srtp, buf, &len, cap))
 		return;
-	if (sendto(o->fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) < 0) {
+	int fd = o->rtcp_fd >= 0 ? o->rtcp_fd : o->fd;
+	if (sendto(fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) < 0) {
 		int e = errno;
 		if (e == ECONNREFUSED || e == EHOSTUNREACH) {
 			mc_output_read_errors(o);
-			if (sendto(o->fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) >= 0) {
+			if (sendto(fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) >= 0) {
 				o->rtcp_sent++;
 				return;
 			}

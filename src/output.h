@@ -9,12 +9,15 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "feedback.h"
 #include "histogram.h"
 #include "log.h"
 #include "pktqueue.h"
 #include "rtp.h"
+#include "rtp_history.h"
 
 struct mc_srtp;
+struct mc_layer;
 
 struct mc_output_layer_stats {
 	uint64_t frames, packets, bytes; /* bytes on the wire (after SRTP) */
@@ -31,12 +34,21 @@ struct mc_output {
 	int n_layers;
 	enum mc_codec codec;
 	int fd;
+	int rtcp_fd; /* its own RTCP socket when RTCP goes to another port than RTP; else -1 (RTCP on fd) */
+	struct in_addr peer; /* the configured host: the only source of feedback we accept */
 	struct sockaddr_in rtp_dest[MC_MAX_LAYERS];
 	struct sockaddr_in rtcp_dest[MC_MAX_LAYERS];
 	struct mc_rtp_stream streams[MC_MAX_LAYERS];
 	uint32_t ts_base[MC_MAX_LAYERS];
 	bool sent_any[MC_MAX_LAYERS];
 	struct mc_srtp *srtp;
+	struct mc_srtp *srtp_in; /* SRTCP from the peer (rtcp = on with SRTP); NULL otherwise */
+	struct mc_layer *layers[MC_MAX_LAYERS]; /* the track's: where a PLI asks for a keyframe */
+	struct mc_rtp_history history[MC_MAX_LAYERS];
+	struct mc_rtp_stream rtx[MC_MAX_LAYERS]; /* RFC 4588 streams (ssrc, seq, payload type) with rtx = on */
+	int64_t key_request_us[MC_MAX_LAYERS];  /* last keyframe request passed on */
+	struct mc_feedback_stats fb;
+	struct mc_ratelimit fb_rl;
 	struct mc_pktqueue queue;
 	struct mc_rtp_batch batch;
 	/* stats */
@@ -55,6 +67,9 @@ void mc_output_deliver(struct mc_output *o, const AVPacket *pkt, int layer, bool
 
 /* Network thread: send what is queued. */
 void mc_output_flush(struct mc_output *o);
+/* Network thread: protect (SRTP) and send one RTP packet of `layer` now (a retransmission). `cap`: the
+ * buffer's size, room for the SRTP tag. 0 or -errno. */
+int mc_output_send_packet(struct mc_output *o, int layer, uint8_t *pkt, size_t len, size_t cap);
 /* Network thread: the socket reported an error (ICMP): read and count them. */
 void mc_output_read_errors(struct mc_output *o);
 /* Network thread: RTCP SR + SDES for every layer that has sent; with `bye`, BYE too. */

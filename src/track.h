@@ -41,6 +41,7 @@ struct mc_layer {
 	int gop_frames;              /* keyframe distance in frames */
 	int since_keyframe;
 	int64_t last_key_us;         /* capture time of the last keyframe */
+	bool keyframe_request;       /* atomic: set by any thread, consumed by the layer's thread at its next frame */
 	struct mc_layer_stats stats;
 };
 
@@ -72,5 +73,7 @@ int mc_track_start(struct mc_track *t);
 void mc_track_join(struct mc_track *t);
 void mc_track_destroy(struct mc_track *t);
 uint64_t mc_layer_dropped(struct mc_layer *l);
+/* Any thread: the layer's next frame is encoded as a keyframe (a PLI or FIR from a receiver). */
+void mc_layer_request_keyframe(struct mc_layer *l);
 
 #endif
