@@ -302,7 +302,12 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 	}
 	mc_hist_add(&st->srtp, t_srtp);
 	mc_hist_add(&st->send, t_send);
-	mc_hist_add(&st->capture_to_wire, mc_now_us() - f->capture_us);
+	int64_t done = mc_now_us();
+	mc_hist_add(&st->capture_to_wire, done - f->capture_us);
+	if (f->keyframe && o->key_pending_us[l]) { /* the sender's share of a viewer's wait for a picture */
+		mc_hist_add(&st->pli_to_wire, done - o->key_pending_us[l]);
+		o->key_pending_us[l] = 0;
+	}
 	st->frames++;
 	o->sent_any[l] = true;
 }
