@@ -37,7 +37,7 @@ case $MODE in
   layers) KEYFRAME_INTERVAL=1 PLI_LINE='' EXPECT=0=320x180,1=640x360,2=1280x720 WATCH_EXTRA=() ;;
   pli)
     KEYFRAME_INTERVAL=30 EXPECT=0=320x180,2=1280x720,0=320x180
-    PLI_LINE=$'keyframe_on_pli = all\nkeyframe_repeat_ms = 150'
+    PLI_LINE=$'keyframe_on_pli = all\nkeyframe_repeat_ms = 250'
     [[ ${PLI_KEYS:-1} == 0 ]] && PLI_LINE=''
     WATCH_EXTRA=(--joins 10 --join-p95-ms 300 --switch-max-ms 300 --poll-ms 10 --min-frames 5) ;;
   *) echo "usage: $0 MIXCASTD_BINARY [h264|vp8] [layers|pli]" >&2; exit 2 ;;
