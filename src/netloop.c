@@ -38,8 +38,12 @@ int mc_netloop_add_output(struct mc_netloop *nl, struct mc_output *o)
 {
 	if (nl->n_outputs == MC_NETLOOP_MAX_OUTPUTS)
 		return -ENOSPC;
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)nl->n_outputs };
+	/* tag: output index * 2, + 1 for its RTCP socket */
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)nl->n_outputs * 2 };
 	if (epoll_ctl(nl->epfd, EPOLL_CTL_ADD, o->fd, &ev) < 0)
+		return -errno;
+	ev.data.u64++;
+	if (o->rtcp_fd >= 0 && epoll_ctl(nl->epfd, EPOLL_CTL_ADD, o->rtcp_fd, &ev) < 0)
 		return -errno;
 	nl->outputs[nl->n_outputs++] = o;
 	return 0;
@@ -52,18 +56,12 @@ static void drain_fd(int fd)
 		;
 }
 
-static void socket_event(struct mc_output *o, uint32_t events)
+static void socket_event(struct mc_output *o, int fd, uint32_t events)
 {
 	if (events & EPOLLERR)
 		mc_output_read_errors(o);
-	if (events & EPOLLIN) {
-		/* Incoming RTCP is read and dropped for now (the feedback work parses it); bounded per wake-up. */
-		uint8_t buf[1500];
-		for (int i = 0; i < 64 && recv(o->fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0; i++)
-			;
-		if (errno == ECONNREFUSED)
-			mc_output_read_errors(o);
-	}
+	if (events & EPOLLIN)
+		mc_feedback_read(o, fd); /* RTCP: muxed on the RTP socket, or on the RTCP socket */
 }
 
 static void *net_thread(void *arg)
@@ -76,7 +74,14 @@ static void *net_thread(void *arg)
 	while (!__atomic_load_n(&nl->stop, __ATOMIC_ACQUIRE)) {
 		struct epoll_event evs[16];
 		mc_count_set(&nl->heartbeat_us, (uint64_t)mc_now_us());
-		int n = epoll_wait(nl->epfd, evs, 16, 500);
+		int timeout_ms = 500;
+		int64_t now = mc_now_us();
+		for (int k = 0; k < nl->n_outputs; k++) {
+			int64_t due = mc_feedback_tick(nl->outputs[k], now);
+			if (due >= 0 && due / 1000 + 1 < timeout_ms)
+				timeout_ms = (int)(due / 1000 + 1);
+		}
+		int n = epoll_wait(nl->epfd, evs, 16, timeout_ms);
 		if (n < 0 && errno != EINTR) {
 			mc_err(MOD, "epoll_wait: %s", strerror(errno));
 			break;
@@ -91,8 +96,9 @@ static void *net_thread(void *arg)
 				drain_fd(nl->timer_fd);
 				for (int k = 0; k < nl->n_outputs; k++)
 					mc_output_send_rtcp(nl->outputs[k], false);
-			} else if (tag >= 0 && tag < nl->n_outputs) {
-				socket_event(nl->outputs[tag], evs[i].events);
+			} else if (tag >= 0 && tag < nl->n_outputs * 2) {
+				struct mc_output *o = nl->outputs[tag / 2];
+				socket_event(o, tag % 2 ? o->rtcp_fd : o->fd, evs[i].events);
 			}
 		}
 	}

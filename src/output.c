@@ -27,22 +27,22 @@ static uint32_t random_u32(void)
 	return v;
 }
 
-static int open_socket(struct mc_output *o)
+static int open_socket(const struct mc_output *o, uint16_t port, const char *what, int *out)
 {
-	const struct mc_output_config *c = o->cfg;
-	o->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (o->fd < 0)
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	*out = fd;
+	if (fd < 0)
 		return -errno;
 	/* ICMP errors (port unreachable) of an unconnected socket are reported only with IP_RECVERR; they are
 	 * how an output learns that nobody listens (ip(7)). */
 	int one = 1, sndbuf = 1 << 20;
-	setsockopt(o->fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
 	/* a keyframe of three layers leaves at once; 1 MiB holds a few of them */
-	setsockopt(o->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(c->local_port) };
-	if (bind(o->fd, (struct sockaddr *)&local, sizeof(local)) < 0) {
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(port) };
+	if (bind(fd, (struct sockaddr *)&local, sizeof(local)) < 0) {
 		int e = errno;
-		mc_err(MOD, "%s: cannot bind local port %u: %s", c->name, c->local_port, strerror(e));
+		mc_err(MOD, "%s: cannot bind the %s socket to local port %u: %s", o->cfg->name, what, port, strerror(e));
 		return -e;
 	}
 	return 0;
@@ -102,6 +102,37 @@ static int setup_srtp(struct mc_output *o)
 	return 0;
 }
 
+/* RTCP that goes to another port than RTP leaves from a socket of its own (local_port + 1 when local_port
+ * is set, RFC 3550 §11), and feedback is read there: Janus's rtcpport answers the address its last packet
+ * came from. */
+static int open_rtcp_socket(struct mc_output *o)
+{
+	const struct mc_output_config *c = o->cfg;
+	bool separate = false;
+	for (int i = 0; i < o->n_layers; i++)
+		separate |= o->rtcp_dest[i].sin_port != o->rtp_dest[i].sin_port;
+	if (c->rtcp == MC_RTCP_OFF || !separate)
+		return 0;
+	uint16_t port = c->local_port && c->local_port < 65535 ? (uint16_t)(c->local_port + 1) : 0;
+	return open_socket(o, port, "RTCP", &o->rtcp_fd);
+}
+
+/* RFC 4588 streams: an SSRC per layer (configured, or random and unlike every media SSRC) */
+static void init_rtx(struct mc_output *o)
+{
+	const struct mc_output_config *cfg = o->cfg;
+	for (int i = 0; i < o->n_layers; i++) {
+		struct mc_rtp_stream *r = &o->rtx[i];
+		r->payload_type = (uint8_t)cfg->rtx_payload_type;
+		r->seq = (uint16_t)random_u32();
+		r->mtu = (uint16_t)cfg->mtu;
+		r->ssrc = cfg->n_rtx_ssrcs ? cfg->rtx_ssrcs[i] : random_u32();
+		for (int j = 0; j < o->n_layers && !cfg->n_rtx_ssrcs; j++)
+			if (o->streams[j].ssrc == r->ssrc || (j < i && o->rtx[j].ssrc == r->ssrc))
+				r->ssrc = random_u32(), j = -1;
+	}
+}
+
 int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg, int n_layers, enum mc_codec codec,
 		     int wake_fd)
 {
@@ -112,15 +143,17 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 	o->cfg = cfg;
 	o->n_layers = n_layers;
 	o->codec = codec;
-	o->fd = -1;
+	o->fd = o->rtcp_fd = -1;
 	o->err_rl = (struct mc_ratelimit)MC_RATELIMIT_INIT(10000, 3);
+	o->fb_rl = (struct mc_ratelimit)MC_RATELIMIT_INIT(10000, 3);
 	mc_pktqueue_init(&o->queue, wake_fd);
 	mc_rtp_batch_init(&o->batch);
-	int rc = open_socket(o);
+	int rc = open_socket(o, cfg->local_port, "RTP", &o->fd);
 	if (rc)
 		goto fail;
 	struct in_addr host;
 	inet_pton(AF_INET, cfg->host, &host); /* validated by the config */
+	o->peer = host;
 	for (int i = 0; i < n_layers; i++) {
 		uint16_t port = cfg->single_port ? cfg->ports[0] : cfg->ports[i];
 		uint16_t rtcp_port = cfg->rtcp_mux ? port : cfg->rtcp_port ? cfg->rtcp_port : (uint16_t)(port + 1);
@@ -138,9 +171,22 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 		s->mtu = (uint16_t)cfg->mtu;
 		s->picture_id = (uint16_t)(random_u32() & 0x7fff);
 		o->ts_base[i] = random_u32();
+		if ((rc = mc_rtp_history_init(&o->history[i])))
+			goto fail;
 	}
-	if (cfg->srtp_suite != MC_SRTP_NONE && (rc = setup_srtp(o)))
+	init_rtx(o);
+	if ((rc = open_rtcp_socket(o)))
 		goto fail;
+	if (cfg->srtp_suite != MC_SRTP_NONE) {
+		if ((rc = setup_srtp(o)))
+			goto fail;
+		/* what the peer sends back on rtcp = on is SRTCP under the same key (RFC 3711 §3.4) */
+		if (cfg->rtcp == MC_RTCP_ON &&
+		    (rc = mc_srtp_create(&o->srtp_in, cfg->srtp_suite, cfg->srtp_key, cfg->srtp_key_len, true))) {
+			mc_err(MOD, "%s: cannot set up inbound SRTCP: %s", cfg->name, strerror(-rc));
+			goto fail;
+		}
+	}
 	char ports[64] = "";
 	for (int i = 0; i < (cfg->single_port ? 1 : n_layers); i++)
 		snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), "%s%u", i ? "," : "", ntohs(o->rtp_dest[i].sin_port));
@@ -162,8 +208,13 @@ void mc_output_destroy(struct mc_output *o)
 		return;
 	if (o->fd >= 0)
 		close(o->fd);
+	if (o->rtcp_fd >= 0)
+		close(o->rtcp_fd);
 	mc_srtp_destroy(o->srtp);
 	free(o->srtp_state);
+	mc_srtp_destroy(o->srtp_in);
+	for (int i = 0; i < o->n_layers; i++)
+		mc_rtp_history_finish(&o->history[i]);
 	mc_pktqueue_finish(&o->queue);
 	mc_rtp_batch_finish(&o->batch);
 	free(o);
@@ -217,7 +268,7 @@ static int layer_of_error(const struct mc_output *o, const struct sockaddr_in *t
 	const uint8_t *s = rtcp ? p + 4 : p + 8;
 	uint32_t ssrc = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
 	for (int l = 0; l < o->n_layers; l++)
-		if (o->streams[l].ssrc == ssrc)
+		if (o->streams[l].ssrc == ssrc || (o->cfg->rtx && o->rtx[l].ssrc == ssrc))
 			return l;
 	return -1;
 }
@@ -230,7 +281,7 @@ static void count_send_error(struct mc_output *o, int layer)
 		mc_count_inc(&o->layer_stats[layer].send_errors);
 }
 
-void mc_output_read_errors(struct mc_output *o)
+static void read_errors(struct mc_output *o, int fd)
 {
 	/* Drain the error queue: this also clears the socket's pending error, which would otherwise fail
 	 * the next send to every destination, not only the unreachable one. */
@@ -240,7 +291,7 @@ void mc_output_read_errors(struct mc_output *o)
 		struct iovec iov = { .iov_base = head, .iov_len = sizeof(head) };
 		struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
 				      .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
-		ssize_t got = recvmsg(o->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+		ssize_t got = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
 		if (got < 0)
 			break;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
@@ -255,12 +306,21 @@ void mc_output_read_errors(struct mc_output *o)
 	/* also clear SO_ERROR, set by the same ICMP */
 	int err;
 	socklen_t len = sizeof(err);
-	getsockopt(o->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+}
+
+void mc_output_read_errors(struct mc_output *o)
+{
+	read_errors(o, o->fd);
+	if (o->rtcp_fd >= 0)
+		read_errors(o, o->rtcp_fd);
 }
 
 /* sendmmsg() everything; a pending ICMP error fails the call once: read it, then go on with the rest.
- * `payload[k]`: message k's RTP payload octets, for the SR's counts, which take only what the kernel took. */
-static void send_all(struct mc_output *o, struct mmsghdr *msgs, const uint16_t *payload, unsigned n, int layer)
+ * `payload[k]`: message k's RTP payload octets, for the SR's counts of `s` (the layer's stream, or its RTX
+ * stream), which take only what the kernel took. */
+static void send_all(struct mc_output *o, struct mmsghdr *msgs, const uint16_t *payload, unsigned n, int layer,
+		     struct mc_rtp_stream *s)
 {
 	unsigned i = 0;
 	int retries = 0;
@@ -269,9 +329,9 @@ static void send_all(struct mc_output *o, struct mmsghdr *msgs, const uint16_t *
 		if (r > 0) {
 			for (int k = 0; k < r; k++) {
 				mc_count_add(&o->layer_stats[layer].bytes, msgs[i + k].msg_len);
-				o->streams[layer].octets += payload[i + k];
+				s->octets += payload[i + k];
 			}
-			o->streams[layer].packets += (uint64_t)r;
+			s->packets += (uint64_t)r;
 			mc_count_add(&o->layer_stats[layer].packets, (uint64_t)r);
 			mc_count_set(&o->layer_stats[layer].last_sent_us, (uint64_t)mc_now_us());
 			i += (unsigned)r;
@@ -340,6 +400,7 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 			struct mc_rtp_packet *p = &o->batch.pkts[i];
 			size_t len = p->len;
 			payload[count] = (uint16_t)mc_rtp_payload_len(p->data, p->len); /* before SRTP adds its tag */
+			mc_rtp_history_put(&o->history[l], p->data, len, a); /* plaintext, before SRTP */
 			if (o->srtp && mc_srtp_protect(o->srtp, p->data, &len, sizeof(p->data))) {
 				count_send_error(o, l);
 				continue;
@@ -351,14 +412,19 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 			count++;
 		}
 		int64_t b = mc_now_us();
-		send_all(o, msgs, payload, count, l);
+		send_all(o, msgs, payload, count, l, &o->streams[l]);
 		int64_t c = mc_now_us();
 		t_srtp += b - a;
 		t_send += c - b;
 	}
 	mc_hist_add(&st->srtp, t_srtp);
 	mc_hist_add(&st->send, t_send);
-	mc_hist_add(&st->capture_to_wire, mc_now_us() - f->capture_us);
+	int64_t done = mc_now_us();
+	mc_hist_add(&st->capture_to_wire, done - f->capture_us);
+	if (f->keyframe && o->key_pending_us[l]) { /* the sender's share of a viewer's wait for a picture */
+		mc_hist_add(&st->pli_to_wire, done - o->key_pending_us[l]);
+		o->key_pending_us[l] = 0;
+	}
 	mc_count_inc(&st->frames);
 	o->sent_any[l] = true;
 }
@@ -370,6 +436,38 @@ void mc_output_flush(struct mc_output *o)
 		send_frame(o, &f);
 		av_packet_free(&f.pkt);
 	}
+}
+
+int mc_output_resend(struct mc_output *o, int layer, const uint8_t *orig, size_t orig_len)
+{
+	uint8_t pkt[MC_RTP_PACKET_MAX];
+	size_t len;
+	struct mc_rtp_stream *s = &o->streams[layer]; /* whose SR counts the packet */
+	if (o->cfg->rtx) {
+		s = &o->rtx[layer];
+		int n = mc_rtx_wrap(orig, orig_len, s->payload_type, s->ssrc, s->seq, pkt, sizeof(pkt) - MC_SRTP_TRAILER_MAX);
+		if (n < 0)
+			return n;
+		s->seq++;
+		len = (size_t)n;
+	} else {
+		/* the same SRTP index and plaintext as the first time: the same ciphertext, no keystream reused */
+		if (orig_len > sizeof(pkt) - MC_SRTP_TRAILER_MAX)
+			return -EINVAL;
+		memcpy(pkt, orig, orig_len);
+		len = orig_len;
+	}
+	uint16_t payload = (uint16_t)mc_rtp_payload_len(pkt, len);
+	if (o->srtp && mc_srtp_protect(o->srtp, pkt, &len, sizeof(pkt))) {
+		count_send_error(o, layer);
+		return -EIO;
+	}
+	struct iovec iov = { .iov_base = pkt, .iov_len = len };
+	struct mmsghdr msg = { .msg_hdr = { .msg_name = &o->rtp_dest[layer], .msg_namelen = sizeof(o->rtp_dest[layer]),
+					    .msg_iov = &iov, .msg_iovlen = 1 } };
+	uint64_t packets = s->packets;
+	send_all(o, &msg, &payload, 1, layer, s);
+	return s->packets != packets ? 0 : -EIO;
 }
 
 /* SRTCP: the packet is protected first (that is when libsrtp2 gives it its index), then the index is
@@ -394,11 +492,12 @@ static void send_rtcp_to(struct mc_output *o, int layer, uint8_t *buf, size_t le
 	const struct sockaddr_in *dest = &o->rtcp_dest[layer];
 	if (o->srtp && o->cfg->rtcp == MC_RTCP_ON && protect_rtcp(o, layer, buf, &len, cap))
 		return;
-	if (sendto(o->fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) < 0) {
+	int fd = o->rtcp_fd >= 0 ? o->rtcp_fd : o->fd;
+	if (sendto(fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) < 0) {
 		int e = errno;
 		if (e == ECONNREFUSED || e == EHOSTUNREACH) {
 			mc_output_read_errors(o);
-			if (sendto(o->fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) >= 0) {
+			if (sendto(fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) >= 0) {
 				mc_count_inc(&o->rtcp_sent);
 				return;
 			}

@@ -10,13 +10,16 @@
 
 #include "config.h"
 #include "counter.h"
+#include "feedback.h"
 #include "histogram.h"
 #include "log.h"
 #include "pktqueue.h"
 #include "rtp.h"
+#include "rtp_history.h"
 
 struct mc_srtp;
 struct mc_srtp_state;
+struct mc_layer;
 
 struct mc_output_layer_stats {
 	mc_counter frames, packets, bytes; /* bytes on the wire (after SRTP) */
@@ -29,6 +32,7 @@ struct mc_output_layer_stats {
 	struct mc_histogram srtp;
 	struct mc_histogram send;
 	struct mc_histogram capture_to_wire; /* capture → the frame's last packet handed to the kernel */
+	struct mc_histogram pli_to_wire;     /* a PLI/FIR passed on → the keyframe's last packet handed to the kernel */
 };
 
 struct mc_output {
@@ -36,6 +40,8 @@ struct mc_output {
 	int n_layers;
 	enum mc_codec codec;
 	int fd;
+	int rtcp_fd; /* its own RTCP socket when RTCP goes to another port than RTP; else -1 (RTCP on fd) */
+	struct in_addr peer; /* the configured host: the only source of feedback we accept */
 	struct sockaddr_in rtp_dest[MC_MAX_LAYERS];
 	struct sockaddr_in rtcp_dest[MC_MAX_LAYERS];
 	struct mc_rtp_stream streams[MC_MAX_LAYERS];
@@ -43,6 +49,15 @@ struct mc_output {
 	bool sent_any[MC_MAX_LAYERS];
 	struct mc_srtp *srtp;
 	struct mc_srtp_state *srtp_state; /* index reservations across restarts; NULL without a state dir */
+	struct mc_srtp *srtp_in; /* SRTCP from the peer (rtcp = on with SRTP); NULL otherwise */
+	struct mc_layer *layers[MC_MAX_LAYERS]; /* the track's: where a PLI asks for a keyframe */
+	struct mc_rtp_history history[MC_MAX_LAYERS];
+	struct mc_rtp_stream rtx[MC_MAX_LAYERS]; /* RFC 4588 streams (ssrc, seq, payload type) with rtx = on */
+	int64_t key_request_us[MC_MAX_LAYERS];  /* last keyframe request passed on */
+	int64_t key_repeat_us[MC_MAX_LAYERS];   /* keyframe_repeat_ms: when to ask once more; 0: nothing due */
+	int64_t key_pending_us[MC_MAX_LAYERS];  /* oldest keyframe request not yet answered (pli_to_wire); 0: none */
+	struct mc_feedback_stats fb;
+	struct mc_ratelimit fb_rl;
 	struct mc_pktqueue queue;
 	struct mc_rtp_batch batch;
 	/* stats: written by the network thread, read by the HTTP thread */
@@ -63,6 +78,10 @@ int mc_output_deliver(struct mc_output *o, const AVPacket *pkt, int layer, bool 
 
 /* Network thread: send what is queued. */
 void mc_output_flush(struct mc_output *o);
+/* Network thread: send a packet of `layer` again now (a NACK); `orig`: its plaintext RTP from the history.
+ * With rtx = on it leaves as RFC 4588 RTX on the layer's RTX stream (whose SR counts it), else as it was.
+ * 0 when the kernel took it; -EIO: not sent (a send error, counted); -EINVAL/-ENOSPC: cannot be wrapped. */
+int mc_output_resend(struct mc_output *o, int layer, const uint8_t *orig, size_t len);
 /* Network thread: the socket reported an error (ICMP): read and count them. */
 void mc_output_read_errors(struct mc_output *o);
 /* Network thread: RTCP SR + SDES for every layer that has sent; with `bye`, BYE too. */
