@@ -13,7 +13,7 @@ to mixcastd's RTCP socket.
 Checks: >= 90 % of the media packets the relay dropped came back (dropped - the jitter buffer's num-lost);
 the receiver's and mixcastd's counters agree (rtx-success-count vs resent; NACKs sent and received);
 >= 99 % of the frames sent are decoded; <= 1 % of frames leave the depayloader with DISCONT (a gap).
-Prints the figures. Exit: 0 pass, 1 fail, 77 skip. IT_KEEP=1 keeps the temp dir. Ports 16600-16699
+Prints the figures. Exit: 0 pass, 1 fail, 77 skip. IT_KEEP=1 keeps the temp dir. Ports 16900-16999
 (+10 per mode so modes may run in parallel).
 """
 import base64
@@ -200,7 +200,7 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     binary, mode = sys.argv[1], sys.argv[2]
-    base = 16600 + MODES[mode]
+    base = 16900 + MODES[mode]
     L, R, G, B = base, base + 10, base + 20, base + 4
     STATS = f"127.0.0.1:{base + 6}"
     tmp = tempfile.mkdtemp(prefix=f"mixcast-it-nack-{mode}.")

@@ -13,7 +13,7 @@ SFU. It checks:
 - with SRTP and rtcp = on, SRTCP with a bad tag is counted (srtcp_failed) and ignored;
 - keyframe_repeat_ms = 200: one PLI gives two keyframes of the layer, about 200 ms apart.
 
-usage: rtcp_feedback.py MIXCASTD     exit 0 pass, 1 fail, 77 skip. Ports 16500-16599.
+usage: rtcp_feedback.py MIXCASTD     exit 0 pass, 1 fail, 77 skip. Ports 16800-16899.
 """
 import json
 import os
@@ -27,9 +27,9 @@ import tempfile
 import time
 import urllib.request
 
-PORTS = [16500, 16502]   # RTP; RTCP to +1
-LOCAL = 16510            # mixcastd's RTP socket; its RTCP socket is 16511
-STATS = "127.0.0.1:16590"
+PORTS = [16800, 16802]   # RTP; RTCP to +1
+LOCAL = 16810            # mixcastd's RTP socket; its RTCP socket is 16811
+STATS = "127.0.0.1:16890"
 failures = []
 
 
