@@ -942,14 +942,19 @@ static void check_fixed_ssrcs(struct parse_state *st)
 	struct mc_config *c = st->cfg;
 	for (int i = 0; i < c->n_outputs; i++) {
 		struct mc_output_config *o = &c->outputs[i];
-		if (!o->n_ssrcs || !o->srtp_key_len)
+		if ((!o->n_ssrcs && !o->n_rtx_ssrcs) || !o->srtp_key_len)
 			continue;
-		if (!c->daemon.state_dir[0])
+		if (o->n_ssrcs && !c->daemon.state_dir[0])
 			report(st, o->ssrcs_line,
 			       "[output.%s] ssrcs: fixed SSRCs with a static SRTP key need a writable [daemon] state_dir "
 			       "(systemd: StateDirectory=): without one every restart sends the same SRTP indexes again "
 			       "under the same key and SSRC, i.e. reuses keystream (GCM: nonces). Set state_dir, or drop "
 			       "ssrcs for random SSRCs", o->name);
+		if (o->n_rtx_ssrcs && !c->daemon.state_dir[0])
+			report(st, o->rtx_ssrcs_line,
+			       "[output.%s] rtx_ssrcs: fixed RTX SSRCs with a static SRTP key need a writable [daemon] "
+			       "state_dir, like ssrcs (the RTX streams' SRTP indexes would start again at every restart: "
+			       "keystream reuse). Set state_dir, or drop rtx_ssrcs", o->name);
 		for (int j = 0; j < i; j++) {
 			const struct mc_output_config *p = &c->outputs[j];
 			if (p->srtp_key_len != o->srtp_key_len || memcmp(p->srtp_key, o->srtp_key, o->srtp_key_len) != 0)

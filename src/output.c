@@ -48,37 +48,47 @@ static int open_socket(const struct mc_output *o, uint16_t port, const char *wha
 	return 0;
 }
 
+/* The stream of state/resume slot i: the layers' first, then (rtx = on) their RTX streams. */
+static struct mc_rtp_stream *srtp_stream(struct mc_output *o, int i)
+{
+	return i < o->n_layers ? &o->streams[i] : &o->rtx[i - o->n_layers];
+}
+
 /* SRTP, continuing above what earlier runs reserved when there is a state dir. Without one (the config
  * allows that only with random SSRCs) a restart reuses keystream only if a layer's new random SSRC equals one
- * used before under the same key: 2^-32 per layer and start. With one, random SSRCs are recorded as well. */
+ * used before under the same key: 2^-32 per layer and start. With one, random SSRCs are recorded as well.
+ * RTX streams (rtx = on) have SSRCs and SRTP indexes of their own: they are recorded like the layers'. */
 static int setup_srtp(struct mc_output *o)
 {
 	const struct mc_output_config *cfg = o->cfg;
-	struct mc_srtp_resume resume[MC_MAX_LAYERS];
+	struct mc_srtp_resume resume[MC_SRTP_STATE_MAX_STREAMS];
 	int n = 0, rc;
 	if (cfg->state_dir[0]) {
-		uint32_t ssrcs[MC_MAX_LAYERS];
-		uint16_t seqs[MC_MAX_LAYERS];
-		for (int l = 0; l < o->n_layers; l++)
-			ssrcs[l] = o->streams[l].ssrc, seqs[l] = o->streams[l].seq;
+		int n_streams = o->n_layers * (cfg->rtx ? 2 : 1);
+		uint32_t ssrcs[MC_SRTP_STATE_MAX_STREAMS];
+		uint16_t seqs[MC_SRTP_STATE_MAX_STREAMS];
+		for (int i = 0; i < n_streams; i++)
+			ssrcs[i] = srtp_stream(o, i)->ssrc, seqs[i] = srtp_stream(o, i)->seq;
 		struct mc_srtp_state *st = o->srtp_state = calloc(1, sizeof(*o->srtp_state));
 		if (!st)
 			return -ENOMEM;
 		if ((rc = mc_srtp_state_load(st, cfg->state_dir, cfg->name, cfg->srtp_key, cfg->srtp_key_len)) ||
-		    (rc = mc_srtp_state_start(st, ssrcs, seqs, o->n_layers, resume))) {
+		    (rc = mc_srtp_state_start(st, ssrcs, seqs, n_streams, resume))) {
 			/* never start below what an earlier run may have used: that is the keystream reuse */
 			mc_err(MOD, "%s: SRTP index state: %s: not starting%s", cfg->name, st->err,
 			       rc == -EBADMSG ? " (delete the file only together with a new key; it is what keeps a "
 						"restart from reusing SRTP keystream)" : "");
 			return rc;
 		}
-		n = o->n_layers;
-		for (int l = 0; l < n; l++) {
-			o->streams[l].seq = (uint16_t)resume[l].srtp_index;
-			if (resume[l].srtp_index != seqs[l] || resume[l].srtcp_index != 1)
-				mc_info(MOD, "%s: SSRC %u continues at SRTP index %llu (ROC %u, seq %u), SRTCP index %u", cfg->name,
-					resume[l].ssrc, (unsigned long long)resume[l].srtp_index,
-					(unsigned)(resume[l].srtp_index >> 16), o->streams[l].seq, resume[l].srtcp_index);
+		n = n_streams;
+		for (int i = 0; i < n; i++) {
+			struct mc_rtp_stream *s = srtp_stream(o, i);
+			s->seq = (uint16_t)resume[i].srtp_index;
+			if (resume[i].srtp_index != seqs[i] || resume[i].srtcp_index != 1)
+				mc_info(MOD, "%s: %sSSRC %u continues at SRTP index %llu (ROC %u, seq %u), SRTCP index %u",
+					cfg->name, i < o->n_layers ? "" : "RTX ", resume[i].ssrc,
+					(unsigned long long)resume[i].srtp_index, (unsigned)(resume[i].srtp_index >> 16), s->seq,
+					resume[i].srtcp_index);
 		}
 	}
 	int64_t t0 = mc_now_us();
@@ -448,6 +458,15 @@ int mc_output_resend(struct mc_output *o, int layer, const uint8_t *orig, size_t
 		int n = mc_rtx_wrap(orig, orig_len, s->payload_type, s->ssrc, s->seq, pkt, sizeof(pkt) - MC_SRTP_TRAILER_MAX);
 		if (n < 0)
 			return n;
+		/* a new SRTP index of the RTX stream: reserved on disk before it leaves, like a layer's */
+		if (o->srtp_state && mc_srtp_state_use_rtp(o->srtp_state, o->n_layers + layer, 1)) {
+			count_send_error(o, layer);
+			uint64_t suppressed = 0;
+			if (mc_ratelimit_ok(&o->err_rl, &suppressed))
+				mc_err(MOD, "%s: layer %d: RTX packet not sent: cannot reserve SRTP indexes: %s (%llu messages "
+				       "suppressed)", o->cfg->name, layer, o->srtp_state->err, (unsigned long long)suppressed);
+			return -EIO;
+		}
 		s->seq++;
 		len = (size_t)n;
 	} else {

@@ -81,11 +81,11 @@ static int create(struct mc_srtp **out, enum mc_srtp_suite suite, const uint8_t 
 	pthread_once(&g_init_once, srtp_global_init);
 	if (g_init_status != srtp_err_status_ok)
 		return -EIO;
-	if (key_len != mc_srtp_suite_key_len(suite) || n < 0 || n > 8)
+	if (key_len != mc_srtp_suite_key_len(suite) || n < 0 || n > 2 * MC_MAX_LAYERS) /* layers and RTX streams */
 		return -EINVAL;
 
 	/* the template for any SSRC, then one stream per SSRC that continues, so that its ROC can be set */
-	srtp_policy_t policy[9];
+	srtp_policy_t policy[2 * MC_MAX_LAYERS + 1];
 	for (int i = 0; i <= n; i++)
 		if (set_policy(&policy[i], suite))
 			return -EINVAL;

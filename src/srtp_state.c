@@ -291,6 +291,10 @@ fail:
 int mc_srtp_state_start(struct mc_srtp_state *st, const uint32_t *ssrcs, const uint16_t *seqs, int n,
 			struct mc_srtp_resume *resume)
 {
+	if (n < 0 || n > MC_SRTP_STATE_MAX_STREAMS) {
+		snprintf(st->err, sizeof(st->err), "%s: %d streams (at most %d)", st->path, n, MC_SRTP_STATE_MAX_STREAMS);
+		return -EINVAL;
+	}
 	st->n_streams = n;
 	for (int i = 0; i < n; i++) {
 		struct mc_srtp_state_stream *s = &st->streams[i];

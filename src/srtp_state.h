@@ -31,8 +31,10 @@
 /* SRTCP: one packet per SSRC a second. A small block, because a restart must advance libsrtp2's SRTCP index
  * by protecting throwaway packets (see mc_srtp_create_outbound), which costs time per index. */
 #define MC_SRTP_STATE_RTCP_BLOCK 64
-/* Entries kept per file: random SSRCs add up to three a start; the oldest go first. */
+/* Entries kept per file: random SSRCs add up to six a start (layers and RTX); the oldest go first. */
 #define MC_SRTP_STATE_MAX_ENTRIES 256
+/* Streams of one output: a layer's and, with rtx = on, the layer's RTX stream (its own SSRC and indexes) */
+#define MC_SRTP_STATE_MAX_STREAMS (2 * MC_MAX_LAYERS)
 
 struct mc_srtp_state_entry {
 	uint32_t ssrc;
@@ -55,7 +57,7 @@ struct mc_srtp_state {
 	int n_entries;
 	struct mc_srtp_state_entry entries[MC_SRTP_STATE_MAX_ENTRIES]; /* oldest first */
 	int n_streams;
-	struct mc_srtp_state_stream streams[MC_MAX_LAYERS];
+	struct mc_srtp_state_stream streams[MC_SRTP_STATE_MAX_STREAMS];
 	uint64_t writes; /* reservations written (stats, tests) */
 	char err[MC_PATH_MAX + 200]; /* what the last failed call found, naming the file */
 };

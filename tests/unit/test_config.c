@@ -779,6 +779,10 @@ static void test_state_dir(void)
 	ERR1(text, 12, "[output.o] ssrcs:", "fixed SSRCs with a static SRTP key need a writable [daemon] state_dir");
 	CHECK(strstr(g_log, "reuses keystream") != NULL);
 	CHECK(strstr(g_log, "StateDirectory=") != NULL);
+	/* fixed RTX SSRCs too: their streams have SRTP indexes of their own */
+	snprintf(text, sizeof(text), VALID "srtp_key_file = %s\nrtx = on\nrtx_ssrcs = 30, 40\n", key);
+	ERR1(text, 13, "[output.o] rtx_ssrcs:", "fixed RTX SSRCs with a static SRTP key need a writable [daemon] state_dir");
+	CHECK(expect_valid(VALID "rtx = on\nrtx_ssrcs = 30, 40\n")); /* plain RTP: nothing to reuse */
 	/* random SSRCs without one: allowed; fixed SSRCs of plain RTP too */
 	snprintf(text, sizeof(text), VALID "srtp_key_file = %s\n", key);
 	CHECK(expect_valid(text));
