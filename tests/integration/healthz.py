@@ -130,6 +130,8 @@ preset = ultrafast
 [track.clip]
 input = clip
 layers = {W}x{H}@30:100k
+; its layer's deadline is 1 s + keyframe_interval (skip_unchanged); the default of 10 s would outlast the run
+keyframe_interval = 2
 preset = ultrafast
 [track.screen]
 input = still
