@@ -18,9 +18,12 @@ struct swenc {
 
 static const char *lib_name(enum mc_codec c) { return c == MC_CODEC_VP8 ? "libvpx" : "libx264"; }
 
-static bool swenc_probe(enum mc_codec codec)
+static bool swenc_probe(const struct mc_encoder_params *p, char *why, size_t n)
 {
-	return avcodec_find_encoder_by_name(lib_name(codec)) != NULL;
+	if (avcodec_find_encoder_by_name(lib_name(p->codec)))
+		return true;
+	snprintf(why, n, "this libavcodec has no %s", lib_name(p->codec));
+	return false;
 }
 
 static void set_opt(AVCodecContext *ctx, const char *key, const char *value, const char *who)
@@ -184,6 +187,7 @@ static void swenc_close(void *priv)
 const struct mc_encoder_ops mc_encoder_software = {
 	.name = "software",
 	.priv_size = sizeof(struct swenc),
+	.inputs = MC_ENC_IN_CPU,
 	.probe = swenc_probe,
 	.open = swenc_open,
 	.send_frame = swenc_send,
