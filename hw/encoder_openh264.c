@@ -91,7 +91,11 @@ static int oh264_open(void *priv, const struct mc_encoder_params *p, enum AVPixe
 	par.iComplexityMode = LOW_COMPLEXITY;
 	par.bEnableDenoise = false;
 	par.bEnableBackgroundDetection = p->screen;
-	par.bEnableSceneChangeDetect = true;
+	/* keyframes are the core's decision. Known: OpenH264 2.3.1 still codes every frame of a 15 fps layer of
+	 * mixcast's testsrc as an IDR (20 fps: every frame after a 66 ms step) with this off, with uiIntraPeriod
+	 * 0, and with frame skip, adaptive quant, LTR or complexity changed; 30 fps layers are normal. Not
+	 * found yet; the stream decodes, at a higher cost. */
+	par.bEnableSceneChangeDetect = false;
 	par.iNumRefFrame = 1;
 	SSpatialLayerConfig *sl = &par.sSpatialLayers[0];
 	sl->iVideoWidth = p->width;

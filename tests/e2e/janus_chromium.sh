@@ -6,6 +6,8 @@
 #   restart            fixed SSRCs and a state dir: after the checks mixcastd is stopped and started again with
 #                      the same SSRCs and key, and the same viewer must decode every substream again (the SRTP
 #                      indexes continue, so Janus's kept context neither sees a replay nor guesses a wrong ROC)
+#   E2E_ENCODER=NAME   mixcastd's `encoder` for the track (default auto), e.g. openh264; the test then also
+#                      checks that /stats names it as every layer's backend
 #   SENDER=ffmpeg      use an FFmpeg stand-in instead of mixcastd (proves the harness; no binary needed)
 #   E2E_TIMEOUT_S=90   bound on the whole run
 #   E2E_KEEP=1         keep the temp dir (logs, configs) even when the test passes
@@ -186,6 +188,7 @@ fps = 30
 [track.video]
 input = test
 codec = $CODEC
+encoder = ${E2E_ENCODER:-auto}
 layers = 1280x720@30:2500k, 640x360@30:700k, 320x180@15:150k
 keyframe_interval = 1
 
@@ -308,5 +311,13 @@ if [[ $SENDER == mixcastd ]]; then
     for (const o of s.outputs ?? [])
       console.log(`e2e: mixcastd output ${o.name}: ${o.packets_sent} packets, ${o.send_errors} send errors`);
   ' "$TMP/stats.json" || echo "e2e: (could not summarise stats.json)"
+  if [[ -n ${E2E_ENCODER:-} && ${E2E_ENCODER} != auto ]]; then
+    USED=$(node -e '
+      const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      console.log(s.tracks.flatMap(t => t.layers.map(l => l.encoder)).join(","));' "$TMP/stats.json" || true)
+    [[ $USED == "$E2E_ENCODER,$E2E_ENCODER,$E2E_ENCODER" ]] ||
+      fail "the layers were encoded by '$USED', not $E2E_ENCODER"
+    echo "e2e: every layer encoded by $E2E_ENCODER"
+  fi
 fi
 RESULT=pass
