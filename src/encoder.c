@@ -30,7 +30,7 @@ struct mc_encoder {
 
 static const char *codec_name(enum mc_codec c) { return c == MC_CODEC_VP8 ? "vp8" : "h264"; }
 
-static const struct mc_encoder_ops *find_backend(const char *name)
+const struct mc_encoder_ops *mc_encoder_find(const char *name)
 {
 	for (size_t i = 0; mc_encoder_backends[i]; i++)
 		if (strcmp(mc_encoder_backends[i]->name, name) == 0)
@@ -38,16 +38,31 @@ static const struct mc_encoder_ops *find_backend(const char *name)
 	return NULL;
 }
 
-int mc_encoder_chain(enum mc_encoder_choice choice, const struct mc_encoder_ops **chain, int max)
+int mc_encoder_chain_names(enum mc_encoder_choice choice, const char **names, int max)
 {
 	/* auto: hardware first, software last (openh264 only when asked for: libx264 is the better encoder
 	 * per CPU second on the boards that have neither) */
 	static const char *const auto_order[] = { "vaapi", "v4l2m2m", "software", NULL };
 	const char *named[] = { mc_encoder_choice_name(choice), "software", NULL };
-	const char *const *names = choice == MC_ENCODER_AUTO || choice == MC_ENCODER_TRACK ? auto_order : named;
+	const char *const *from = choice == MC_ENCODER_AUTO || choice == MC_ENCODER_TRACK ? auto_order : named;
 	int n = 0;
-	for (int i = 0; names[i] && n < max; i++) {
-		const struct mc_encoder_ops *ops = find_backend(names[i]);
+	for (int i = 0; from[i] && n < max; i++) {
+		bool dup = false;
+		for (int j = 0; j < n; j++)
+			dup |= strcmp(names[j], from[i]) == 0;
+		if (!dup)
+			names[n++] = from[i];
+	}
+	return n;
+}
+
+int mc_encoder_chain(enum mc_encoder_choice choice, const struct mc_encoder_ops **chain, int max)
+{
+	const char *names[MAX_CHAIN];
+	int nn = mc_encoder_chain_names(choice, names, MAX_CHAIN);
+	int n = 0;
+	for (int i = 0; i < nn && n < max; i++) {
+		const struct mc_encoder_ops *ops = mc_encoder_find(names[i]);
 		bool dup = false;
 		for (int j = 0; j < n; j++)
 			dup |= chain[j] == ops;

@@ -57,6 +57,10 @@ struct mc_encoder;
 /* The backends `choice` tries, in order, for a layer: auto is vaapi, v4l2m2m, software; a named backend is
  * itself and then software. Fills `chain` (backends this build has) and returns their number. */
 int mc_encoder_chain(enum mc_encoder_choice choice, const struct mc_encoder_ops **chain, int max);
+/* The same by name, including backends this build lacks (for mixcast-probe to say so). */
+int mc_encoder_chain_names(enum mc_encoder_choice choice, const char **names, int max);
+/* The backend called `name` in this build, or NULL. */
+const struct mc_encoder_ops *mc_encoder_find(const char *name);
 
 /* Opens the first backend of `choice`'s chain whose probe and open succeed, and logs what it chose for the
  * layer and why. The rest of the chain is the fallback: a backend that fails while streaming (an error from
