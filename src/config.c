@@ -190,6 +190,24 @@ const char *mc_encoder_choice_name(enum mc_encoder_choice c)
 	return "?";
 }
 
+/* threads = auto (-1: mixcast picks per layer, src/encoder.c) | 0 (the encoder library picks) | 1..16 */
+static int p_threads(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	if (strcmp(v, "auto") == 0) {
+		*(int *)field = -1;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	if (errno || end == v || *skip_space(end) || x < 0 || x > 16) {
+		snprintf(err, n, "expected auto or an integer from 0 to 16, got '%s'", v);
+		return -EINVAL;
+	}
+	*(int *)field = (int)x;
+	return 0;
+}
+
 /* layer_encoders = vaapi, software: one per layer, highest first; "track" (or a missing tail) keeps the
  * track's encoder for that layer. */
 static int p_layer_encoders(const struct key *k, const char *v, void *field, char *err, size_t n)
@@ -503,7 +521,7 @@ static const struct key keys[] = {
 	{ SEC_TRACK, "layers", p_layers, T(layers), .required = true },
 	{ SEC_TRACK, "keyframe_interval", p_seconds, T(keyframe_interval) },
 	{ SEC_TRACK, "preset", p_preset, T(preset), 0, SZ(struct mc_track_config, preset) },
-	{ SEC_TRACK, "threads", p_int, T(threads), 0, 16 },
+	{ SEC_TRACK, "threads", p_threads, T(threads) },
 	{ SEC_TRACK, "skip_unchanged", p_bool, T(skip_unchanged) },
 
 	{ SEC_OUTPUT, "type", p_output_type, O(type), .required = true },
@@ -647,6 +665,7 @@ static void begin_section(struct parse_state *st, const char *name, int line)
 		t->keyframe_interval = 2.0;
 		t->skip_unchanged = true;
 		strcpy(t->preset, "veryfast");
+		t->threads = -1;
 		break;
 	}
 	default: {

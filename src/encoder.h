@@ -16,7 +16,7 @@ struct mc_encoder_params {
 	int bitrate;      /* bit/s */
 	int gop;          /* the backend's own keyframe distance: a safety net, the core forces keyframes */
 	const char *preset;
-	int threads;      /* 0: the backend's choice */
+	int threads;      /* 0: the backend's (library's) choice; the track resolves threads = auto */
 	bool screen;      /* screen content (the track skips unchanged frames): encoders that have a mode use it */
 	const char *name; /* for logs, e.g. "video/0" */
 };
@@ -70,6 +70,8 @@ int mc_encoder_create(struct mc_encoder **out, enum mc_encoder_choice choice, co
 void mc_encoder_destroy(struct mc_encoder *e);
 /* The backend in use now; safe from any thread (the stats). */
 const char *mc_encoder_backend_name(const struct mc_encoder *e);
+/* threads = auto: the threads (slices) a layer of p's size and rate needs on `cores` cores. */
+int mc_encoder_auto_threads(const struct mc_encoder_params *p, int cores);
 /* How many times this layer fell back to the next backend; any thread. */
 uint64_t mc_encoder_fallbacks(const struct mc_encoder *e);
 enum AVPixelFormat mc_encoder_input_format(const struct mc_encoder *e);

@@ -49,6 +49,11 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 					       .bitrate = lc->bitrate, .gop = l->gop_frames * 4, .preset = cfg->preset,
 					       .threads = cfg->threads, .screen = cfg->skip_unchanged,
 					       .name = name };
+		if (cfg->threads < 0) {
+			p.threads = mc_encoder_auto_threads(&p, (int)sysconf(_SC_NPROCESSORS_ONLN));
+			mc_info(MOD, "%s: %dx%d@%d: %d encoder thread(s) (threads = auto)", name, lc->width, lc->height, fps,
+				p.threads);
+		}
 		enum mc_encoder_choice choice = lc->encoder == MC_ENCODER_TRACK ? cfg->encoder : lc->encoder;
 		if ((rc = mc_encoder_create(&l->encoder, choice, &p)))
 			goto fail;

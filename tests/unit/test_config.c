@@ -280,7 +280,7 @@ static void test_valid_full(void)
 		CHECK_EQ(main_t->threads, 2);
 		CHECK(!main_t->skip_unchanged);
 	}
-	if (plain) { /* defaults: h264, auto, keyframe every 2 s, veryfast, 0 threads */
+	if (plain) { /* defaults: h264, auto, keyframe every 2 s, veryfast, threads auto (-1) */
 		CHECK_STR_EQ(plain->input, "clip");
 		CHECK_EQ(plain->codec, MC_CODEC_H264);
 		CHECK_EQ(plain->encoder, MC_ENCODER_AUTO);
@@ -291,7 +291,7 @@ static void test_valid_full(void)
 		CHECK_EQ(plain->layers[0].bitrate, 2500000);
 		CHECK_NEAR(plain->keyframe_interval, 2.0, 1e-9);
 		CHECK_STR_EQ(plain->preset, "ultrafast");
-		CHECK_EQ(plain->threads, 0);
+		CHECK_EQ(plain->threads, -1);
 		CHECK(plain->skip_unchanged);
 	}
 
@@ -559,7 +559,8 @@ static void test_value_errors(void)
 	     "openh264 encodes H.264 only");
 	ERR1(SRC TRK "keyframe_interval = 0.05\n", 6, "keyframe_interval:", "expected seconds from 0.1 to 60");
 	ERR1(SRC TRK "keyframe_interval = 61\n", 6, "keyframe_interval:", "got '61'");
-	ERR1(SRC TRK "threads = 17\n", 6, "threads:", "expected an integer from 0 to 16");
+	ERR1(SRC TRK "threads = 17\n", 6, "threads:", "expected auto or an integer from 0 to 16, got '17'");
+	ERR1(SRC TRK "threads = some\n", 6, "threads:", "expected auto or an integer from 0 to 16, got 'some'");
 	ERR1(SRC TRK "skip_unchanged = perhaps\n", 6, "skip_unchanged:", "expected true or false");
 	ERR1(SRC TRK "preset = very fast\n", 6, "preset:", "expected a libx264 preset (ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow, placebo), got 'very fast'");
 	/* libx264 refuses an unknown preset only when the encoder opens: a restart loop under systemd */
