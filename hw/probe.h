@@ -39,4 +39,16 @@ int mc_probe_v4l2(struct mc_probe_v4l2 *out, int max);
 int mc_probe_drm(struct mc_probe_drm *out, int max);
 int mc_probe_vaapi(struct mc_probe_vaapi *out, int max);
 
+/* For the vaapi encoder: can the VA-API device at `path` encode H.264 constrained baseline? 0 and what it
+ * offers, or -errno with the reason in `why` (no device, no driver, no H.264 encode). */
+struct mc_vaapi_h264 {
+	bool low_power, full; /* EncSliceLP (VDEnc), EncSlice */
+	unsigned rc;          /* VA_RC_* of the entrypoint used (low power first) */
+};
+int mc_vaapi_h264_encode(const char *path, struct mc_vaapi_h264 *out, char *why, size_t n);
+/* VA_RC_* bits an entrypoint offers (VAConfigAttribRateControl); 0 when not reported. */
+#ifdef VA_RC_CBR
+unsigned mc_vaapi_rc_modes(VADisplay dpy, VAProfile p, VAEntrypoint e);
+#endif
+
 #endif

@@ -1,5 +1,6 @@
 /* VA-API discovery on the DRM render nodes: vendor, profiles, entrypoints (EncSliceLP is the low-power
  * VDEnc path) and the rate-control modes each encode entrypoint offers (VAConfigAttribRateControl). */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +14,18 @@
 
 static void silent(void *ctx, const char *msg) {}
 
-static void rc_modes(VADisplay dpy, VAProfile p, VAEntrypoint e, char *s, size_t n)
+unsigned mc_vaapi_rc_modes(VADisplay dpy, VAProfile p, VAEntrypoint e)
 {
 	VAConfigAttrib a = { .type = VAConfigAttribRateControl };
 	if (vaGetConfigAttributes(dpy, p, e, &a, 1) != VA_STATUS_SUCCESS || a.value == VA_ATTRIB_NOT_SUPPORTED)
+		return 0;
+	return a.value;
+}
+
+static void rc_modes(VADisplay dpy, VAProfile p, VAEntrypoint e, char *s, size_t n)
+{
+	VAConfigAttrib a = { .value = mc_vaapi_rc_modes(dpy, p, e) };
+	if (!a.value)
 		return;
 	static const struct { unsigned bit; const char *name; } m[] = {
 		{ VA_RC_CBR, "CBR" }, { VA_RC_VBR, "VBR" }, { VA_RC_CQP, "CQP" }, { VA_RC_ICQ, "ICQ" }, { VA_RC_QVBR, "QVBR" },
@@ -30,6 +39,53 @@ static void rc_modes(VADisplay dpy, VAProfile p, VAEntrypoint e, char *s, size_t
 		}
 	l = strlen(s);
 	snprintf(s + l, n - l, ")");
+}
+
+int mc_vaapi_h264_encode(const char *path, struct mc_vaapi_h264 *out, char *why, size_t n)
+{
+	memset(out, 0, sizeof(*out));
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, n, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	VADisplay dpy = vaGetDisplayDRM(fd);
+	int maj, min, rc = -ENODEV;
+	if (!dpy) {
+		snprintf(why, n, "%s: not a VA-API display", path);
+		goto close_fd;
+	}
+	vaSetErrorCallback(dpy, silent, NULL);
+	vaSetInfoCallback(dpy, silent, NULL);
+	VAStatus st = vaInitialize(dpy, &maj, &min);
+	if (st != VA_STATUS_SUCCESS) {
+		snprintf(why, n, "%s: vaInitialize: %s (no VA-API driver)", path, vaErrorStr(st));
+		goto terminate;
+	}
+	VAEntrypoint eps[32];
+	int k = 0;
+	/* constrained baseline: what every browser decodes (DESIGN.md) */
+	if (vaQueryConfigEntrypoints(dpy, VAProfileH264ConstrainedBaseline, eps, &k) != VA_STATUS_SUCCESS)
+		k = 0;
+	for (int i = 0; i < k; i++) {
+		if (eps[i] == VAEntrypointEncSliceLP)
+			out->low_power = true; /* preferred: the VDEnc path, the only one of Debian's free Intel driver */
+		if (eps[i] == VAEntrypointEncSlice)
+			out->full = true;
+	}
+	if (!out->low_power && !out->full) {
+		snprintf(why, n, "%s (%s): no H.264 encode (no EncSlice/EncSliceLP for constrained baseline)", path,
+			 vaQueryVendorString(dpy));
+		goto terminate;
+	}
+	out->rc = mc_vaapi_rc_modes(dpy, VAProfileH264ConstrainedBaseline,
+				    out->low_power ? VAEntrypointEncSliceLP : VAEntrypointEncSlice);
+	rc = 0;
+terminate:
+	vaTerminate(dpy);
+close_fd:
+	close(fd);
+	return rc;
 }
 
 int mc_probe_vaapi(struct mc_probe_vaapi *out, int max)

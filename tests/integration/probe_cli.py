@@ -3,7 +3,10 @@
 none), --json parses and has the same devices, and -c names the backend each layer of configs/mixcast.ini
 (with its key file swapped for a generated one) and of a per-layer override gets, with the reasons.
 
-usage: probe_cli.py MIXCAST_PROBE SOURCE_DIR     exit 0 pass, 1 fail
+And mixcastd itself with encoder = auto on a machine without VA-API: the log says vaapi was not used and why,
+and that software took the layer.
+
+usage: probe_cli.py MIXCAST_PROBE SOURCE_DIR MIXCASTD     exit 0 pass, 1 fail
 """
 import json
 import os
@@ -69,6 +72,9 @@ def main():
     expect_sw = not any(v["h264_encode"] for v in d["vaapi"])
     if expect_sw:
         check(all("-> software" in l for l in lines), "auto without hardware: software for every layer")
+    if not d["vaapi"]:
+        check(all("vaapi: no VA-API device (no /dev/dri/renderD*)" in l for l in lines),
+              "each layer says: vaapi: no VA-API device")
     rc, jout, _ = run(probe, "-c", conf, "--json")
     layers = json.loads(jout).get("layers", [])
     check(len(layers) == 3 and all(l["backend"] for l in layers), f"--json layers with a backend ({layers})")
@@ -85,8 +91,32 @@ def main():
     check(got[1:] == [("software", "software"), ("auto", "software" if expect_sw else got[2][1])] and
           got[0][0] == "openh264" and got[0][1] in ("openh264", "software"),
           f"layer_encoders override per layer: {got}")
+    if not d["vaapi"] and len(sys.argv) > 3:
+        daemon_auto(sys.argv[3], tmp)
     subprocess.run(["rm", "-rf", tmp])
     return 1 if failures else 0
+
+
+def daemon_auto(mixcastd, tmp):
+    """mixcastd, encoder = auto, no VA-API device: it must log why vaapi was passed over and pick software."""
+    conf = os.path.join(tmp, "auto.ini")
+    with open(conf, "w") as f:
+        f.write("[source.cam]\ntype = testsrc\nsize = 320x180\nfps = 30\n[track.video]\ninput = cam\n"
+                "encoder = auto\nlayers = 320x180@30:200k\n[output.o]\ntype = rtp\ntrack = video\n"
+                "host = 127.0.0.1\nports = 16660\n")
+    cmd = [mixcastd, "-c", conf]
+    if os.geteuid() == 0:  # a namespace of its own: the port never meets another test's
+        cmd = ["unshare", "-n", "sh", "-c", 'ip link set lo up; exec "$@"', "sh"] + cmd
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out, _ = p.communicate(timeout=1.5)
+    except subprocess.TimeoutExpired:
+        p.terminate()
+        out, _ = p.communicate(timeout=10)
+    check("video/0: vaapi not used: no VA-API device (no /dev/dri/renderD*)" in out,
+          "mixcastd logs why vaapi was not used")
+    check(re.search(r"video/0: software h264 320x180@30 .*\(the earlier backends are not usable\)", out) is not None,
+          "mixcastd logs that software took the layer")
 
 
 if __name__ == "__main__":
