@@ -251,8 +251,11 @@ int mc_encoder_set_bitrate(struct mc_encoder *e, int bitrate)
 
 /* threads = auto. libx264's own choice (threads 0) gives every layer sliced threads, one per core: on a
  * 2-core machine the three-layer job then costs ~1.5x the CPU of one thread per layer (issue 14, tools/bench).
- * One thread per layer when its frame fits half a frame interval on one core (the other half is the other
- * layers' and the scaler's); slices only for a layer that would otherwise miss its frame time. The cost is
+ * One thread per layer when its frame fits a quarter of a frame interval on one core; slices only for a
+ * layer that would otherwise miss its frame time. A quarter, not a half: with half, 720p30 (11 ms) got one
+ * thread and, on the loaded 2-core test machine (load 10), lost 7..41 of 90 frames in
+ * tests/integration/ffmpeg_layers.sh where sliced threads lost none (a single thread cannot move to the
+ * other core's idle moments); the layers below 720p are where one thread saves CPU anyway. The cost is
  * libx264 veryfast/zerolatency on one core of this project's 2-core test machine: ~3 us per macroblock
  * (720p: 3600 MBs, 11 ms); ultrafast about half that, slower presets more. */
 int mc_encoder_auto_threads(const struct mc_encoder_params *p, int cores)
@@ -264,7 +267,7 @@ int mc_encoder_auto_threads(const struct mc_encoder_params *p, int cores)
 			   : p->preset && strcmp(p->preset, "veryfast") == 0 ? 3.0 : 6.0;
 	double mbs = (double)((p->width + 15) / 16) * ((p->height + 15) / 16);
 	double cost_us = mbs * us_per_mb;
-	double budget_us = 0.5 * 1e6 / (p->fps > 0 ? p->fps : 30);
+	double budget_us = 0.25 * 1e6 / (p->fps > 0 ? p->fps : 30);
 	int threads = (int)((cost_us + budget_us - 1) / budget_us);
 	if (threads < 1)
 		threads = 1;

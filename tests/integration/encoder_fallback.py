@@ -167,7 +167,10 @@ ports = {PORTS[0]}, {PORTS[1]}
         check({5, 7, 8} <= first, f"layer {i}: frame {FAULT_AFTER + 1}, the new backend's first, is an IDR with "
               f"SPS and PPS (NAL types {sorted(first)})")
         gap_ms = ((frames[FAULT_AFTER][0] - frames[FAULT_AFTER - 1][0]) & 0xFFFFFFFF) / 90
-        limit = 150 if mode == "error" else 600  # stall: the deadline (200 ms or 5 frames) plus load
+        # error: the next backend's open (libx264 allocates its frame buffers) while the mailbox keeps only the
+        # newest frame; 189..289 ms were seen at load 10 on the 2-core machine, ~35 ms on a quiet one.
+        # stall: the deadline (200 ms or 5 frames) plus the same open.
+        limit = 400 if mode == "error" else 700
         check(gap_ms <= limit, f"layer {i}: {gap_ms:.0f} ms of capture time between the last openh264 frame and "
               f"the first software one (at most {limit})")
     try:
