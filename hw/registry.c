@@ -5,6 +5,12 @@
 extern const struct mc_source_ops mc_source_testsrc;
 extern const struct mc_source_ops mc_source_file;
 extern const struct mc_encoder_ops mc_encoder_software;
+#ifdef HAVE_OPENH264
+extern const struct mc_encoder_ops mc_encoder_openh264;
+#endif
+#ifdef HAVE_VAAPI
+extern const struct mc_encoder_ops mc_encoder_vaapi;
+#endif
 extern const struct mc_scaler_ops mc_scaler_half;
 extern const struct mc_scaler_ops mc_scaler_swscale;
 
@@ -14,8 +20,15 @@ static const struct mc_source_ops *const sources[] = {
 	NULL,
 };
 
-/* Hardware first (vaapi, v4l2m2m come here), software last: it is the fallback. */
+/* Every backend this build has, by name; which ones a layer tries and in what order is
+ * mc_encoder_chain()'s (src/encoder.c): auto is vaapi, v4l2m2m, software. */
 const struct mc_encoder_ops *const mc_encoder_backends[] = {
+#ifdef HAVE_VAAPI
+	&mc_encoder_vaapi,
+#endif
+#ifdef HAVE_OPENH264
+	&mc_encoder_openh264,
+#endif
 	&mc_encoder_software,
 	NULL,
 };

@@ -176,7 +176,75 @@ ENUM_PARSER(p_log_level, int, { "error", MC_LOG_ERROR }, { "warn", MC_LOG_WARN }
 	    { "debug", MC_LOG_DEBUG })
 ENUM_PARSER(p_source_type, enum mc_source_type, { "testsrc", MC_SOURCE_TESTSRC }, { "file", MC_SOURCE_FILE })
 ENUM_PARSER(p_codec, enum mc_codec, { "h264", MC_CODEC_H264 }, { "vp8", MC_CODEC_VP8 })
-ENUM_PARSER(p_encoder, enum mc_encoder_choice, { "auto", MC_ENCODER_AUTO }, { "software", MC_ENCODER_SOFTWARE })
+#define ENCODER_NAMES                                                                              \
+	{ "auto", MC_ENCODER_AUTO }, { "software", MC_ENCODER_SOFTWARE }, { "openh264", MC_ENCODER_OPENH264 }, \
+		{ "v4l2m2m", MC_ENCODER_V4L2M2M }, { "vaapi", MC_ENCODER_VAAPI }
+ENUM_PARSER(p_encoder, enum mc_encoder_choice, ENCODER_NAMES)
+
+const char *mc_encoder_choice_name(enum mc_encoder_choice c)
+{
+	static const struct enum_name names[] = { ENCODER_NAMES, { "track", MC_ENCODER_TRACK }, { NULL, 0 } };
+	for (const struct enum_name *e = names; e->name; e++)
+		if ((int)c == e->value)
+			return e->name;
+	return "?";
+}
+
+/* threads = auto (-1: mixcast picks per layer, src/encoder.c) | 0 (the encoder library picks) | 1..16 */
+static int p_threads(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	if (strcmp(v, "auto") == 0) {
+		*(int *)field = -1;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	if (errno || end == v || *skip_space(end) || x < 0 || x > 16) {
+		snprintf(err, n, "expected auto or an integer from 0 to 16, got '%s'", v);
+		return -EINVAL;
+	}
+	*(int *)field = (int)x;
+	return 0;
+}
+
+/* layer_encoders = vaapi, software: one per layer, highest first; "track" (or a missing tail) keeps the
+ * track's encoder for that layer. */
+static int p_layer_encoders(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	struct mc_track_config *t =
+		(struct mc_track_config *)((char *)field - offsetof(struct mc_track_config, layer_encoders));
+	static const struct enum_name names[] = { ENCODER_NAMES, { "track", MC_ENCODER_TRACK }, { NULL, 0 } };
+	char buf[160];
+	if (strlen(v) >= sizeof(buf)) {
+		snprintf(err, n, "too long");
+		return -EINVAL;
+	}
+	strcpy(buf, v);
+	int c = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		char *end = tok + strlen(tok);
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = 0;
+		int x;
+		if (c == MC_MAX_LAYERS) {
+			snprintf(err, n, "at most %d encoders (one per layer), got '%s'", MC_MAX_LAYERS, v);
+			return -EINVAL;
+		}
+		if (parse_enum(names, tok, &x, err, n))
+			return -EINVAL;
+		t->layer_encoders[c++] = (enum mc_encoder_choice)x;
+	}
+	if (!c) {
+		snprintf(err, n, "expected encoders separated by commas, got '%s'", v);
+		return -EINVAL;
+	}
+	t->n_layer_encoders = c;
+	return 0;
+}
 ENUM_PARSER(p_rtcp_mode, enum mc_rtcp_mode, { "on", MC_RTCP_ON }, { "plain", MC_RTCP_PLAIN }, { "off", MC_RTCP_OFF })
 ENUM_PARSER(p_keyframe_on_pli, enum mc_keyframe_on_pli, { "layer", MC_KEYFRAME_ON_PLI_LAYER },
 	    { "all", MC_KEYFRAME_ON_PLI_ALL })
@@ -466,10 +534,11 @@ static const struct key keys[] = {
 	{ SEC_TRACK, "input", p_name, T(input), 0, SZ(struct mc_track_config, input), .required = true },
 	{ SEC_TRACK, "codec", p_codec, T(codec) },
 	{ SEC_TRACK, "encoder", p_encoder, T(encoder) },
+	{ SEC_TRACK, "layer_encoders", p_layer_encoders, T(layer_encoders) },
 	{ SEC_TRACK, "layers", p_layers, T(layers), .required = true },
 	{ SEC_TRACK, "keyframe_interval", p_seconds, T(keyframe_interval) },
 	{ SEC_TRACK, "preset", p_preset, T(preset), 0, SZ(struct mc_track_config, preset) },
-	{ SEC_TRACK, "threads", p_int, T(threads), 0, 16 },
+	{ SEC_TRACK, "threads", p_threads, T(threads) },
 	{ SEC_TRACK, "skip_unchanged", p_bool, T(skip_unchanged) },
 
 	{ SEC_OUTPUT, "type", p_output_type, O(type), .required = true },
@@ -618,6 +687,7 @@ static void begin_section(struct parse_state *st, const char *name, int line)
 		t->keyframe_interval = 10.0; /* a safety net: viewers ask for keyframes (PLI/FIR) when they need one */
 		t->skip_unchanged = true;
 		strcpy(t->preset, "veryfast");
+		t->threads = -1;
 		break;
 	}
 	default: {
@@ -705,6 +775,22 @@ static void finish_section(struct parse_state *st)
 		report(st, line, "preset: a libx264 (codec = h264) setting; VP8 has no presets");
 	if (st->kind == SEC_TRACK && seen_key(st, "input", &line))
 		((struct mc_track_config *)st->section)->input_line = line;
+	if (st->kind == SEC_TRACK) {
+		struct mc_track_config *t = st->section;
+		for (int i = 0; i < MC_MAX_LAYERS; i++)
+			t->layers[i].encoder = i < t->n_layer_encoders ? t->layer_encoders[i] : MC_ENCODER_TRACK;
+		if (seen_key(st, "layer_encoders", &line) && t->n_layer_encoders > t->n_layers)
+			report(st, line, "layer_encoders: %d encoders for %d layers", t->n_layer_encoders, t->n_layers);
+		if (t->codec == MC_CODEC_VP8)
+			for (int i = -1; i < t->n_layer_encoders; i++) {
+				const char *key = i < 0 ? "encoder" : "layer_encoders";
+				enum mc_encoder_choice e = i < 0 ? t->encoder : t->layer_encoders[i];
+				if (e == MC_ENCODER_OPENH264 && seen_key(st, key, &line)) {
+					report(st, line, "%s: openh264 encodes H.264 only (codec = vp8)", key);
+					break;
+				}
+			}
+	}
 	if (st->kind == SEC_SOURCE && seen_key(st, "path", &line))
 		((struct mc_source_config *)st->section)->path_line = line;
 	if (st->kind == SEC_OUTPUT) {

@@ -17,7 +17,16 @@
 
 enum mc_source_type { MC_SOURCE_NONE = 0, MC_SOURCE_TESTSRC, MC_SOURCE_FILE };
 enum mc_codec { MC_CODEC_H264 = 0, MC_CODEC_VP8 };
-enum mc_encoder_choice { MC_ENCODER_AUTO = 0, MC_ENCODER_SOFTWARE };
+/* MC_ENCODER_TRACK (per layer only): as the track's `encoder`. */
+enum mc_encoder_choice {
+	MC_ENCODER_AUTO = 0,
+	MC_ENCODER_SOFTWARE,
+	MC_ENCODER_OPENH264,
+	MC_ENCODER_V4L2M2M,
+	MC_ENCODER_VAAPI,
+	MC_ENCODER_TRACK,
+};
+const char *mc_encoder_choice_name(enum mc_encoder_choice c);
 enum mc_output_type { MC_OUTPUT_NONE = 0, MC_OUTPUT_RTP };
 enum mc_rtcp_mode {
 	MC_RTCP_ON = 0, /* protected like RTP (SRTCP when SRTP is on) */
@@ -38,6 +47,7 @@ enum mc_srtp_suite {
 struct mc_layer_config {
 	int width, height, fps;
 	int bitrate; /* bit/s */
+	enum mc_encoder_choice encoder; /* from the track's layer_encoders; MC_ENCODER_TRACK: the track's */
 };
 
 struct mc_source_config {
@@ -59,6 +69,8 @@ struct mc_track_config {
 	enum mc_encoder_choice encoder;
 	int n_layers;
 	struct mc_layer_config layers[MC_MAX_LAYERS]; /* highest first */
+	int n_layer_encoders, layer_encoders_line;
+	enum mc_encoder_choice layer_encoders[MC_MAX_LAYERS]; /* copied into layers[] after the section */
 	double keyframe_interval;                      /* seconds */
 	char preset[24];
 	int threads;

@@ -6,6 +6,7 @@
 #include <libavcodec/packet.h>
 #include <libavutil/frame.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -15,32 +16,68 @@ struct mc_encoder_params {
 	int bitrate;      /* bit/s */
 	int gop;          /* the backend's own keyframe distance: a safety net, the core forces keyframes */
 	const char *preset;
-	int threads;      /* 0: the backend's choice */
+	int threads;      /* 0: the backend's (library's) choice; the track resolves threads = auto */
+	bool screen;      /* screen content (the track skips unchanged frames): encoders that have a mode use it */
 	const char *name; /* for logs, e.g. "video/0" */
+};
+
+/* Which kinds of frames a backend's send_frame() takes. The track hands each layer the kind with the fewest
+ * copies: a CPU frame in the pixel format open() returned, or (for hardware backends) a DRM PRIME frame
+ * (AV_PIX_FMT_DRM_PRIME, DMABUF fds: cameras, KMS) or a VA surface (AV_PIX_FMT_VAAPI) it imports without a
+ * copy. Today's sources and scalers make CPU frames only; the flags say what a backend could take. */
+enum mc_encoder_input {
+	MC_ENC_IN_CPU = 1u << 0,
+	MC_ENC_IN_DRM_PRIME = 1u << 1,
+	MC_ENC_IN_VAAPI = 1u << 2,
 };
 
 struct mc_encoder_ops {
 	const char *name;
 	size_t priv_size;
-	/* Can this backend encode `codec` on this machine? Asks the device, not a table. Logs why not. */
-	bool (*probe)(enum mc_codec codec);
-	/* On success, *input_format is the pixel format send_frame() takes. */
+	unsigned inputs; /* enum mc_encoder_input */
+	/* Can this backend encode `codec` at p's size and rate on this machine? Asks the device, not a table.
+	 * false with the reason in `why` (for the log and mixcast-probe): "no VA-API device", "not built", ... */
+	bool (*probe)(const struct mc_encoder_params *p, char *why, size_t why_len);
+	/* On success, *input_format is the pixel format send_frame() takes (of CPU frames). */
 	int (*open)(void *priv, const struct mc_encoder_params *p, enum AVPixelFormat *input_format);
-	/* frame->pts: capture time (us). NULL frame: flush. -EAGAIN: receive packets first. */
+	/* frame->pts: capture time (us). NULL frame: flush. -EAGAIN: receive packets first. `keyframe`: this
+	 * frame must be an IDR with SPS/PPS in band (keyframes on request: PLI/FIR, a fallback, the GOP). */
 	int (*send_frame)(void *priv, const AVFrame *frame, bool keyframe);
 	/* 0 with a packet (pts = the frame's capture time, Annex B for H.264), -EAGAIN, or -EPIPE when flushed. */
 	int (*receive_packet)(void *priv, AVPacket *pkt);
+	/* Between frames, from the layer's own thread: a new target bitrate (bit/s) from congestion control.
+	 * 0 when the next frame is encoded at it; -EAGAIN: not now, ask again later; -errno when the backend
+	 * cannot (the old rate stays). NULL: the backend keeps its opening bitrate. */
+	int (*set_bitrate)(void *priv, int bitrate);
 	void (*close)(void *priv); /* also after a failed open */
 };
 
 struct mc_encoder;
 
-/* Picks a backend for `choice` (auto: the first in registry order whose probe and open succeed). */
+/* The backends `choice` tries, in order, for a layer: auto is vaapi, v4l2m2m, software; a named backend is
+ * itself and then software. Fills `chain` (backends this build has) and returns their number. */
+int mc_encoder_chain(enum mc_encoder_choice choice, const struct mc_encoder_ops **chain, int max);
+/* The same by name, including backends this build lacks (for mixcast-probe to say so). */
+int mc_encoder_chain_names(enum mc_encoder_choice choice, const char **names, int max);
+/* The backend called `name` in this build, or NULL. */
+const struct mc_encoder_ops *mc_encoder_find(const char *name);
+
+/* Opens the first backend of `choice`'s chain whose probe and open succeed, and logs what it chose for the
+ * layer and why. The rest of the chain is the fallback: a backend that fails while streaming (an error from
+ * send/receive, or no output for longer than a few frame intervals) is closed and the next one opened, and
+ * its first frame is a keyframe. The caller's RTP state is untouched, so the wire sees no gap. */
 int mc_encoder_create(struct mc_encoder **out, enum mc_encoder_choice choice, const struct mc_encoder_params *p);
 void mc_encoder_destroy(struct mc_encoder *e);
+/* The backend in use now; safe from any thread (the stats). */
 const char *mc_encoder_backend_name(const struct mc_encoder *e);
+/* threads = auto: the threads (slices) a layer of p's size and rate needs on `cores` cores. */
+int mc_encoder_auto_threads(const struct mc_encoder_params *p, int cores);
+/* How many times this layer fell back to the next backend; any thread. */
+uint64_t mc_encoder_fallbacks(const struct mc_encoder *e);
 enum AVPixelFormat mc_encoder_input_format(const struct mc_encoder *e);
 int mc_encoder_send(struct mc_encoder *e, const AVFrame *frame, bool keyframe);
 int mc_encoder_receive(struct mc_encoder *e, AVPacket *pkt);
+/* -ENOTSUP when the backend has no set_bitrate. */
+int mc_encoder_set_bitrate(struct mc_encoder *e, int bitrate);
 
 #endif

@@ -107,7 +107,9 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 			const struct mc_layer_stats *st = &ly->stats;
 			mc_strbuf_printf(b, "%s{\"index\":%d,\"width\":%d,\"height\":%d,\"fps\":%d,\"bitrate\":%d,", l ? "," : "",
 					 l, ly->cfg->width, ly->cfg->height, ly->cfg->fps, ly->cfg->bitrate);
-			mc_strbuf_printf(b, "\"encoder\":\"%s\",", ly->encoder ? mc_encoder_backend_name(ly->encoder) : "");
+			mc_strbuf_printf(b, "\"encoder\":\"%s\",\"encoder_fallbacks\":%llu,",
+					 ly->encoder ? mc_encoder_backend_name(ly->encoder) : "",
+					 (unsigned long long)(ly->encoder ? mc_encoder_fallbacks(ly->encoder) : 0));
 			mc_strbuf_printf(b, "\"frames_in\":%llu,\"frames_encoded\":%llu,\"frames_dropped\":%llu,"
 					    "\"keyframes\":%llu,\"bytes\":%llu,",
 					 (unsigned long long)mc_count_get(&st->frames_in),

@@ -55,8 +55,15 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 		snprintf(name, sizeof(name), "%s/%d", cfg->name, i);
 		struct mc_encoder_params p = { .codec = cfg->codec, .width = lc->width, .height = lc->height, .fps = fps,
 					       .bitrate = lc->bitrate, .gop = l->gop_frames * 4, .preset = cfg->preset,
-					       .threads = cfg->threads, .name = name };
-		if ((rc = mc_encoder_create(&l->encoder, cfg->encoder, &p)))
+					       .threads = cfg->threads, .screen = cfg->skip_unchanged,
+					       .name = name };
+		if (cfg->threads < 0) {
+			p.threads = mc_encoder_auto_threads(&p, (int)sysconf(_SC_NPROCESSORS_ONLN));
+			mc_info(MOD, "%s: %dx%d@%d: %d encoder thread(s) (threads = auto)", name, lc->width, lc->height, fps,
+				p.threads);
+		}
+		enum mc_encoder_choice choice = lc->encoder == MC_ENCODER_TRACK ? cfg->encoder : lc->encoder;
+		if ((rc = mc_encoder_create(&l->encoder, choice, &p)))
 			goto fail;
 		l->scaler = mc_scaler_create(lc->width, lc->height, mc_encoder_input_format(l->encoder));
 		if (!l->scaler) {

@@ -10,6 +10,8 @@
 #   restart            fixed SSRCs and a state dir: after the checks mixcastd is stopped and started again with
 #                      the same SSRCs and key, and the same viewer must decode every substream again (the SRTP
 #                      indexes continue, so Janus's kept context neither sees a replay nor guesses a wrong ROC)
+#   E2E_ENCODER=NAME   mixcastd's `encoder` for the track (default auto), e.g. openh264; the test then also
+#                      checks that /stats names it as every layer's backend
 #   SENDER=ffmpeg      use an FFmpeg stand-in instead of mixcastd (proves the harness; no binary needed)
 #   E2E_TIMEOUT_S=90   bound on the whole run
 #   E2E_KEEP=1         keep the temp dir (logs, configs) even when the test passes
@@ -197,6 +199,7 @@ fps = 30
 [track.video]
 input = test
 codec = $CODEC
+encoder = ${E2E_ENCODER:-auto}
 layers = 1280x720@30:2500k, 640x360@30:700k, 320x180@15:150k
 keyframe_interval = $KEYFRAME_INTERVAL
 
@@ -324,6 +327,14 @@ if [[ $SENDER == mixcastd ]]; then
                   "; PLI -> keyframe on the wire (ms, p50/p99/max): " +
                   (o.layers ?? []).map((l) => { const h = l.timing_us?.pli_to_wire; return h ? `${(h.p50 / 1000).toFixed(0)}/${(h.p99 / 1000).toFixed(0)}/${(h.max / 1000).toFixed(0)}` : "?"; }).join(" "));
   ' "$TMP/stats.json" || echo "e2e: (could not summarise stats.json)"
+  if [[ -n ${E2E_ENCODER:-} && ${E2E_ENCODER} != auto ]]; then
+    USED=$(node -e '
+      const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      console.log(s.tracks.flatMap(t => t.layers.map(l => l.encoder)).join(","));' "$TMP/stats.json" || true)
+    [[ $USED == "$E2E_ENCODER,$E2E_ENCODER,$E2E_ENCODER" ]] ||
+      fail "the layers were encoded by '$USED', not $E2E_ENCODER"
+    echo "e2e: every layer encoded by $E2E_ENCODER"
+  fi
 fi
 ((WATCH_RC == 0)) || fail "the browser did not see every substream, or a timing failed (see above)"
 RESULT=pass

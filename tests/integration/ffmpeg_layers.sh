@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# ffmpeg_layers.sh MIXCASTD CODEC
+# ffmpeg_layers.sh MIXCASTD CODEC [ENCODER]
 #
+# ENCODER (the track's `encoder`, default auto): with a named one, /stats must
+# name it as every layer's backend.
 # mixcastd reads a 90-frame 1280x720@30 Y4M clip (realtime, no loop), encodes
 # three simulcast layers with CODEC (h264 | vp8), sends them as SRTP to three
 # ports on 127.0.0.1 from one socket and exits 0 at the end of the clip.
@@ -15,17 +17,19 @@
 # IT_KEEP=1 keeps the temp dir.
 
 set -u
-IT_NAME="ffmpeg_layers-${2:-?}"
+IT_NAME="ffmpeg_layers-${2:-?}${3:+-$3}"
 . "$(dirname "$0")/lib.sh"
 
 BIN=${1:-}
 CODEC=${2:-}
+ENCODER=${3:-auto}
 it_check_bin "$BIN"
 case "$CODEC" in
 h264)
     RTPMAP="H264/90000"
     FMTP="a=fmtp:96 packetization-mode=1"
     BASE=16100
+    [ "$ENCODER" = openh264 ] && BASE=16130
     ;;
 vp8)
     RTPMAP="VP8/90000"
@@ -79,6 +83,7 @@ loop = false
 [track.cam]
 input = clip
 codec = $CODEC
+encoder = $ENCODER
 layers = ${SIZES[0]}@${FPS[0]}:2500k, ${SIZES[1]}@${FPS[1]}:700k, ${SIZES[2]}@${FPS[2]}:150k
 
 [output.sfu]
@@ -210,6 +215,18 @@ for i in 0 1 2; do
         it_fail "$desc $decerr decode errors (max $MAX_DECODE_ERRORS)"
     fi
 done
+
+if [ "$ENCODER" != auto ] && [ "${MIXCAST_IT_FAKE_SENDER:-}" != ffmpeg ]; then
+    used=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(",".join(l["encoder"] for t in d["tracks"] for l in t["layers"]))' "$T/stats.json" 2>/dev/null)
+    if [ "$used" = "$ENCODER,$ENCODER,$ENCODER" ]; then
+        it_pass "every layer encoded by $ENCODER"
+    else
+        it_fail "layers' encoders were '$used', expected $ENCODER for each"
+    fi
+fi
 
 if [ "$IT_FAILED" -ne 0 ]; then
     if [ -s "$T/stats.json" ]; then

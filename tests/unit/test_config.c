@@ -280,7 +280,7 @@ static void test_valid_full(void)
 		CHECK_EQ(main_t->threads, 2);
 		CHECK(!main_t->skip_unchanged);
 	}
-	if (plain) { /* defaults: h264, auto, keyframe every 10 s, 0 threads (the preset is set) */
+	if (plain) { /* defaults: h264, auto, keyframe every 10 s, threads auto (-1) (the preset is set) */
 		CHECK_STR_EQ(plain->input, "clip");
 		CHECK_EQ(plain->codec, MC_CODEC_H264);
 		CHECK_EQ(plain->encoder, MC_ENCODER_AUTO);
@@ -291,7 +291,7 @@ static void test_valid_full(void)
 		CHECK_EQ(plain->layers[0].bitrate, 2500000);
 		CHECK_NEAR(plain->keyframe_interval, 10.0, 1e-9);
 		CHECK_STR_EQ(plain->preset, "ultrafast");
-		CHECK_EQ(plain->threads, 0);
+		CHECK_EQ(plain->threads, -1);
 		CHECK(plain->skip_unchanged);
 	}
 
@@ -343,6 +343,23 @@ static void test_valid_full(void)
 	mc_config_free(cfg);
 	unlink(y4m);
 	unlink(key);
+}
+
+/* encoder on the track, overridden per layer; "track" and a short list keep the track's */
+static void test_layer_encoders(void)
+{
+	struct mc_config *cfg = NULL;
+	int nerr;
+	CHECK_EQ(load(SRC "[track.main]\ninput = cam\nlayers = 640x360@30:800k, 320x180@30:200k, 160x90@15:50k\n"
+		      "encoder = openh264\nlayer_encoders = auto, track\n" OUTH "ports = 5004, 5002, 5000\n", &cfg, &nerr), 0);
+	CHECK_EQ(nerr, 0);
+	if (!cfg)
+		return;
+	CHECK_EQ(cfg->tracks[0].encoder, MC_ENCODER_OPENH264);
+	CHECK_EQ(cfg->tracks[0].layers[0].encoder, MC_ENCODER_AUTO);
+	CHECK_EQ(cfg->tracks[0].layers[1].encoder, MC_ENCODER_TRACK);
+	CHECK_EQ(cfg->tracks[0].layers[2].encoder, MC_ENCODER_TRACK);
+	mc_config_free(cfg);
 }
 
 static void test_valid_minimal(void)
@@ -532,10 +549,18 @@ static void test_value_errors(void)
 	ERR1(SRC "[track.main]\ninput = cam\nlayers = ,\n", 5, "layers:", "no layers");
 	/* other track keys */
 	ERR1(SRC TRK "codec = h265\n", 6, "codec:", "expected one of h264, vp8, got 'h265'");
-	ERR1(SRC TRK "encoder = nvenc\n", 6, "encoder:", "expected one of auto, software, got 'nvenc'");
+	ERR1(SRC TRK "encoder = nvenc\n", 6, "encoder:",
+	     "expected one of auto, software, openh264, v4l2m2m, vaapi, got 'nvenc'");
+	ERR1(SRC TRK "layer_encoders = vaapi, nvenc\n", 6, "layer_encoders:",
+	     "expected one of auto, software, openh264, v4l2m2m, vaapi, track, got 'nvenc'");
+	ERR1(SRC TRK "layer_encoders = vaapi, software, software\n", 6, "layer_encoders:", "3 encoders for 2 layers");
+	ERR1(SRC TRK "layer_encoders = ,\n", 6, "layer_encoders:", "expected encoders separated by commas");
+	ERR1(SRC TRK "codec = vp8\nlayer_encoders = software, openh264\n", 7, "layer_encoders:",
+	     "openh264 encodes H.264 only");
 	ERR1(SRC TRK "keyframe_interval = 0.05\n", 6, "keyframe_interval:", "expected seconds from 0.1 to 60");
 	ERR1(SRC TRK "keyframe_interval = 61\n", 6, "keyframe_interval:", "got '61'");
-	ERR1(SRC TRK "threads = 17\n", 6, "threads:", "expected an integer from 0 to 16");
+	ERR1(SRC TRK "threads = 17\n", 6, "threads:", "expected auto or an integer from 0 to 16, got '17'");
+	ERR1(SRC TRK "threads = some\n", 6, "threads:", "expected auto or an integer from 0 to 16, got 'some'");
 	ERR1(SRC TRK "skip_unchanged = perhaps\n", 6, "skip_unchanged:", "expected true or false");
 	ERR1(SRC TRK "preset = very fast\n", 6, "preset:", "expected a libx264 preset (ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow, placebo), got 'very fast'");
 	/* libx264 refuses an unknown preset only when the encoder opens: a restart loop under systemd */
@@ -1058,6 +1083,7 @@ int main(void)
 	}
 	RUN(test_valid_full);
 	RUN(test_valid_minimal);
+	RUN(test_layer_encoders);
 	RUN(test_structure_errors);
 	RUN(test_long_lines);
 	RUN(test_value_errors);

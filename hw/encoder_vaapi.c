@@ -1,0 +1,181 @@
+/* vaapi: libavcodec's h264_vaapi on a VA-API render node (Intel, AMD). The device is the first render node
+ * whose driver offers H.264 constrained-baseline encode (hw/probe_vaapi.c, shared with mixcast-probe); the
+ * low-power (VDEnc) entrypoint where offered; rate control probed: CBR, else CQP, else not used.
+ * CPU frames are uploaded (av_hwframe_transfer_data): one copy per frame into a VA surface, the price of CPU
+ * sources and scalers; DRM PRIME import (av_hwframe_map) comes with the DMABUF sources.
+ * Not verified on silicon here (no GPU, and no software VA-API encoder exists): only the probe's "no device"
+ * and "no H.264 encode" paths and the fallback run on this machine. */
+#include <errno.h>
+#include <libavcodec/avcodec.h>
+#include <libavutil/hwcontext.h>
+#include <libavutil/opt.h>
+#include <stdio.h>
+#include <string.h>
+#include <va/va.h>
+
+#include "encoder.h"
+#include "log.h"
+#include "probe.h"
+
+#define MOD "vaapi"
+
+struct vaenc {
+	AVBufferRef *device, *frames;
+	AVCodecContext *ctx;
+	AVFrame *hw;
+	const char *name;
+};
+
+/* The first render node that can encode; `path` gets it. */
+static bool find_device(char *path, size_t n, struct mc_vaapi_h264 *caps, char *why, size_t wn)
+{
+	bool any = false;
+	for (int i = 128; i < 144; i++) {
+		snprintf(path, n, "/dev/dri/renderD%d", i);
+		char w[160];
+		int rc = mc_vaapi_h264_encode(path, caps, w, sizeof(w));
+		if (rc == 0)
+			return true;
+		if (rc != -ENOENT) {
+			any = true;
+			snprintf(why, wn, "%s", w);
+		}
+	}
+	if (!any)
+		snprintf(why, wn, "no VA-API device (no /dev/dri/renderD*)");
+	return false;
+}
+
+static bool vaenc_probe(const struct mc_encoder_params *p, char *why, size_t n)
+{
+	if (p->codec != MC_CODEC_H264) {
+		snprintf(why, n, "H.264 only here (VP8 layers use libvpx: no current GPU encodes VP8)");
+		return false;
+	}
+	if (!avcodec_find_encoder_by_name("h264_vaapi")) {
+		snprintf(why, n, "this libavcodec has no h264_vaapi");
+		return false;
+	}
+	char path[32];
+	struct mc_vaapi_h264 caps;
+	if (!find_device(path, sizeof(path), &caps, why, n))
+		return false;
+	if (!(caps.rc & (VA_RC_CBR | VA_RC_CQP))) {
+		snprintf(why, n, "%s: neither CBR nor CQP rate control", path);
+		return false;
+	}
+	return true;
+}
+
+static int vaenc_open(void *priv, const struct mc_encoder_params *p, enum AVPixelFormat *input_format)
+{
+	struct vaenc *e = priv;
+	e->name = p->name;
+	char path[32], why[160];
+	struct mc_vaapi_h264 caps;
+	if (!find_device(path, sizeof(path), &caps, why, sizeof(why))) {
+		mc_err(MOD, "%s: %s", p->name, why);
+		return -ENODEV;
+	}
+	int rc = av_hwdevice_ctx_create(&e->device, AV_HWDEVICE_TYPE_VAAPI, path, NULL, 0);
+	if (rc < 0) {
+		mc_err(MOD, "%s: %s: %s", p->name, path, av_err2str(rc));
+		return -ENODEV;
+	}
+	if (!(e->frames = av_hwframe_ctx_alloc(e->device)) || !(e->hw = av_frame_alloc()))
+		return -ENOMEM;
+	AVHWFramesContext *fc = (AVHWFramesContext *)e->frames->data;
+	fc->format = AV_PIX_FMT_VAAPI;
+	fc->sw_format = AV_PIX_FMT_NV12;
+	fc->width = p->width;
+	fc->height = p->height;
+	fc->initial_pool_size = 4;
+	if ((rc = av_hwframe_ctx_init(e->frames)) < 0) {
+		mc_err(MOD, "%s: surfaces %dx%d: %s", p->name, p->width, p->height, av_err2str(rc));
+		return -EINVAL;
+	}
+	const AVCodec *codec = avcodec_find_encoder_by_name("h264_vaapi");
+	AVCodecContext *c = e->ctx = codec ? avcodec_alloc_context3(codec) : NULL;
+	if (!c)
+		return -ENOMEM;
+	c->width = p->width;
+	c->height = p->height;
+	c->pix_fmt = AV_PIX_FMT_VAAPI;
+	c->hw_frames_ctx = av_buffer_ref(e->frames);
+	c->time_base = (AVRational){ 1, 1000000 };
+	c->framerate = (AVRational){ p->fps, 1 };
+	c->gop_size = p->gop;
+	c->max_b_frames = 0;
+	c->profile = FF_PROFILE_H264_CONSTRAINED_BASELINE;
+	c->bit_rate = p->bitrate;
+	c->rc_max_rate = p->bitrate;
+	c->rc_buffer_size = p->bitrate / p->fps;
+	c->flags |= AV_CODEC_FLAG_LOW_DELAY;
+	/* CBR where the driver has it; CQP otherwise (low power without HuC firmware: HARDWARE.md). Per-frame
+	 * QP control toward the bitrate on CQP is not done yet: the bitrate then follows the content. */
+	const char *mode = caps.rc & VA_RC_CBR ? "CBR" : "CQP";
+	av_opt_set(c->priv_data, "rc_mode", mode, 0);
+	if (caps.low_power)
+		av_opt_set_int(c->priv_data, "low_power", 1, 0);
+	av_opt_set_int(c->priv_data, "aud", 0, 0);
+	if ((rc = avcodec_open2(c, codec, NULL)) < 0) {
+		mc_err(MOD, "%s: h264_vaapi on %s: %s", p->name, path, av_err2str(rc));
+		return -EINVAL;
+	}
+	mc_info(MOD, "%s: %s, %s entrypoint, rate control %s", p->name, path, caps.low_power ? "low-power" : "full",
+		mode);
+	/* the upload converts (vaPutImage): the layer's frames stay those every backend of the chain takes */
+	*input_format = AV_PIX_FMT_YUV420P;
+	return 0;
+}
+
+static int map_err(int rc)
+{
+	if (rc == AVERROR(EAGAIN))
+		return -EAGAIN;
+	if (rc == AVERROR_EOF)
+		return -EPIPE;
+	return rc < 0 ? -EIO : 0;
+}
+
+static int vaenc_send(void *priv, const AVFrame *frame, bool keyframe)
+{
+	struct vaenc *e = priv;
+	if (!frame)
+		return map_err(avcodec_send_frame(e->ctx, NULL));
+	av_frame_unref(e->hw);
+	int rc = av_hwframe_get_buffer(e->frames, e->hw, 0);
+	if (rc >= 0)
+		rc = av_hwframe_transfer_data(e->hw, frame, 0); /* the one copy: CPU frame -> VA surface */
+	if (rc >= 0)
+		rc = av_frame_copy_props(e->hw, frame);
+	if (rc < 0)
+		return -EIO;
+	e->hw->pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE; /* I: an IDR in vaapi_encode */
+	rc = avcodec_send_frame(e->ctx, e->hw);
+	av_frame_unref(e->hw);
+	return map_err(rc);
+}
+
+static int vaenc_receive(void *priv, AVPacket *pkt) { return map_err(avcodec_receive_packet(((struct vaenc *)priv)->ctx, pkt)); }
+
+static void vaenc_close(void *priv)
+{
+	struct vaenc *e = priv;
+	avcodec_free_context(&e->ctx);
+	av_frame_free(&e->hw);
+	av_buffer_unref(&e->frames);
+	av_buffer_unref(&e->device);
+}
+
+/* No set_bitrate: libavcodec 5.1's vaapi_encode sets its rate control up at init only. */
+const struct mc_encoder_ops mc_encoder_vaapi = {
+	.name = "vaapi",
+	.priv_size = sizeof(struct vaenc),
+	.inputs = MC_ENC_IN_CPU | MC_ENC_IN_VAAPI,
+	.probe = vaenc_probe,
+	.open = vaenc_open,
+	.send_frame = vaenc_send,
+	.receive_packet = vaenc_receive,
+	.close = vaenc_close,
+};
