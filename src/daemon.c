@@ -11,6 +11,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "notify.h"
 #include "stats.h"
 
 #define MOD "daemon"
@@ -90,11 +91,15 @@ static int start(struct mc_daemon *d)
 }
 
 /* Waits for SIGINT/SIGTERM or for every source to end. Returns the exit status. */
-static int wait_for_end(struct mc_daemon *d, int sfd)
+static int wait_for_end(struct mc_daemon *d, int sfd, struct mc_notify *n)
 {
 	struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN }, { .fd = d->ended_fd, .events = POLLIN } };
 	for (;;) {
-		if (poll(fds, 2, -1) < 0) {
+		mc_notify_tick(n, d, mc_now_us());
+		int rc = poll(fds, 2, mc_notify_timeout_ms(n, mc_now_us()));
+		if (rc == 0)
+			continue;
+		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
 			mc_err(MOD, "poll: %s", strerror(errno));
@@ -108,6 +113,7 @@ static int wait_for_end(struct mc_daemon *d, int sfd)
 					continue;
 				}
 				mc_info(MOD, "%s: stopping", strsignal((int)si.ssi_signo));
+				mc_notify_stopping(n, strsignal((int)si.ssi_signo));
 				return 0;
 			}
 		}
@@ -122,6 +128,7 @@ static int wait_for_end(struct mc_daemon *d, int sfd)
 			}
 			if (ended == d->n_sources) {
 				mc_info(MOD, "every source has ended: finishing");
+				mc_notify_stopping(n, "every source has ended");
 				return failed ? 2 : 0;
 			}
 		}
@@ -182,7 +189,9 @@ int mc_daemon_run(const struct mc_config *cfg, const char *stats_out)
 		goto out;
 	}
 	mc_info(MOD, "running: %d source(s), %d track(s), %d output(s)", d.n_sources, d.n_tracks, d.n_outputs);
-	status = wait_for_end(&d, sfd);
+	struct mc_notify notify;
+	mc_notify_init(&notify);
+	status = wait_for_end(&d, sfd, &notify);
 	shutdown_all(&d);
 	for (int i = 0; i < d.n_outputs; i++) {
 		const struct mc_output *o = d.outputs[i];

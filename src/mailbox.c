@@ -13,6 +13,7 @@ void mc_mailbox_init(struct mc_mailbox *mb, bool lossless)
 	mb->closed = false;
 	mb->lossless = lossless;
 	mb->dropped = 0;
+	mc_count_set(&mb->waiting_since_us, 0);
 }
 
 void mc_mailbox_finish(struct mc_mailbox *mb)
@@ -38,6 +39,8 @@ int mc_mailbox_put(struct mc_mailbox *mb, AVFrame *frame)
 	}
 	mb->frame = frame;
 	mb->put_us = mc_now_us();
+	if (!mc_count_get(&mb->waiting_since_us))
+		mc_count_set(&mb->waiting_since_us, (uint64_t)mb->put_us);
 	pthread_cond_broadcast(&mb->cond);
 	pthread_mutex_unlock(&mb->lock);
 	return 0;
@@ -54,6 +57,7 @@ int mc_mailbox_take(struct mc_mailbox *mb, AVFrame **frame, int64_t *put_us)
 		if (put_us)
 			*put_us = mb->put_us;
 		mb->frame = NULL;
+		mc_count_set(&mb->waiting_since_us, 0);
 		rc = 0;
 		pthread_cond_broadcast(&mb->cond); /* a lossless put may be waiting for room */
 	}
@@ -75,4 +79,12 @@ uint64_t mc_mailbox_dropped(struct mc_mailbox *mb)
 	uint64_t d = mb->dropped;
 	pthread_mutex_unlock(&mb->lock);
 	return d;
+}
+
+bool mc_mailbox_is_closed(struct mc_mailbox *mb)
+{
+	pthread_mutex_lock(&mb->lock);
+	bool closed = mb->closed;
+	pthread_mutex_unlock(&mb->lock);
+	return closed;
 }

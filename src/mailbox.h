@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "counter.h"
+
 struct mc_mailbox {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -17,6 +19,10 @@ struct mc_mailbox {
 	bool closed;
 	bool lossless;
 	uint64_t dropped;
+	/* CLOCK_MONOTONIC us since when a frame has been waiting for the consumer (set when one arrives in the
+	 * empty mailbox, kept when a newer one replaces it, 0 once taken): how long the consumer has had work
+	 * and taken none, the daemon's watchdog check (src/watchdog.h). An idle consumer has 0. */
+	mc_counter waiting_since_us;
 };
 
 void mc_mailbox_init(struct mc_mailbox *mb, bool lossless);
@@ -28,5 +34,6 @@ int mc_mailbox_take(struct mc_mailbox *mb, AVFrame **frame, int64_t *put_us);
 /* No more frames: a waiting take() returns what is left, then -EPIPE. */
 void mc_mailbox_close(struct mc_mailbox *mb);
 uint64_t mc_mailbox_dropped(struct mc_mailbox *mb);
+bool mc_mailbox_is_closed(struct mc_mailbox *mb);
 
 #endif

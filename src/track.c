@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frame.h"
@@ -133,6 +134,29 @@ static int drain_encoder(struct mc_layer *l, AVPacket *pkt)
 	}
 }
 
+/* A test-only fault switch (tests/integration/notify.py; never set it in production):
+ * MIXCAST_TEST_STALL_LAYER=N:K makes the encoder thread of layer N of every track stop taking frames after
+ * its K-th, as a hung encoder would, so that the watchdog's pings stop. It waits for the mailbox to close,
+ * so a stop still ends the daemon cleanly. Returns K, or -1 when the switch is off for this layer. */
+static long test_stall_after(const struct mc_layer *l)
+{
+	const char *v = getenv("MIXCAST_TEST_STALL_LAYER");
+	int n;
+	long k;
+	if (!v || sscanf(v, "%d:%ld", &n, &k) != 2 || n != l->index || k < 0)
+		return -1;
+	mc_warn(MOD, "%s: layer %d: MIXCAST_TEST_STALL_LAYER: the encoder thread stalls after %ld frames (test only)",
+		l->track->cfg->name, l->index, k);
+	return k;
+}
+
+static void test_stall(struct mc_layer *l)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	while (!mc_mailbox_is_closed(&l->mailbox))
+		nanosleep(&ts, NULL);
+}
+
 static void *layer_thread(void *arg)
 {
 	struct mc_layer *l = arg;
@@ -152,7 +176,13 @@ static void *layer_thread(void *arg)
 	AVFrame *frame;
 	int64_t put_us;
 	struct mc_ratelimit rl = MC_RATELIMIT_INIT(10000, 2);
+	long stall_after = test_stall_after(l), taken = 0;
 	while (pkt && mc_mailbox_take(&l->mailbox, &frame, &put_us) == 0) {
+		if (++taken == stall_after + 1) {
+			av_frame_free(&frame);
+			test_stall(l);
+			continue;
+		}
 		int64_t t0 = mc_now_us();
 		mc_hist_add(&l->stats.queue_age, t0 - put_us);
 		/* Keyframes come from the track's schedule on the capture clock (the same source frame for every
