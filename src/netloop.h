@@ -1,5 +1,5 @@
 /* The network thread: one epoll loop over the outputs' sockets, a wake-up eventfd (frames queued by the
- * encoders) and a 1 s timer (RTCP). It owns the outputs' sockets and SRTP sessions. */
+ * encoders), a 1 s timer (RTCP) and the pacers' timer. It owns the outputs' sockets and SRTP sessions. */
 #ifndef MC_NETLOOP_H
 #define MC_NETLOOP_H
 
@@ -14,6 +14,8 @@
 
 struct mc_netloop {
 	int epfd, wake_fd, timer_fd;
+	int pacer_fd; /* one-shot timer: when the earliest pacer lets its next packet go */
+	int64_t pacer_armed_us;
 	int n_outputs;
 	struct mc_output *outputs[MC_NETLOOP_MAX_OUTPUTS];
 	pthread_t thread;

@@ -12,11 +12,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "layer_ctl.h"
 #include "log.h"
 #include "rtcp.h"
 #include "srtp.h"
 
 #define MOD "output"
+/* libwebrtc's pacing factor: packets leave at 2.5x the target, fast enough that the queue stays short */
+#define PACING_FACTOR 2.5
+/* ~3 MB of plaintext packets, touched only as used: seconds of 720p at the pacing rate */
+#define PACER_SLOTS 2048
 
 static uint32_t random_u32(void)
 {
@@ -59,9 +64,14 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 	o->codec = codec;
 	o->fd = -1;
 	o->err_rl = (struct mc_ratelimit)MC_RATELIMIT_INIT(10000, 3);
+	o->pacer_rl = (struct mc_ratelimit)MC_RATELIMIT_INIT(10000, 3);
 	mc_pktqueue_init(&o->queue, wake_fd);
 	mc_rtp_batch_init(&o->batch);
-	int rc = open_socket(o);
+	int rc = mc_pacer_init(&o->pacer, PACER_SLOTS, (int64_t)(PACING_FACTOR * 2500000), (int64_t)cfg->pacer_queue_ms * 1000,
+			       cfg->pacing);
+	if (rc)
+		goto fail;
+	rc = open_socket(o);
 	if (rc)
 		goto fail;
 	struct in_addr host;
@@ -82,7 +92,19 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 		s->mtu = (uint16_t)cfg->mtu;
 		s->picture_id = (uint16_t)(random_u32() & 0x7fff);
 		o->ts_base[i] = random_u32();
+		struct mc_rtp_ext_ids ids = { .rid = (uint8_t)cfg->ext_rid, .mid = (uint8_t)cfg->ext_mid,
+					      .twcc = (uint8_t)cfg->ext_twcc };
+		size_t twcc_off;
+		int n = mc_rtp_ext_build(s->ext, sizeof(s->ext), &ids, cfg->n_rids ? cfg->rids[i] : NULL, cfg->mid, &twcc_off);
+		if (n < 0) { /* the config validated ids and lengths */
+			mc_err(MOD, "%s: cannot build the RTP header extensions: %s", cfg->name, strerror(-n));
+			rc = n;
+			goto fail;
+		}
+		s->ext_len = (uint8_t)n;
+		s->ext_twcc_off = (uint8_t)twcc_off;
 	}
+	o->twcc_seq = (uint16_t)random_u32();
 	if (cfg->srtp_suite != MC_SRTP_NONE) {
 		rc = mc_srtp_create(&o->srtp, cfg->srtp_suite, cfg->srtp_key, cfg->srtp_key_len, false);
 		if (rc) {
@@ -113,6 +135,7 @@ void mc_output_destroy(struct mc_output *o)
 	mc_srtp_destroy(o->srtp);
 	mc_pktqueue_finish(&o->queue);
 	mc_rtp_batch_finish(&o->batch);
+	mc_pacer_finish(&o->pacer);
 	free(o);
 }
 
@@ -168,16 +191,17 @@ void mc_output_read_errors(struct mc_output *o)
 }
 
 /* sendmmsg() everything; a pending ICMP error fails the call once: read it, then go on with the rest. */
-static void send_all(struct mc_output *o, struct mmsghdr *msgs, unsigned n, int layer)
+static void send_all(struct mc_output *o, struct mmsghdr *msgs, unsigned n, const int8_t *layers)
 {
 	unsigned i = 0;
 	int retries = 0;
 	while (i < n) {
 		int r = sendmmsg(o->fd, msgs + i, n - i, 0);
 		if (r > 0) {
-			for (int k = 0; k < r; k++)
-				o->layer_stats[layer].bytes += msgs[i + k].msg_len;
-			o->layer_stats[layer].packets += (uint64_t)r;
+			for (int k = 0; k < r; k++) {
+				o->layer_stats[layers[i + k]].bytes += msgs[i + k].msg_len;
+				o->layer_stats[layers[i + k]].packets++;
+			}
 			i += (unsigned)r;
 			continue;
 		}
@@ -190,7 +214,7 @@ static void send_all(struct mc_output *o, struct mmsghdr *msgs, unsigned n, int 
 		}
 		/* EAGAIN (socket buffer full), or the error persists: drop this packet and count it */
 		o->send_errors++;
-		o->layer_stats[layer].send_errors++;
+		o->layer_stats[layers[i]].send_errors++;
 		log_send_error(o, (const struct sockaddr_in *)msgs[i].msg_hdr.msg_name, e, "send");
 		i++;
 		retries = 0;
@@ -218,36 +242,87 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 		return;
 	}
 
+	/* into the pacer: retransmissions are class 0, then the lowest layer first (layers are listed highest
+	 * first), so a small layer's frame is not stuck behind a large keyframe */
+	int cls = 1 + (o->n_layers - 1 - l);
+	for (int i = 0; i < n; i++)
+		mc_pacer_push(&o->pacer, cls, &o->batch.pkts[i], l, ts, f->capture_us, t1);
+	st->frames++;
+	o->sent_any[l] = true;
+}
+
+void mc_output_attach_layers(struct mc_output *o, const struct mc_layer_config *layers,
+			     struct mc_layer_ctl *const *ctl, int slot)
+{
+	int64_t sum = 0;
+	for (int l = 0; l < o->n_layers; l++) {
+		o->layer_bitrate[l] = layers[l].bitrate;
+		o->layer_ctl[l] = ctl ? ctl[l] : NULL;
+		sum += layers[l].bitrate;
+	}
+	o->ctl_slot = slot;
+	mc_pacer_set_rate(&o->pacer, (int64_t)(PACING_FACTOR * (double)sum), mc_now_us());
+}
+
+static void log_pacer_drops(struct mc_output *o)
+{
+	static const char *const what = "pacer queue over its limit";
+	uint64_t suppressed = 0;
+	if (!o->pacer.damaged_layers || !mc_ratelimit_ok(&o->pacer_rl, &suppressed))
+		return;
+	mc_warn(MOD, "%s: %s (%d ms at %lld kbit/s): %llu packets dropped as too old, %llu as the queue was full "
+		"(layers 0x%x; %llu messages suppressed)", o->cfg->name, what, o->cfg->pacer_queue_ms,
+		(long long)(o->pacer.rate_bps / 1000), (unsigned long long)o->pacer.dropped_old,
+		(unsigned long long)o->pacer.dropped_full, o->pacer.damaged_layers, (unsigned long long)suppressed);
+	o->pacer.damaged_layers = 0;
+}
+
+int64_t mc_output_pace(struct mc_output *o, int64_t now)
+{
 	struct mmsghdr msgs[64];
 	struct iovec iovs[64];
-	int64_t t_srtp = 0, t_send = 0;
-	for (int base = 0; base < n; base += 64) {
+	int8_t layers[64];
+	struct mc_paced *items[64];
+	for (int round = 0; round < 16; round++) {
 		unsigned count = 0;
 		int64_t a = mc_now_us();
-		for (int i = base; i < n && count < 64; i++) {
-			struct mc_rtp_packet *p = &o->batch.pkts[i];
+		struct mc_paced *it;
+		while (count < 64 && (it = mc_pacer_pop(&o->pacer, now))) {
+			struct mc_rtp_packet *p = &it->pkt;
+			/* transport-wide sequence numbers count packets in the order they leave, over all layers */
+			mc_rtp_set_twcc_seq(p, o->twcc_seq++);
 			size_t len = p->len;
 			if (o->srtp && mc_srtp_protect(o->srtp, p->data, &len, sizeof(p->data))) {
 				o->send_errors++;
 				continue;
 			}
+			int l = it->layer;
 			iovs[count] = (struct iovec){ .iov_base = p->data, .iov_len = len };
 			msgs[count] = (struct mmsghdr){ .msg_hdr = { .msg_name = &o->rtp_dest[l],
 								    .msg_namelen = sizeof(o->rtp_dest[l]),
 								    .msg_iov = &iovs[count], .msg_iovlen = 1 } };
-			count++;
+			layers[count] = (int8_t)l;
+			items[count++] = it;
 		}
+		if (count == 0)
+			break;
 		int64_t b = mc_now_us();
-		send_all(o, msgs, count, l);
+		send_all(o, msgs, count, layers);
 		int64_t c = mc_now_us();
-		t_srtp += b - a;
-		t_send += c - b;
+		/* srtp and send: per sendmmsg batch, under the layer of its first packet */
+		mc_hist_add(&o->layer_stats[layers[0]].srtp, b - a);
+		mc_hist_add(&o->layer_stats[layers[0]].send, c - b);
+		for (unsigned k = 0; k < count; k++) {
+			struct mc_output_layer_stats *st = &o->layer_stats[layers[k]];
+			if (items[k]->pkt.data[1] & 0x80) { /* marker: the frame's last packet left */
+				mc_hist_add(&st->capture_to_wire, c - items[k]->capture_us);
+				mc_hist_add(&st->pacer_wait, c - items[k]->enqueued_us);
+			}
+		}
+		now = c;
 	}
-	mc_hist_add(&st->srtp, t_srtp);
-	mc_hist_add(&st->send, t_send);
-	mc_hist_add(&st->capture_to_wire, mc_now_us() - f->capture_us);
-	st->frames++;
-	o->sent_any[l] = true;
+	log_pacer_drops(o);
+	return mc_pacer_next_us(&o->pacer, now);
 }
 
 void mc_output_flush(struct mc_output *o)

@@ -11,10 +11,12 @@
 #include "config.h"
 #include "histogram.h"
 #include "log.h"
+#include "pacer.h"
 #include "pktqueue.h"
 #include "rtp.h"
 
 struct mc_srtp;
+struct mc_layer_ctl;
 
 struct mc_output_layer_stats {
 	uint64_t frames, packets, bytes; /* bytes on the wire (after SRTP) */
@@ -24,6 +26,7 @@ struct mc_output_layer_stats {
 	struct mc_histogram srtp;
 	struct mc_histogram send;
 	struct mc_histogram capture_to_wire; /* capture → the frame's last packet handed to the kernel */
+	struct mc_histogram pacer_wait;      /* a frame's last packet: packetized → handed to the kernel */
 };
 
 struct mc_output {
@@ -39,6 +42,12 @@ struct mc_output {
 	struct mc_srtp *srtp;
 	struct mc_pktqueue queue;
 	struct mc_rtp_batch batch;
+	struct mc_pacer pacer;
+	uint16_t twcc_seq;                 /* transport-wide: one sequence over every layer of the socket */
+	int layer_bitrate[MC_MAX_LAYERS];  /* configured, bit/s */
+	struct mc_layer_ctl *layer_ctl[MC_MAX_LAYERS]; /* the track's layers, NULL before mc_output_attach_layers */
+	int ctl_slot;
+	struct mc_ratelimit pacer_rl;
 	/* stats */
 	struct mc_output_layer_stats layer_stats[MC_MAX_LAYERS];
 	uint64_t send_errors, rtcp_sent, icmp_errors;
@@ -53,8 +62,15 @@ void mc_output_destroy(struct mc_output *o);
 /* Encoder threads: hand over one encoded frame of `layer` (a new reference is taken). */
 void mc_output_deliver(struct mc_output *o, const AVPacket *pkt, int layer, bool keyframe, int64_t capture_us);
 
-/* Network thread: send what is queued. */
+/* Before the network thread starts: the track's layers (configured bitrates and their control block) and
+ * this output's slot in it. Sets the pacing rate. */
+void mc_output_attach_layers(struct mc_output *o, const struct mc_layer_config *layers,
+			     struct mc_layer_ctl *const *ctl, int slot);
+
+/* Network thread: packetize what the encoders queued and hand it to the pacer. */
 void mc_output_flush(struct mc_output *o);
+/* Network thread: send what the pacer lets go now; returns when to call again (INT64_MAX: nothing queued). */
+int64_t mc_output_pace(struct mc_output *o, int64_t now_us);
 /* Network thread: the socket reported an error (ICMP): read and count them. */
 void mc_output_read_errors(struct mc_output *o);
 /* Network thread: RTCP SR + SDES for every layer that has sent; with `bye`, BYE too. */

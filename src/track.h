@@ -11,6 +11,7 @@
 #include "config.h"
 #include "encoder.h"
 #include "histogram.h"
+#include "layer_ctl.h"
 #include "mailbox.h"
 #include "scaler.h"
 #include "source.h"
@@ -41,6 +42,9 @@ struct mc_layer {
 	int gop_frames;              /* keyframe distance in frames */
 	int since_keyframe;
 	int64_t last_key_us;         /* capture time of the last keyframe */
+	struct mc_layer_ctl ctl;     /* bitrate and pause from the outputs' congestion control */
+	int bitrate;                 /* what the encoder was set to, bit/s (layer thread) */
+	bool paused;                 /* layer thread */
 	struct mc_layer_stats stats;
 };
 
