@@ -178,6 +178,8 @@ ENUM_PARSER(p_source_type, enum mc_source_type, { "testsrc", MC_SOURCE_TESTSRC }
 ENUM_PARSER(p_codec, enum mc_codec, { "h264", MC_CODEC_H264 }, { "vp8", MC_CODEC_VP8 })
 ENUM_PARSER(p_encoder, enum mc_encoder_choice, { "auto", MC_ENCODER_AUTO }, { "software", MC_ENCODER_SOFTWARE })
 ENUM_PARSER(p_rtcp_mode, enum mc_rtcp_mode, { "on", MC_RTCP_ON }, { "plain", MC_RTCP_PLAIN }, { "off", MC_RTCP_OFF })
+ENUM_PARSER(p_keyframe_on_pli, enum mc_keyframe_on_pli, { "layer", MC_KEYFRAME_ON_PLI_LAYER },
+	    { "all", MC_KEYFRAME_ON_PLI_ALL })
 ENUM_PARSER(p_output_type, enum mc_output_type, { "rtp", MC_OUTPUT_RTP })
 ENUM_PARSER(p_srtp_suite, enum mc_srtp_suite, { "AES_CM_128_HMAC_SHA1_80", MC_SRTP_AES_CM_128_HMAC_SHA1_80 },
 	    { "AES_CM_128_HMAC_SHA1_32", MC_SRTP_AES_CM_128_HMAC_SHA1_32 },
@@ -413,6 +415,21 @@ static int p_mid(const struct key *k, const char *v, void *field, char *err, siz
 	return 0;
 }
 
+static int p_rtx_ssrcs(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, rtx_ssrcs));
+	unsigned long vals[MC_MAX_LAYERS];
+	int c;
+	if (parse_list(v, vals, &c, 1, 0xffffffffUL)) {
+		snprintf(err, n, "expected 1 to %d SSRCs (1..4294967295) separated by commas, got '%s'", MC_MAX_LAYERS, v);
+		return -EINVAL;
+	}
+	for (int i = 0; i < c; i++)
+		o->rtx_ssrcs[i] = (uint32_t)vals[i];
+	o->n_rtx_ssrcs = c;
+	return 0;
+}
+
 /* ---- the key table --------------------------------------------------------------------------------- */
 
 #define D(f) offsetof(struct mc_daemon_config, f)
@@ -467,6 +484,10 @@ static const struct key keys[] = {
 	{ SEC_OUTPUT, "pacer_queue_ms", p_int, O(pacer_queue_ms), 50, 5000 },
 	{ SEC_OUTPUT, "cc", p_bool, O(cc) },
 	{ SEC_OUTPUT, "min_bitrate", p_bitrate, O(min_bitrate) },
+	{ SEC_OUTPUT, "keyframe_on_pli", p_keyframe_on_pli, O(keyframe_on_pli) },
+	{ SEC_OUTPUT, "rtx", p_bool, O(rtx) },
+	{ SEC_OUTPUT, "rtx_payload_type", p_int, O(rtx_payload_type), 96, 127 },
+	{ SEC_OUTPUT, "rtx_ssrcs", p_rtx_ssrcs, O(rtx_ssrcs) },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(N_KEYS <= 64, "seen-key bitmask is 64 bits");
@@ -599,6 +620,7 @@ static void begin_section(struct parse_state *st, const char *name, int line)
 		struct mc_output_config *o = (void *)entry;
 		o->line = line;
 		o->payload_type = 96;
+		o->rtx_payload_type = 97;
 		o->mtu = 1200;
 		strcpy(o->cname, "mixcast");
 		o->pacing = true;
@@ -696,6 +718,17 @@ static void finish_section(struct parse_state *st)
 			o->track_line = line;
 		if (seen_key(st, "ssrcs", &line))
 			o->ssrcs_line = line;
+		if (seen_key(st, "rtx_ssrcs", &line))
+			o->rtx_ssrcs_line = line;
+		if (o->rtx_payload_type == o->payload_type)
+			report(st, seen_key(st, "rtx_payload_type", &line) ? line : st->section_line,
+			       "rtx_payload_type: %d is the media payload type too", o->rtx_payload_type);
+		if (!o->rtx && (seen_key(st, "rtx_payload_type", &line) || seen_key(st, "rtx_ssrcs", &line)))
+			report(st, line, "%s: set without rtx = on", seen_key(st, "rtx_ssrcs", NULL) ? "rtx_ssrcs" : "rtx_payload_type");
+		for (int i = 0; i < o->n_rtx_ssrcs; i++)
+			for (int j = 0; j < o->n_ssrcs; j++)
+				if (o->rtx_ssrcs[i] == o->ssrcs[j])
+					report(st, o->rtx_ssrcs_line, "rtx_ssrcs: %u is a media SSRC too", o->rtx_ssrcs[i]);
 		o->ports_line = st->section_line;
 		if (seen_key(st, "ports", &line) || seen_key(st, "port", &line))
 			o->ports_line = line;
@@ -890,6 +923,9 @@ static void cross_check(struct parse_state *st)
 			for (int b = a + 1; b < o->n_rids; b++)
 				if (strcmp(o->rids[a], o->rids[b]) == 0)
 					report(st, o->rids_line, "[output.%s] rids: RID '%s' used twice", o->name, o->rids[a]);
+		if (t && o->n_rtx_ssrcs && o->n_rtx_ssrcs != t->n_layers)
+			report(st, o->rtx_ssrcs_line, "[output.%s] rtx_ssrcs: %d SSRCs for %d layers", o->name, o->n_rtx_ssrcs,
+			       t->n_layers);
 		if (o->srtp_key_file[0])
 			load_key_file(st, o);
 	}

@@ -25,6 +25,10 @@ enum mc_rtcp_mode {
 	MC_RTCP_PLAIN,  /* unencrypted even with SRTP: Janus's rtcpport takes plain RTCP */
 	MC_RTCP_OFF,
 };
+enum mc_keyframe_on_pli {
+	MC_KEYFRAME_ON_PLI_LAYER = 0, /* a PLI/FIR asks the layer whose SSRC it names (RFC 4585) */
+	MC_KEYFRAME_ON_PLI_ALL,       /* every layer: Janus names substream 0's SSRC whichever a viewer watches */
+};
 enum mc_srtp_suite {
 	MC_SRTP_NONE = 0,
 	MC_SRTP_AES_CM_128_HMAC_SHA1_80,
@@ -95,6 +99,11 @@ struct mc_output_config {
 	int pacer_queue_ms; /* the pacer drops what waited longer */
 	bool cc;            /* congestion control sets the layers' bitrates and pauses top layers */
 	int min_bitrate;    /* the estimate never goes below (bit/s) */
+	enum mc_keyframe_on_pli keyframe_on_pli;
+	bool rtx;             /* NACKed packets go out as RFC 4588 RTX (else as they were) */
+	int rtx_payload_type;
+	int n_rtx_ssrcs, rtx_ssrcs_line;
+	uint32_t rtx_ssrcs[MC_MAX_LAYERS];
 };
 
 struct mc_daemon_config {

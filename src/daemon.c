@@ -60,6 +60,8 @@ static int build(struct mc_daemon *d)
 			mc_err(MOD, "output %s: cannot set up: %s", oc->name, strerror(-rc));
 			return rc;
 		}
+		for (int l = 0; l < t->n_layers; l++)
+			o->layers[l] = &t->layers[l]; /* PLI/FIR → the layer's encoder */
 		d->outputs[d->n_outputs] = o;
 		d->output_track[d->n_outputs++] = t->cfg->name;
 		if ((rc = mc_netloop_add_output(&d->net, o)) || (rc = mc_track_add_output(t, o)))

@@ -44,8 +44,12 @@ int mc_netloop_add_output(struct mc_netloop *nl, struct mc_output *o)
 {
 	if (nl->n_outputs == MC_NETLOOP_MAX_OUTPUTS)
 		return -ENOSPC;
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)nl->n_outputs };
+	/* tag: output index * 2, + 1 for its RTCP socket */
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)nl->n_outputs * 2 };
 	if (epoll_ctl(nl->epfd, EPOLL_CTL_ADD, o->fd, &ev) < 0)
+		return -errno;
+	ev.data.u64++;
+	if (o->rtcp_fd >= 0 && epoll_ctl(nl->epfd, EPOLL_CTL_ADD, o->rtcp_fd, &ev) < 0)
 		return -errno;
 	nl->outputs[nl->n_outputs++] = o;
 	return 0;
@@ -58,18 +62,12 @@ static void drain_fd(int fd)
 		;
 }
 
-static void socket_event(struct mc_output *o, uint32_t events)
+static void socket_event(struct mc_output *o, int fd, uint32_t events)
 {
 	if (events & EPOLLERR)
 		mc_output_read_errors(o);
-	if (events & EPOLLIN) {
-		/* Incoming RTCP is read and dropped for now (the feedback work parses it); bounded per wake-up. */
-		uint8_t buf[1500];
-		for (int i = 0; i < 64 && recv(o->fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0; i++)
-			;
-		if (errno == ECONNREFUSED)
-			mc_output_read_errors(o);
-	}
+	if (events & EPOLLIN)
+		mc_feedback_read(o, fd); /* RTCP: muxed on the RTP socket, or on the RTCP socket */
 }
 
 /* Let every pacer send what it may now, and arm the pacer timer for the earliest next packet. */
@@ -122,8 +120,10 @@ static void *net_thread(void *arg)
 				drain_fd(nl->timer_fd);
 				for (int k = 0; k < nl->n_outputs; k++)
 					mc_output_send_rtcp(nl->outputs[k], false);
-			} else if (tag >= 0 && tag < nl->n_outputs) {
-				socket_event(nl->outputs[tag], evs[i].events);
+			} else if (tag >= 0 && tag < nl->n_outputs * 2) {
+				struct mc_output *o = nl->outputs[tag / 2];
+				socket_event(o, tag % 2 ? o->rtcp_fd : o->fd, evs[i].events);
+				pace(nl); /* retransmissions that feedback queued leave now */
 			}
 		}
 	}

@@ -31,25 +31,56 @@ static uint32_t random_u32(void)
 	return v;
 }
 
-static int open_socket(struct mc_output *o)
+static int open_socket(const struct mc_output *o, uint16_t port, const char *what, int *out)
 {
-	const struct mc_output_config *c = o->cfg;
-	o->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (o->fd < 0)
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	*out = fd;
+	if (fd < 0)
 		return -errno;
 	/* ICMP errors (port unreachable) of an unconnected socket are reported only with IP_RECVERR; they are
 	 * how an output learns that nobody listens (ip(7)). */
 	int one = 1, sndbuf = 1 << 20;
-	setsockopt(o->fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
 	/* a keyframe of three layers leaves at once; 1 MiB holds a few of them */
-	setsockopt(o->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(c->local_port) };
-	if (bind(o->fd, (struct sockaddr *)&local, sizeof(local)) < 0) {
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(port) };
+	if (bind(fd, (struct sockaddr *)&local, sizeof(local)) < 0) {
 		int e = errno;
-		mc_err(MOD, "%s: cannot bind local port %u: %s", c->name, c->local_port, strerror(e));
+		mc_err(MOD, "%s: cannot bind the %s socket to local port %u: %s", o->cfg->name, what, port, strerror(e));
 		return -e;
 	}
 	return 0;
+}
+
+/* RTCP that goes to another port than RTP leaves from a socket of its own (local_port + 1 when local_port
+ * is set, RFC 3550 §11), and feedback is read there: Janus's rtcpport answers the address its last packet
+ * came from. */
+static int open_rtcp_socket(struct mc_output *o)
+{
+	const struct mc_output_config *c = o->cfg;
+	bool separate = false;
+	for (int i = 0; i < o->n_layers; i++)
+		separate |= o->rtcp_dest[i].sin_port != o->rtp_dest[i].sin_port;
+	if (c->rtcp == MC_RTCP_OFF || !separate)
+		return 0;
+	uint16_t port = c->local_port && c->local_port < 65535 ? (uint16_t)(c->local_port + 1) : 0;
+	return open_socket(o, port, "RTCP", &o->rtcp_fd);
+}
+
+/* RFC 4588 streams: an SSRC per layer (configured, or random and unlike every media SSRC) */
+static void init_rtx(struct mc_output *o)
+{
+	const struct mc_output_config *cfg = o->cfg;
+	for (int i = 0; i < o->n_layers; i++) {
+		struct mc_rtp_stream *r = &o->rtx[i];
+		r->payload_type = (uint8_t)cfg->rtx_payload_type;
+		r->seq = (uint16_t)random_u32();
+		r->mtu = (uint16_t)cfg->mtu;
+		r->ssrc = cfg->n_rtx_ssrcs ? cfg->rtx_ssrcs[i] : random_u32();
+		for (int j = 0; j < o->n_layers && !cfg->n_rtx_ssrcs; j++)
+			if (o->streams[j].ssrc == r->ssrc || (j < i && o->rtx[j].ssrc == r->ssrc))
+				r->ssrc = random_u32(), j = -1;
+	}
 }
 
 int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg, int n_layers, enum mc_codec codec,
@@ -62,20 +93,22 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 	o->cfg = cfg;
 	o->n_layers = n_layers;
 	o->codec = codec;
-	o->fd = -1;
+	o->fd = o->rtcp_fd = -1;
 	o->err_rl = (struct mc_ratelimit)MC_RATELIMIT_INIT(10000, 3);
 	o->pacer_rl = (struct mc_ratelimit)MC_RATELIMIT_INIT(10000, 3);
+	o->fb_rl = (struct mc_ratelimit)MC_RATELIMIT_INIT(10000, 3);
 	mc_pktqueue_init(&o->queue, wake_fd);
 	mc_rtp_batch_init(&o->batch);
 	int rc = mc_pacer_init(&o->pacer, PACER_SLOTS, (int64_t)(PACING_FACTOR * 2500000), (int64_t)cfg->pacer_queue_ms * 1000,
 			       cfg->pacing);
 	if (rc)
 		goto fail;
-	rc = open_socket(o);
+	rc = open_socket(o, cfg->local_port, "RTP", &o->fd);
 	if (rc)
 		goto fail;
 	struct in_addr host;
 	inet_pton(AF_INET, cfg->host, &host); /* validated by the config */
+	o->peer = host;
 	for (int i = 0; i < n_layers; i++) {
 		uint16_t port = cfg->single_port ? cfg->ports[0] : cfg->ports[i];
 		uint16_t rtcp_port = cfg->rtcp_mux ? port : cfg->rtcp_port ? cfg->rtcp_port : (uint16_t)(port + 1);
@@ -103,13 +136,24 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 		}
 		s->ext_len = (uint8_t)n;
 		s->ext_twcc_off = (uint8_t)twcc_off;
+		if ((rc = mc_rtp_history_init(&o->history[i])))
+			goto fail;
 	}
 	o->twcc_seq = (uint16_t)random_u32();
+	init_rtx(o);
+	if ((rc = open_rtcp_socket(o)))
+		goto fail;
 	if (cfg->srtp_suite != MC_SRTP_NONE) {
 		rc = mc_srtp_create(&o->srtp, cfg->srtp_suite, cfg->srtp_key, cfg->srtp_key_len, false);
 		if (rc) {
 			mc_err(MOD, "%s: cannot set up SRTP %s: %s", cfg->name, mc_srtp_suite_name(cfg->srtp_suite),
 			       rc == -ENOTSUP ? "this libsrtp2 does not support the suite" : strerror(-rc));
+			goto fail;
+		}
+		/* what the peer sends back on rtcp = on is SRTCP under the same key (RFC 3711 §3.4) */
+		if (cfg->rtcp == MC_RTCP_ON &&
+		    (rc = mc_srtp_create(&o->srtp_in, cfg->srtp_suite, cfg->srtp_key, cfg->srtp_key_len, true))) {
+			mc_err(MOD, "%s: cannot set up inbound SRTCP: %s", cfg->name, strerror(-rc));
 			goto fail;
 		}
 	}
@@ -132,7 +176,12 @@ void mc_output_destroy(struct mc_output *o)
 		return;
 	if (o->fd >= 0)
 		close(o->fd);
+	if (o->rtcp_fd >= 0)
+		close(o->rtcp_fd);
 	mc_srtp_destroy(o->srtp);
+	mc_srtp_destroy(o->srtp_in);
+	for (int i = 0; i < o->n_layers; i++)
+		mc_rtp_history_finish(&o->history[i]);
 	mc_pktqueue_finish(&o->queue);
 	mc_rtp_batch_finish(&o->batch);
 	mc_pacer_finish(&o->pacer);
@@ -160,7 +209,7 @@ static void log_send_error(struct mc_output *o, const struct sockaddr_in *dest, 
 		(unsigned long long)o->send_errors, (unsigned long long)suppressed);
 }
 
-void mc_output_read_errors(struct mc_output *o)
+static void read_errors(struct mc_output *o, int fd)
 {
 	/* Drain the error queue: this also clears the socket's pending error, which would otherwise fail
 	 * the next send to every destination, not only the unreachable one. */
@@ -170,7 +219,7 @@ void mc_output_read_errors(struct mc_output *o)
 		struct iovec iov = { 0 };
 		struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
 				      .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
-		if (recvmsg(o->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 			break;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 			if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR)
@@ -187,7 +236,14 @@ void mc_output_read_errors(struct mc_output *o)
 	/* also clear SO_ERROR, set by the same ICMP */
 	int err;
 	socklen_t len = sizeof(err);
-	getsockopt(o->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+}
+
+void mc_output_read_errors(struct mc_output *o)
+{
+	read_errors(o, o->fd);
+	if (o->rtcp_fd >= 0)
+		read_errors(o, o->rtcp_fd);
 }
 
 /* sendmmsg() everything; a pending ICMP error fails the call once: read it, then go on with the rest. */
@@ -292,11 +348,14 @@ int64_t mc_output_pace(struct mc_output *o, int64_t now)
 			/* transport-wide sequence numbers count packets in the order they leave, over all layers */
 			mc_rtp_set_twcc_seq(p, o->twcc_seq++);
 			size_t len = p->len;
+			int l = it->layer;
+			/* plaintext, before SRTP, as it left (with its transport-wide number); not a retransmission */
+			if (it->cls != 0)
+				mc_rtp_history_put(&o->history[l], p->data, len, a);
 			if (o->srtp && mc_srtp_protect(o->srtp, p->data, &len, sizeof(p->data))) {
 				o->send_errors++;
 				continue;
 			}
-			int l = it->layer;
 			iovs[count] = (struct iovec){ .iov_base = p->data, .iov_len = len };
 			msgs[count] = (struct mmsghdr){ .msg_hdr = { .msg_name = &o->rtp_dest[l],
 								    .msg_namelen = sizeof(o->rtp_dest[l]),
@@ -314,7 +373,7 @@ int64_t mc_output_pace(struct mc_output *o, int64_t now)
 		mc_hist_add(&o->layer_stats[layers[0]].send, c - b);
 		for (unsigned k = 0; k < count; k++) {
 			struct mc_output_layer_stats *st = &o->layer_stats[layers[k]];
-			if (items[k]->pkt.data[1] & 0x80) { /* marker: the frame's last packet left */
+			if (items[k]->cls != 0 && (items[k]->pkt.data[1] & 0x80)) { /* marker: the frame's last packet left */
 				mc_hist_add(&st->capture_to_wire, c - items[k]->capture_us);
 				mc_hist_add(&st->pacer_wait, c - items[k]->enqueued_us);
 			}
@@ -334,15 +393,32 @@ void mc_output_flush(struct mc_output *o)
 	}
 }
 
+int mc_output_send_packet(struct mc_output *o, int layer, uint8_t *pkt, size_t len, size_t cap)
+{
+	(void)cap; /* the pacer's copy has room for the SRTP tag */
+	if (len > MC_RTP_PACKET_MAX - MC_SRTP_TRAILER_MAX || len < MC_RTP_HEADER_LEN)
+		return -EINVAL;
+	/* through the pacer's first class: ahead of every layer's media, and it gets a new transport-wide
+	 * number as it leaves (the RTX and plain resend keep the media packet's extension block in place) */
+	struct mc_rtp_packet p = { .len = (uint16_t)len };
+	memcpy(p.data, pkt, len);
+	const struct mc_rtp_stream *s = &o->streams[layer];
+	if (s->ext_twcc_off && (pkt[0] & 0x10) && (pkt[0] & 0x0f) == 0)
+		p.twcc_off = (uint8_t)(MC_RTP_HEADER_LEN + s->ext_twcc_off);
+	uint32_t ts = (uint32_t)pkt[4] << 24 | (uint32_t)pkt[5] << 16 | (uint32_t)pkt[6] << 8 | pkt[7];
+	return mc_pacer_push(&o->pacer, 0, &p, layer, ts, 0, mc_now_us());
+}
+
 static void send_rtcp_to(struct mc_output *o, uint8_t *buf, size_t len, size_t cap, const struct sockaddr_in *dest)
 {
 	if (o->srtp && o->cfg->rtcp == MC_RTCP_ON && mc_srtp_protect_rtcp(o->srtp, buf, &len, cap))
 		return;
-	if (sendto(o->fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) < 0) {
+	int fd = o->rtcp_fd >= 0 ? o->rtcp_fd : o->fd;
+	if (sendto(fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) < 0) {
 		int e = errno;
 		if (e == ECONNREFUSED || e == EHOSTUNREACH) {
 			mc_output_read_errors(o);
-			if (sendto(o->fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) >= 0) {
+			if (sendto(fd, buf, len, 0, (const struct sockaddr *)dest, sizeof(*dest)) >= 0) {
 				o->rtcp_sent++;
 				return;
 			}

@@ -9,14 +9,17 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "feedback.h"
 #include "histogram.h"
 #include "log.h"
 #include "pacer.h"
 #include "pktqueue.h"
 #include "rtp.h"
+#include "rtp_history.h"
 
 struct mc_srtp;
 struct mc_layer_ctl;
+struct mc_layer;
 
 struct mc_output_layer_stats {
 	uint64_t frames, packets, bytes; /* bytes on the wire (after SRTP) */
@@ -34,12 +37,21 @@ struct mc_output {
 	int n_layers;
 	enum mc_codec codec;
 	int fd;
+	int rtcp_fd; /* its own RTCP socket when RTCP goes to another port than RTP; else -1 (RTCP on fd) */
+	struct in_addr peer; /* the configured host: the only source of feedback we accept */
 	struct sockaddr_in rtp_dest[MC_MAX_LAYERS];
 	struct sockaddr_in rtcp_dest[MC_MAX_LAYERS];
 	struct mc_rtp_stream streams[MC_MAX_LAYERS];
 	uint32_t ts_base[MC_MAX_LAYERS];
 	bool sent_any[MC_MAX_LAYERS];
 	struct mc_srtp *srtp;
+	struct mc_srtp *srtp_in; /* SRTCP from the peer (rtcp = on with SRTP); NULL otherwise */
+	struct mc_layer *layers[MC_MAX_LAYERS]; /* the track's: where a PLI asks for a keyframe */
+	struct mc_rtp_history history[MC_MAX_LAYERS];
+	struct mc_rtp_stream rtx[MC_MAX_LAYERS]; /* RFC 4588 streams (ssrc, seq, payload type) with rtx = on */
+	int64_t key_request_us[MC_MAX_LAYERS];  /* last keyframe request passed on */
+	struct mc_feedback_stats fb;
+	struct mc_ratelimit fb_rl;
 	struct mc_pktqueue queue;
 	struct mc_rtp_batch batch;
 	struct mc_pacer pacer;
@@ -71,6 +83,10 @@ void mc_output_attach_layers(struct mc_output *o, const struct mc_layer_config *
 void mc_output_flush(struct mc_output *o);
 /* Network thread: send what the pacer lets go now; returns when to call again (INT64_MAX: nothing queued). */
 int64_t mc_output_pace(struct mc_output *o, int64_t now_us);
+/* Network thread: queue one RTP packet of `layer` (a retransmission, plaintext) in the pacer's first
+ * class; it leaves with the next mc_output_pace(), SRTP-protected there. 0 or -errno (-ENOSPC: the pacer's
+ * queue is full). */
+int mc_output_send_packet(struct mc_output *o, int layer, uint8_t *pkt, size_t len, size_t cap);
 /* Network thread: the socket reported an error (ICMP): read and count them. */
 void mc_output_read_errors(struct mc_output *o);
 /* Network thread: RTCP SR + SDES for every layer that has sent; with `bye`, BYE too. */

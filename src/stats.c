@@ -27,6 +27,31 @@ static void thread_entry(struct mc_strbuf *b, bool *first, const char *prefix, c
 	*first = false;
 }
 
+#define C(x) (unsigned long long)mc_count_get(&(x))
+
+static void feedback_json(struct mc_strbuf *b, const struct mc_feedback_stats *f)
+{
+	mc_strbuf_printf(b, "\"feedback\":{\"datagrams\":%llu,\"rtcp_packets\":%llu,\"malformed\":%llu,\"unknown\":%llu,"
+			    "\"rejected\":%llu,\"srtcp_failed\":%llu,\"not_rtcp\":%llu,\"unknown_ssrc\":%llu,\"remb\":%llu,"
+			    "\"remb_rejected\":%llu,\"remb_bps\":%llu,\"twcc\":%llu,\"byes\":%llu},",
+			 C(f->datagrams), C(f->rtcp_packets), C(f->malformed), C(f->unknown), C(f->rejected),
+			 C(f->srtcp_failed), C(f->not_rtcp), C(f->unknown_ssrc), C(f->remb), C(f->remb_rejected),
+			 C(f->remb_bps), C(f->twcc), C(f->byes));
+}
+
+static void feedback_layer_json(struct mc_strbuf *b, const struct mc_feedback_layer_stats *f)
+{
+	mc_strbuf_printf(b, "\"plis\":%llu,\"firs\":%llu,\"keyframes_requested\":%llu,\"keyframes_rate_limited\":%llu,"
+			    "\"nacks\":%llu,\"resent\":%llu,\"resend_too_old\":%llu,\"resend_too_recent\":%llu,"
+			    "\"resend_unknown\":%llu,\"rr_received\":%llu,\"rtt_ms\":%.3f,\"fraction_lost\":%.4f,"
+			    "\"cumulative_lost\":%llu,\"jitter_ms\":%.3f,",
+			 C(f->plis), C(f->firs), C(f->keyframes_requested), C(f->keyframes_rate_limited), C(f->nacks),
+			 C(f->resent), C(f->resend_too_old), C(f->resend_too_recent), C(f->resend_unknown),
+			 C(f->rr_received), (double)mc_count_get(&f->rtt_us) / 1000,
+			 (double)mc_count_get(&f->fraction_lost) / 256, C(f->cumulative_lost),
+			 (double)mc_count_get(&f->jitter_us) / 1000);
+}
+
 void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 {
 	struct rusage ru;
@@ -104,7 +129,9 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 			packets += o->layer_stats[l].packets, bytes += o->layer_stats[l].bytes;
 		mc_strbuf_printf(b, ",\"track\":");
 		mc_strbuf_json_string(b, d->output_track[i]);
-		mc_strbuf_printf(b, ",\"packets_sent\":%llu,\"bytes_sent\":%llu,\"send_errors\":%llu,\"icmp_errors\":%llu,"
+		mc_strbuf_printf(b, ",");
+		feedback_json(b, &o->fb);
+		mc_strbuf_printf(b, "\"packets_sent\":%llu,\"bytes_sent\":%llu,\"send_errors\":%llu,\"icmp_errors\":%llu,"
 				    "\"rtcp_sent\":%llu,\"frames_dropped\":%llu,\"layers\":[",
 				 (unsigned long long)packets, (unsigned long long)bytes, (unsigned long long)o->send_errors,
 				 (unsigned long long)o->icmp_errors, (unsigned long long)o->rtcp_sent,
@@ -112,10 +139,14 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 		for (int l = 0; l < o->n_layers; l++) {
 			const struct mc_output_layer_stats *st = &o->layer_stats[l];
 			mc_strbuf_printf(b, "%s{\"index\":%d,\"ssrc\":%u,\"port\":%u,\"frames\":%llu,\"packets\":%llu,"
-					    "\"bytes\":%llu,\"send_errors\":%llu,\"timing_us\":{",
+					    "\"bytes\":%llu,\"send_errors\":%llu,",
 					 l ? "," : "", l, mc_output_ssrc(o, l), ntohs(o->rtp_dest[l].sin_port),
 					 (unsigned long long)st->frames, (unsigned long long)st->packets,
 					 (unsigned long long)st->bytes, (unsigned long long)st->send_errors);
+			if (o->cfg->rtx)
+				mc_strbuf_printf(b, "\"rtx_ssrc\":%u,", o->rtx[l].ssrc);
+			feedback_layer_json(b, &o->fb.layers[l]);
+			mc_strbuf_printf(b, "\"timing_us\":{");
 			hist(b, "net_queue", &st->net_queue, true);
 			hist(b, "packetize", &st->packetize, true);
 			hist(b, "srtp", &st->srtp, true);

@@ -125,7 +125,8 @@ static void *layer_thread(void *arg)
 		 * capture times) and in time (unchanged frames of a static screen are skipped, and a viewer who
 		 * joins still needs a keyframe within the interval). */
 		int64_t capture_us = frame->pts;
-		bool key = l->since_keyframe == 0 || l->since_keyframe >= l->gop_frames ||
+		bool requested = __atomic_exchange_n(&l->keyframe_request, false, __ATOMIC_ACQ_REL);
+		bool key = requested || l->since_keyframe == 0 || l->since_keyframe >= l->gop_frames ||
 			   capture_us - l->last_key_us >= t->keyframe_interval_us;
 		int rc = mc_encoder_send(l->encoder, frame, key);
 		if (rc == -EAGAIN) { /* the encoder wants its output read first */
@@ -170,7 +171,10 @@ static bool layer_due(struct mc_layer *l, int src_fps)
 static bool unchanged(struct mc_track *t, AVFrame *frame)
 {
 	int64_t t0 = mc_now_us();
-	bool same = t->prev && frame->pts - t->prev->pts < t->keyframe_interval_us && mc_frame_equal(frame, t->prev);
+	bool requested = false; /* a keyframe asked for (PLI) must not wait for the screen to change */
+	for (int i = 0; i < t->n_layers; i++)
+		requested |= __atomic_load_n(&t->layers[i].keyframe_request, __ATOMIC_ACQUIRE);
+	bool same = !requested && t->prev && frame->pts - t->prev->pts < t->keyframe_interval_us && mc_frame_equal(frame, t->prev);
 	mc_hist_add(&t->compare, mc_now_us() - t0);
 	if (!same) {
 		av_frame_free(&t->prev);
@@ -287,3 +291,5 @@ void mc_track_destroy(struct mc_track *t)
 }
 
 uint64_t mc_layer_dropped(struct mc_layer *l) { return mc_mailbox_dropped(&l->mailbox); }
+
+void mc_layer_request_keyframe(struct mc_layer *l) { __atomic_store_n(&l->keyframe_request, true, __ATOMIC_RELEASE); }

@@ -45,6 +45,7 @@ struct mc_layer {
 	struct mc_layer_ctl ctl;     /* bitrate and pause from the outputs' congestion control */
 	int bitrate;                 /* what the encoder was set to, bit/s (layer thread) */
 	bool paused;                 /* layer thread */
+	bool keyframe_request;       /* atomic: set by any thread, consumed by the layer's thread at its next frame */
 	struct mc_layer_stats stats;
 };
 
@@ -76,5 +77,7 @@ int mc_track_start(struct mc_track *t);
 void mc_track_join(struct mc_track *t);
 void mc_track_destroy(struct mc_track *t);
 uint64_t mc_layer_dropped(struct mc_layer *l);
+/* Any thread: the layer's next frame is encoded as a keyframe (a PLI or FIR from a receiver). */
+void mc_layer_request_keyframe(struct mc_layer *l);
 
 #endif

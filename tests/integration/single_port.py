@@ -13,8 +13,8 @@ leaves in clear), then forwards it to the GStreamer receiver:
     udpsrc ! srtpdec (request-key -> key caps) ! rtpssrcdemux
     per SSRC: queue ! rtph264depay ! avdec_h264 ! fakesink (probe: frames, size)
 
-Checks: every RTP (and RTCP) datagram came from one source tuple, whose port
-is L; three SSRCs; each SSRC decodes at exactly one of 1280x720, 640x360,
+Checks: every RTP datagram came from one source tuple, whose port is L, and
+every RTCP one from the RTCP socket at L + 1; three SSRCs; each SSRC decodes at exactly one of 1280x720, 640x360,
 320x180 and all three sizes are present; decoded frames near what was sent
 (distinct RTP timestamps) and the sent frame rate near the layer's (30/30/15);
 mixcastd is still running before SIGTERM and exits 0 after it.
@@ -370,7 +370,7 @@ def main():
         log(f"FAIL: mixcastd binary '{binary}' not found or not executable")
         return 1
 
-    for port in (P, P_RTCP, P2, L):
+    for port in (P, P_RTCP, P2, L, L + 1):
         if udp_port_bound(port):
             log(f"FAIL: UDP port {port} already in use; cannot run")
             return 1
@@ -480,9 +480,11 @@ def main():
             (addr, port), = rtp_tuples.keys()
             check(addr == "127.0.0.1", f"source address {addr} is 127.0.0.1")
             check(port == L, f"source port {port} is local_port {L}")
-        all_tuples = set(rtp_tuples) | set(relay.rtcp_tuples)
         if relay.rtcp_tuples:
-            check(len(all_tuples) == 1, "RTCP comes from the same socket (tuple) as RTP")
+            # RTCP to another port leaves from the output's RTCP socket, local_port + 1 (RFC 3550 §11),
+            # where the feedback is read (an SFU answers the address RTCP came from)
+            check(set(relay.rtcp_tuples) == {("127.0.0.1", L + 1)},
+                  f"RTCP comes from one tuple, the RTCP socket at local_port + 1 ({L + 1})")
             check(set(relay.rtcp_ssrcs) <= set(relay.ssrcs),
                   "RTCP sender SSRCs are RTP SSRCs")
 
