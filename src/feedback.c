@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "output_cc.h"
 #include "output.h"
 #include "rtcp.h"
 #include "rtcp_parse.h"
@@ -142,6 +143,8 @@ static void on_report(void *ctx, uint32_t sender, const struct mc_rtcp_report_bl
 	int32_t rtt = (int32_t)(now - rb->lsr - rb->dlsr);
 	if (rtt >= 0 && rtt < 10 * 65536) /* negative or > 10 s: clock steps or a lying receiver */
 		mc_count_set(&st->rtt_us, (uint64_t)rtt * 1000000 / 65536);
+	mc_output_cc_rr(c->o, rb->fraction_lost / 256.0, rtt >= 0 && rtt < 10 * 65536 ? (int64_t)rtt * 1000000 / 65536 : 0,
+			c->now_us);
 }
 
 static void on_remb(void *ctx, uint32_t sender, uint64_t bitrate, const uint32_t *ssrcs, int n)
@@ -153,12 +156,14 @@ static void on_remb(void *ctx, uint32_t sender, uint64_t bitrate, const uint32_t
 	}
 	mc_count_inc(&c->o->fb.remb);
 	mc_count_set(&c->o->fb.remb_bps, bitrate);
+	mc_output_cc_remb(c->o, (int64_t)bitrate, c->now_us);
 }
 
 static void on_twcc(void *ctx, uint32_t sender, const struct mc_rtcp_twcc *fb)
 {
 	struct ctx *c = ctx;
 	mc_count_inc(&c->o->fb.twcc);
+	mc_output_cc_twcc(c->o, fb, c->now_us);
 }
 
 static void on_bye(void *ctx, uint32_t ssrc)

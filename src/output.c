@@ -14,12 +14,11 @@
 
 #include "layer_ctl.h"
 #include "log.h"
+#include "output_cc.h"
 #include "rtcp.h"
 #include "srtp.h"
 
 #define MOD "output"
-/* libwebrtc's pacing factor: packets leave at 2.5x the target, fast enough that the queue stays short */
-#define PACING_FACTOR 2.5
 /* ~3 MB of plaintext packets, touched only as used: seconds of 720p at the pacing rate */
 #define PACER_SLOTS 2048
 
@@ -99,7 +98,7 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 	o->fb_rl = (struct mc_ratelimit)MC_RATELIMIT_INIT(10000, 3);
 	mc_pktqueue_init(&o->queue, wake_fd);
 	mc_rtp_batch_init(&o->batch);
-	int rc = mc_pacer_init(&o->pacer, PACER_SLOTS, (int64_t)(PACING_FACTOR * 2500000), (int64_t)cfg->pacer_queue_ms * 1000,
+	int rc = mc_pacer_init(&o->pacer, PACER_SLOTS, (int64_t)(MC_PACING_FACTOR * 2500000), (int64_t)cfg->pacer_queue_ms * 1000,
 			       cfg->pacing);
 	if (rc)
 		goto fail;
@@ -185,6 +184,7 @@ void mc_output_destroy(struct mc_output *o)
 	mc_pktqueue_finish(&o->queue);
 	mc_rtp_batch_finish(&o->batch);
 	mc_pacer_finish(&o->pacer);
+	mc_output_cc_destroy(o);
 	free(o);
 }
 
@@ -307,17 +307,15 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 	o->sent_any[l] = true;
 }
 
-void mc_output_attach_layers(struct mc_output *o, const struct mc_layer_config *layers,
-			     struct mc_layer_ctl *const *ctl, int slot)
+int mc_output_attach_layers(struct mc_output *o, const struct mc_layer_config *layers,
+			    struct mc_layer_ctl *const *ctl, int slot)
 {
-	int64_t sum = 0;
 	for (int l = 0; l < o->n_layers; l++) {
 		o->layer_bitrate[l] = layers[l].bitrate;
 		o->layer_ctl[l] = ctl ? ctl[l] : NULL;
-		sum += layers[l].bitrate;
 	}
 	o->ctl_slot = slot;
-	mc_pacer_set_rate(&o->pacer, (int64_t)(PACING_FACTOR * (double)sum), mc_now_us());
+	return mc_output_cc_create(o);
 }
 
 static void log_pacer_drops(struct mc_output *o)
@@ -328,13 +326,14 @@ static void log_pacer_drops(struct mc_output *o)
 		return;
 	mc_warn(MOD, "%s: %s (%d ms at %lld kbit/s): %llu packets dropped as too old, %llu as the queue was full "
 		"(layers 0x%x; %llu messages suppressed)", o->cfg->name, what, o->cfg->pacer_queue_ms,
-		(long long)(o->pacer.rate_bps / 1000), (unsigned long long)o->pacer.dropped_old,
-		(unsigned long long)o->pacer.dropped_full, o->pacer.damaged_layers, (unsigned long long)suppressed);
+		(long long)(o->pacer.rate_bps / 1000), (unsigned long long)mc_count_get(&o->pacer.dropped_old),
+		(unsigned long long)mc_count_get(&o->pacer.dropped_full), o->pacer.damaged_layers, (unsigned long long)suppressed);
 	o->pacer.damaged_layers = 0;
 }
 
 int64_t mc_output_pace(struct mc_output *o, int64_t now)
 {
+	mc_output_cc_tick(o, now, false);
 	struct mmsghdr msgs[64];
 	struct iovec iovs[64];
 	int8_t layers[64];
@@ -356,6 +355,8 @@ int64_t mc_output_pace(struct mc_output *o, int64_t now)
 				o->send_errors++;
 				continue;
 			}
+			if (p->twcc_off)
+				mc_output_cc_sent(o, (uint16_t)(o->twcc_seq - 1), len, p->flags & MC_RTP_FLAG_PROBE, a);
 			iovs[count] = (struct iovec){ .iov_base = p->data, .iov_len = len };
 			msgs[count] = (struct mmsghdr){ .msg_hdr = { .msg_name = &o->rtp_dest[l],
 								    .msg_namelen = sizeof(o->rtp_dest[l]),
@@ -393,20 +394,43 @@ void mc_output_flush(struct mc_output *o)
 	}
 }
 
-int mc_output_send_packet(struct mc_output *o, int layer, uint8_t *pkt, size_t len, size_t cap)
+static int queue_first(struct mc_output *o, int layer, const uint8_t *pkt, size_t len, uint8_t flags, int64_t now)
 {
-	(void)cap; /* the pacer's copy has room for the SRTP tag */
 	if (len > MC_RTP_PACKET_MAX - MC_SRTP_TRAILER_MAX || len < MC_RTP_HEADER_LEN)
 		return -EINVAL;
 	/* through the pacer's first class: ahead of every layer's media, and it gets a new transport-wide
 	 * number as it leaves (the RTX and plain resend keep the media packet's extension block in place) */
-	struct mc_rtp_packet p = { .len = (uint16_t)len };
+	struct mc_rtp_packet p = { .len = (uint16_t)len, .flags = flags };
 	memcpy(p.data, pkt, len);
 	const struct mc_rtp_stream *s = &o->streams[layer];
 	if (s->ext_twcc_off && (pkt[0] & 0x10) && (pkt[0] & 0x0f) == 0)
 		p.twcc_off = (uint8_t)(MC_RTP_HEADER_LEN + s->ext_twcc_off);
 	uint32_t ts = (uint32_t)pkt[4] << 24 | (uint32_t)pkt[5] << 16 | (uint32_t)pkt[6] << 8 | pkt[7];
-	return mc_pacer_push(&o->pacer, 0, &p, layer, ts, 0, mc_now_us());
+	return mc_pacer_push(&o->pacer, 0, &p, layer, ts, 0, now);
+}
+
+int mc_output_send_packet(struct mc_output *o, int layer, uint8_t *pkt, size_t len, size_t cap)
+{
+	(void)cap; /* the pacer's copy has room for the SRTP tag */
+	return queue_first(o, layer, pkt, len, 0, mc_now_us());
+}
+
+int mc_output_queue_copy(struct mc_output *o, int layer, uint16_t seq, bool probe, int64_t now)
+{
+	const struct mc_rtp_history_entry *e;
+	if (mc_rtp_history_get(&o->history[layer], seq, now, 0, &e) != MC_RESEND_OK)
+		return -ENOENT;
+	if (!o->cfg->rtx)
+		return queue_first(o, layer, e->data, e->len, probe ? MC_RTP_FLAG_PROBE : 0, now);
+	uint8_t pkt[MC_RTP_PACKET_MAX];
+	struct mc_rtp_stream *rs = &o->rtx[layer];
+	int n = mc_rtx_wrap(e->data, e->len, rs->payload_type, rs->ssrc, rs->seq, pkt, sizeof(pkt) - MC_SRTP_TRAILER_MAX);
+	if (n < 0)
+		return n;
+	rs->seq++;
+	rs->packets++;
+	rs->octets += (uint64_t)n - MC_RTP_HEADER_LEN;
+	return queue_first(o, layer, pkt, (size_t)n, probe ? MC_RTP_FLAG_PROBE : 0, now);
 }
 
 static void send_rtcp_to(struct mc_output *o, uint8_t *buf, size_t len, size_t cap, const struct sockaddr_in *dest)

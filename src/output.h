@@ -19,6 +19,10 @@
 
 struct mc_srtp;
 struct mc_layer_ctl;
+struct mc_output_cc;
+
+/* libwebrtc's pacing factor: packets leave at 2.5x the target, fast enough that the queue stays short */
+#define MC_PACING_FACTOR 2.5
 struct mc_layer;
 
 struct mc_output_layer_stats {
@@ -60,6 +64,7 @@ struct mc_output {
 	struct mc_layer_ctl *layer_ctl[MC_MAX_LAYERS]; /* the track's layers, NULL before mc_output_attach_layers */
 	int ctl_slot;
 	struct mc_ratelimit pacer_rl;
+	struct mc_output_cc *cc; /* congestion control, after mc_output_attach_layers */
 	/* stats */
 	struct mc_output_layer_stats layer_stats[MC_MAX_LAYERS];
 	uint64_t send_errors, rtcp_sent, icmp_errors;
@@ -75,9 +80,9 @@ void mc_output_destroy(struct mc_output *o);
 void mc_output_deliver(struct mc_output *o, const AVPacket *pkt, int layer, bool keyframe, int64_t capture_us);
 
 /* Before the network thread starts: the track's layers (configured bitrates and their control block) and
- * this output's slot in it. Sets the pacing rate. */
-void mc_output_attach_layers(struct mc_output *o, const struct mc_layer_config *layers,
-			     struct mc_layer_ctl *const *ctl, int slot);
+ * this output's slot in it. Starts congestion control, which sets the pacing rate. -ENOMEM. */
+int mc_output_attach_layers(struct mc_output *o, const struct mc_layer_config *layers,
+			    struct mc_layer_ctl *const *ctl, int slot);
 
 /* Network thread: packetize what the encoders queued and hand it to the pacer. */
 void mc_output_flush(struct mc_output *o);
@@ -87,6 +92,9 @@ int64_t mc_output_pace(struct mc_output *o, int64_t now_us);
  * class; it leaves with the next mc_output_pace(), SRTP-protected there. 0 or -errno (-ENOSPC: the pacer's
  * queue is full). */
 int mc_output_send_packet(struct mc_output *o, int layer, uint8_t *pkt, size_t len, size_t cap);
+/* Network thread: queue a copy of packet `seq` of `layer` from the history the same way (as RTX when
+ * configured); `probe` flags it as part of a probe cluster. -ENOENT when the history has no such packet. */
+int mc_output_queue_copy(struct mc_output *o, int layer, uint16_t seq, bool probe, int64_t now_us);
 /* Network thread: the socket reported an error (ICMP): read and count them. */
 void mc_output_read_errors(struct mc_output *o);
 /* Network thread: RTCP SR + SDES for every layer that has sent; with `bye`, BYE too. */

@@ -82,7 +82,7 @@ static void drop_old(struct mc_pacer *p, int64_t now)
 			p->damaged_layers |= 1u << layer;
 			do {
 				unlink_head(p, c);
-				p->dropped_old++;
+				mc_count_inc(&p->dropped_old);
 			} while (p->head[c] >= 0 && p->slots[p->head[c]].ts == ts && p->slots[p->head[c]].layer == layer);
 		}
 	}
@@ -95,7 +95,7 @@ int mc_pacer_push(struct mc_pacer *p, int cls, const struct mc_rtp_packet *pkt, 
 		return -EINVAL;
 	drop_old(p, now_us);
 	if (p->free_head < 0) {
-		p->dropped_full++;
+		mc_count_inc(&p->dropped_full);
 		p->damaged_layers |= 1u << layer;
 		return -ENOSPC;
 	}
@@ -104,6 +104,7 @@ int mc_pacer_push(struct mc_pacer *p, int cls, const struct mc_rtp_packet *pkt, 
 	p->free_head = s->next;
 	s->pkt.len = pkt->len;
 	s->pkt.twcc_off = pkt->twcc_off;
+	s->pkt.flags = pkt->flags;
 	memcpy(s->pkt.data, pkt->data, pkt->len);
 	s->enqueued_us = now_us;
 	s->capture_us = capture_us;
@@ -140,7 +141,7 @@ struct mc_paced *mc_pacer_pop(struct mc_pacer *p, int64_t now_us)
 		struct mc_paced *s = &p->slots[p->head[c]];
 		unlink_head(p, c);
 		p->debt += s->pkt.len;
-		p->sent++;
+		mc_count_inc(&p->sent);
 		return s;
 	}
 	return NULL;
@@ -148,6 +149,8 @@ struct mc_paced *mc_pacer_pop(struct mc_pacer *p, int64_t now_us)
 
 int64_t mc_pacer_next_us(struct mc_pacer *p, int64_t now_us)
 {
+	mc_count_set(&p->queued_now, (uint64_t)p->queued);
+	mc_count_set(&p->queue_age_us, (uint64_t)mc_pacer_queue_age_us(p, now_us));
 	if (p->queued == 0)
 		return INT64_MAX;
 	drain_budget(p, now_us);

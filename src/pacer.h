@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "counter.h"
 #include "rtp.h"
 
 #define MC_PACER_CLASSES 5
@@ -40,7 +41,8 @@ struct mc_pacer {
 	int64_t last_us;
 	/* a frame dropped whole or in part: the output asks for a keyframe on these layers */
 	unsigned damaged_layers;
-	uint64_t sent, dropped_old, dropped_full;
+	mc_counter sent, dropped_old, dropped_full; /* read by the stats thread */
+	mc_counter queued_now, queue_age_us;        /* set by mc_pacer_next_us() */
 };
 
 int mc_pacer_init(struct mc_pacer *p, int capacity, int64_t rate_bps, int64_t max_queue_us, bool enabled);

@@ -31,6 +31,7 @@ struct mc_rtp_packet *mc_rtp_batch_add(struct mc_rtp_batch *b)
 	struct mc_rtp_packet *p = &b->pkts[b->count++];
 	p->len = 0;
 	p->twcc_off = 0;
+	p->flags = 0;
 	return p;
 }
 

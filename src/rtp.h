@@ -10,6 +10,7 @@
 #include "rtp_ext.h"
 
 #define MC_RTP_HEADER_LEN 12
+#define MC_RTP_FLAG_PROBE 1 /* a copy sent to probe the path's capacity (congestion control) */
 /* Room after the payload for the SRTP auth tag (10 bytes for HMAC-SHA1-80, 16 for GCM) and SRTCP index. */
 #define MC_SRTP_TRAILER_MAX 32
 #define MC_RTP_PACKET_MAX (1500 + MC_SRTP_TRAILER_MAX)
@@ -17,6 +18,7 @@
 struct mc_rtp_packet {
 	uint16_t len;
 	uint8_t twcc_off; /* offset of the transport-wide sequence number, filled in as it leaves; 0: none */
+	uint8_t flags;    /* MC_RTP_FLAG_* */
 	uint8_t data[MC_RTP_PACKET_MAX];
 };
 

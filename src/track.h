@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "counter.h"
 #include "encoder.h"
 #include "histogram.h"
 #include "layer_ctl.h"
@@ -45,6 +46,7 @@ struct mc_layer {
 	struct mc_layer_ctl ctl;     /* bitrate and pause from the outputs' congestion control */
 	int bitrate;                 /* what the encoder was set to, bit/s (layer thread) */
 	bool paused;                 /* layer thread */
+	mc_counter bitrate_now, paused_now, frames_paused, bitrate_changes; /* for the stats */
 	bool keyframe_request;       /* atomic: set by any thread, consumed by the layer's thread at its next frame */
 	struct mc_layer_stats stats;
 };

@@ -48,7 +48,7 @@ static void test_rate_bounds_windows(void)
 		worst = bytes > worst ? bytes : worst;
 	}
 	CHECK(worst <= 5000 + 1000 + 1200);
-	CHECK_EQ(p.sent, 100);
+	CHECK_EQ(mc_count_get(&p.sent), 100);
 	CHECK_EQ(mc_pacer_next_us(&p, t), INT64_MAX);
 	mc_pacer_finish(&p);
 }
@@ -119,10 +119,10 @@ static void test_bounded(void)
 	}
 	struct mc_rtp_packet k = pkt(1000, 999, false);
 	CHECK_EQ(mc_pacer_push(&p, 1, &k, 1, 200, 60000, 60000), -ENOSPC);
-	CHECK_EQ(p.dropped_full, 1);
+	CHECK_EQ(mc_count_get(&p.dropped_full), 1);
 	p.rate_bps = 8000; /* and now slower than anything */
 	(void)mc_pacer_pop(&p, 100001);
-	CHECK(p.dropped_old > 0);
+	CHECK(mc_count_get(&p.dropped_old) > 0);
 	CHECK(p.damaged_layers & 2);
 	/* what is left is the second frame only (ts 200) */
 	for (int c = 0; c < MC_PACER_CLASSES; c++)
