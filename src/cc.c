@@ -52,6 +52,26 @@ static void acked_add(struct mc_cc *c, int64_t arrival, int size)
 		c->acked_n++;
 }
 
+/* Bytes received in the last `window` of the receiver's clock, as bit/s; 0 when too few. */
+static int64_t acked_recent(const struct mc_cc *c, int64_t window)
+{
+	if (c->acked_n < 4)
+		return 0;
+	int last = (c->acked_pos + MC_CC_ACKED_RING - 1) % MC_CC_ACKED_RING;
+	int64_t newest = c->acked_arrival[last], oldest = newest, bytes = 0;
+	int n = 0;
+	for (int k = 0; k < c->acked_n; k++) {
+		int i = (last - k + MC_CC_ACKED_RING) % MC_CC_ACKED_RING;
+		if (newest - c->acked_arrival[i] > window)
+			break;
+		if (k) /* the bytes after the oldest one, over the span */
+			bytes += c->acked_size[(i + 1) % MC_CC_ACKED_RING];
+		oldest = c->acked_arrival[i];
+		n++;
+	}
+	return n >= 4 && newest - oldest >= window / 4 ? bytes * 8 * 1000000 / (newest - oldest) : 0;
+}
+
 /* Bytes received in the last 500 ms of the receiver's clock (or what the ring holds), as bit/s. */
 static void acked_update(struct mc_cc *c)
 {
@@ -162,8 +182,15 @@ static void aimd(struct mc_cc *c, int64_t now)
 		c->last_overuse_us = now;
 		/* once per RTT at most: the queue the last decrease drains needs that long to show */
 		if (now - c->last_decrease_us > c->rtt_us + 100000) {
-			double base = acked > 0 ? acked : c->delay_bps;
+			/* the rate that gets through now; a 500 ms window that reaches back to before a layer
+			 * resumed would say far less */
+			double recent = (double)acked_recent(c, 250000);
+			double base = recent > acked ? recent : acked > 0 ? acked : c->delay_bps;
 			double next = BETA * base;
+			/* at most halved per overuse: a burst that queued briefly is not a path of a tenth the rate
+			 * (a real bottleneck halves it again one RTT later) */
+			if (next < 0.5 * c->delay_bps)
+				next = 0.5 * c->delay_bps;
 			if (next < c->delay_bps)
 				c->delay_bps = next;
 			c->last_decrease_us = now;

@@ -88,7 +88,7 @@ int64_t mc_cc_update(struct mc_cc *c, int64_t now_us);
 /* Probing: when the estimate is below `desired` and the path has been quiet, a cluster is due. Returns
  * its rate (bit/s) and marks it started, or 0. The caller sends MC_CC_PROBE_PACKETS packets at that rate
  * and flags them as probe packets in the feedback it reports. */
-#define MC_CC_PROBE_PACKETS 6
+#define MC_CC_PROBE_PACKETS 10 /* ~15-20 ms at video rates: arrival jitter matters less */
 int64_t mc_cc_probe_due(struct mc_cc *c, int64_t desired_bps, int64_t now_us);
 
 /* ---- layer allocation ---- */

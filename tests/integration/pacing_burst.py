@@ -13,7 +13,7 @@ keyframe leaves as one burst: the test also checks that it goes over the paced b
 nothing). libx264 runs with a VBV of one frame, so its keyframes are small and the unpaced burst is only
 somewhat larger; libvpx's 500 ms buffer lets a keyframe grow to many frames' worth.
 
-Exit 0 pass, 1 fail. Port 16610. Prints "burst5ms paced=N unpaced=M allowed=A" for the note.
+Exit 0 pass, 1 fail. Port 16710. Prints "burst5ms paced=N unpaced=M allowed=A" for the note.
 """
 import array
 import os
@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-PORT = 16610
+PORT = 16710
 LAYERS = [(1280, 720, 30, 2500000), (640, 360, 30, 700000), (320, 180, 15, 150000)]
 RATE = 2.5 * sum(l[3] for l in LAYERS)  # bit/s
 MTU = 1200

@@ -14,7 +14,7 @@ block) and checks:
 - the payload after the block is a valid H.264 (RFC 6184) / VP8 (RFC 7741) payload start, and every frame's
   fragments reassemble (FU-A start/end bits or VP8 S bit) in order.
 
-Exit 0 pass, 1 fail. Port 16600.
+Exit 0 pass, 1 fail. Port 16700.
 """
 import os
 import select
@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-PORT = 16600
+PORT = 16700
 MTU = 1000
 SSRCS = [0x1111, 0x2222, 0x3333]
 RIDS = ["f", "h", "q"]
