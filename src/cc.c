@@ -242,11 +242,17 @@ static void loss_update(struct mc_cc *c, double loss, int64_t now)
 	c->loss_bps = clampd(c->loss_bps, (double)c->min_bps, (double)c->max_bps);
 }
 
-void mc_cc_on_loss(struct mc_cc *c, double fraction, int64_t now_us)
+void mc_cc_on_loss(struct mc_cc *c, int lost, int expected, int64_t now_us)
 {
-	if (!(fraction >= 0 && fraction <= 1))
+	if (lost < 0 || expected <= 0 || lost > expected)
 		return;
-	loss_update(c, fraction, now_us);
+	/* accumulated over at least 20 packets: a receiver that reports every 50 ms covers a handful each time */
+	c->rr_lost += lost;
+	c->rr_expected += expected;
+	if (c->rr_expected < 20)
+		return;
+	loss_update(c, (double)c->rr_lost / c->rr_expected, now_us);
+	c->rr_lost = c->rr_expected = 0;
 }
 
 /* Janus's REMB to a streaming source is the lowest of its viewers' receive estimates: it starts ~13 s
@@ -377,9 +383,14 @@ void mc_cc_on_feedback(struct mc_cc *c, const struct mc_cc_packet *pkts, int n, 
 	}
 	acked_update(c);
 	aimd(c, now_us);
-	/* loss from the feedback: only over enough packets to mean something */
-	if (n >= 10)
-		loss_update(c, (double)lost / n, now_us);
+	/* loss from the feedback, over at least 20 packets (as libwebrtc): one lost of five in a 50 ms
+	 * feedback is not 20 % loss */
+	c->fb_lost += lost;
+	c->fb_total += n;
+	if (c->fb_total >= 20) {
+		loss_update(c, (double)c->fb_lost / c->fb_total, now_us);
+		c->fb_lost = c->fb_total = 0;
+	}
 	if (c->probe_rate_bps && (probe_in ? c->probe_sent >= MC_CC_PROBE_PACKETS : 0))
 		probe_finish(c, now_us);
 	if (c->probe_rate_bps && now_us - c->probe_started_us > 1000000 + c->rtt_us)

@@ -59,6 +59,7 @@ struct mc_cc {
 	double loss_bps;
 	int64_t last_loss_decrease_us, last_loss_us;
 	double last_loss;
+	int fb_lost, fb_total, rr_lost, rr_expected; /* loss accumulated until it covers 20 packets */
 	/* REMB */
 	int64_t remb_bps, remb_peak_bps, remb_us;
 	bool remb_capping;
@@ -78,8 +79,9 @@ void mc_cc_init(struct mc_cc *c, int64_t start_bps, int64_t min_bps, int64_t max
 /* One transport-wide feedback message, packets in sequence order, with their send times and sizes from
  * the sender's history (packets it has no record of are left out). */
 void mc_cc_on_feedback(struct mc_cc *c, const struct mc_cc_packet *pkts, int n, int64_t now_us);
-/* An RR's fraction lost (0..1) for our stream(s). */
-void mc_cc_on_loss(struct mc_cc *c, double fraction, int64_t now_us);
+/* Loss from RRs: packets lost of those expected since the previous report (RFC 3550 §6.4.1, from the
+ * cumulative counts); acted on once 20 or more packets are covered. */
+void mc_cc_on_loss(struct mc_cc *c, int lost, int expected, int64_t now_us);
 void mc_cc_on_rtt(struct mc_cc *c, int64_t rtt_us);
 /* REMB from the SFU. */
 void mc_cc_on_remb(struct mc_cc *c, int64_t bps, int64_t now_us);

@@ -485,6 +485,7 @@ static const struct key keys[] = {
 	{ SEC_OUTPUT, "cc", p_bool, O(cc) },
 	{ SEC_OUTPUT, "min_bitrate", p_bitrate, O(min_bitrate) },
 	{ SEC_OUTPUT, "keyframe_on_pli", p_keyframe_on_pli, O(keyframe_on_pli) },
+	{ SEC_OUTPUT, "keyframe_repeat_ms", p_int, O(keyframe_repeat_ms), 0, 1000 },
 	{ SEC_OUTPUT, "rtx", p_bool, O(rtx) },
 	{ SEC_OUTPUT, "rtx_payload_type", p_int, O(rtx_payload_type), 96, 127 },
 	{ SEC_OUTPUT, "rtx_ssrcs", p_rtx_ssrcs, O(rtx_ssrcs) },

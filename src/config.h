@@ -100,6 +100,7 @@ struct mc_output_config {
 	bool cc;            /* congestion control sets the layers' bitrates and pauses top layers */
 	int min_bitrate;    /* the estimate never goes below (bit/s) */
 	enum mc_keyframe_on_pli keyframe_on_pli;
+	int keyframe_repeat_ms; /* a keyframe asked for by PLI/FIR is made once more this much later; 0: not */
 	bool rtx;             /* NACKed packets go out as RFC 4588 RTX (else as they were) */
 	int rtx_payload_type;
 	int n_rtx_ssrcs, rtx_ssrcs_line;

@@ -46,7 +46,14 @@ static void request_keyframe(struct ctx *c, int layer)
 			continue;
 		}
 		o->key_request_us[l] = c->now_us;
+		if (o->cfg->keyframe_repeat_ms)
+			o->key_repeat_us[l] = c->now_us + (int64_t)o->cfg->keyframe_repeat_ms * 1000;
+		if (!o->key_pending_us[l])
+			o->key_pending_us[l] = c->now_us;
 		mc_count_inc(&st->keyframes_requested);
+		/* wall-clock milliseconds, to line up with a viewer's log */
+		mc_debug(MOD, "%s: layer %d: keyframe requested at %lld ms", o->cfg->name, l,
+			 (long long)(mc_wall_us() / 1000 % 100000000));
 		if (o->layers[l])
 			mc_layer_request_keyframe(o->layers[l]);
 	}
@@ -136,15 +143,17 @@ static void on_report(void *ctx, uint32_t sender, const struct mc_rtcp_report_bl
 	mc_count_set(&st->fraction_lost, rb->fraction_lost);
 	mc_count_set(&st->cumulative_lost, rb->cumulative_lost > 0 ? (uint64_t)rb->cumulative_lost : 0);
 	mc_count_set(&st->jitter_us, (uint64_t)rb->jitter * 1000000 / 90000);
-	if (rb->lsr == 0)
-		return; /* no SR of ours reached the receiver yet */
-	/* RFC 3550 §6.4.1: RTT = arrival - LSR - DLSR, in the middle 32 bits of NTP time (1/65536 s) */
-	uint32_t now = (uint32_t)(mc_ntp_from_unix_us(mc_wall_us()) >> 16);
-	int32_t rtt = (int32_t)(now - rb->lsr - rb->dlsr);
-	if (rtt >= 0 && rtt < 10 * 65536) /* negative or > 10 s: clock steps or a lying receiver */
-		mc_count_set(&st->rtt_us, (uint64_t)rtt * 1000000 / 65536);
-	mc_output_cc_rr(c->o, rb->fraction_lost / 256.0, rtt >= 0 && rtt < 10 * 65536 ? (int64_t)rtt * 1000000 / 65536 : 0,
-			c->now_us);
+	int64_t rtt_us = 0;
+	if (rb->lsr != 0) { /* 0: no SR of ours reached the receiver yet */
+		/* RFC 3550 §6.4.1: RTT = arrival - LSR - DLSR, in the middle 32 bits of NTP time (1/65536 s) */
+		uint32_t now = (uint32_t)(mc_ntp_from_unix_us(mc_wall_us()) >> 16);
+		int32_t rtt = (int32_t)(now - rb->lsr - rb->dlsr);
+		if (rtt >= 0 && rtt < 10 * 65536) { /* negative or > 10 s: clock steps or a lying receiver */
+			rtt_us = (int64_t)rtt * 1000000 / 65536;
+			mc_count_set(&st->rtt_us, (uint64_t)rtt_us);
+		}
+	}
+	mc_output_cc_rr(c->o, l, rb->highest_seq, rb->cumulative_lost, rtt_us, c->now_us); /* loss, RTT: cc */
 }
 
 static void on_remb(void *ctx, uint32_t sender, uint64_t bitrate, const uint32_t *ssrcs, int n)
@@ -210,6 +219,29 @@ void mc_feedback_datagram(struct mc_output *o, uint8_t *buf, size_t len, const s
 	mc_count_add(&fb->rtcp_packets, (uint64_t)r.packets);
 	mc_count_add(&fb->malformed, (uint64_t)r.malformed);
 	mc_count_add(&fb->unknown, (uint64_t)r.unknown);
+}
+
+/* Janus's streaming plugin asks for a keyframe when a viewer says 'watch', before the viewer's DTLS is up
+ * (that keyframe reaches nobody), and may not ask again for a second when the viewer is ready: the
+ * follow-up keyframe is what the viewer gets. */
+int64_t mc_feedback_tick(struct mc_output *o, int64_t now_us)
+{
+	int64_t next = -1;
+	for (int l = 0; l < o->n_layers; l++) {
+		if (!o->key_repeat_us[l])
+			continue;
+		if (now_us >= o->key_repeat_us[l]) {
+			o->key_repeat_us[l] = 0;
+			mc_count_inc(&o->fb.layers[l].keyframes_repeated);
+			if (o->layers[l])
+				mc_layer_request_keyframe(o->layers[l]);
+			continue;
+		}
+		int64_t in = o->key_repeat_us[l] - now_us;
+		if (next < 0 || in < next)
+			next = in;
+	}
+	return next;
 }
 
 void mc_feedback_read(struct mc_output *o, int fd)

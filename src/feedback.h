@@ -22,6 +22,7 @@ struct mc_feedback_layer_stats {
 	mc_counter plis, firs;             /* naming this layer's SSRC */
 	mc_counter keyframes_requested;    /* passed on to the encoder */
 	mc_counter keyframes_rate_limited; /* dropped: within MC_KEYFRAME_REQUEST_GAP_US of the last */
+	mc_counter keyframes_repeated;     /* keyframe_repeat_ms follow-ups */
 	mc_counter nacks;                  /* sequence numbers NACKed */
 	mc_counter resent;                 /* packets sent again (as RTX or plain) */
 	mc_counter resend_too_old, resend_too_recent, resend_unknown;
@@ -50,6 +51,9 @@ struct mc_feedback_stats {
 
 /* Network thread: read every datagram waiting on `fd` (one of the output's sockets) and act on it. */
 void mc_feedback_read(struct mc_output *o, int fd);
+/* Network thread: follow-up keyframe requests that are due (keyframe_repeat_ms). Returns microseconds
+ * until the next one, or -1 when none is pending (the loop's wait is bounded by it). */
+int64_t mc_feedback_tick(struct mc_output *o, int64_t now_us);
 /* Handle one datagram from `from` (exposed for the network thread's tests). */
 void mc_feedback_datagram(struct mc_output *o, uint8_t *buf, size_t len, const struct sockaddr_in *from);
 

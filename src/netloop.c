@@ -100,7 +100,14 @@ static void *net_thread(void *arg)
 	mc_thread_sched(200, 0);
 	while (!__atomic_load_n(&nl->stop, __ATOMIC_ACQUIRE)) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(nl->epfd, evs, 16, 500);
+		int timeout_ms = 500;
+		int64_t now = mc_now_us();
+		for (int k = 0; k < nl->n_outputs; k++) {
+			int64_t due = mc_feedback_tick(nl->outputs[k], now);
+			if (due >= 0 && due / 1000 + 1 < timeout_ms)
+				timeout_ms = (int)(due / 1000 + 1);
+		}
+		int n = epoll_wait(nl->epfd, evs, 16, timeout_ms);
 		if (n < 0 && errno != EINTR) {
 			mc_err(MOD, "epoll_wait: %s", strerror(errno));
 			break;

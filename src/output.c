@@ -301,8 +301,11 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 	/* into the pacer: retransmissions are class 0, then the lowest layer first (layers are listed highest
 	 * first), so a small layer's frame is not stuck behind a large keyframe */
 	int cls = 1 + (o->n_layers - 1 - l);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		if (f->keyframe)
+			o->batch.pkts[i].flags |= MC_RTP_FLAG_KEYFRAME;
 		mc_pacer_push(&o->pacer, cls, &o->batch.pkts[i], l, ts, f->capture_us, t1);
+	}
 	st->frames++;
 	o->sent_any[l] = true;
 }
@@ -377,6 +380,12 @@ int64_t mc_output_pace(struct mc_output *o, int64_t now)
 			if (items[k]->cls != 0 && (items[k]->pkt.data[1] & 0x80)) { /* marker: the frame's last packet left */
 				mc_hist_add(&st->capture_to_wire, c - items[k]->capture_us);
 				mc_hist_add(&st->pacer_wait, c - items[k]->enqueued_us);
+				int l = layers[k];
+				/* the sender's share of a viewer's wait for a picture */
+				if ((items[k]->pkt.flags & MC_RTP_FLAG_KEYFRAME) && o->key_pending_us[l]) {
+					mc_hist_add(&st->pli_to_wire, c - o->key_pending_us[l]);
+					o->key_pending_us[l] = 0;
+				}
 			}
 		}
 		now = c;

@@ -34,6 +34,7 @@ struct mc_output_layer_stats {
 	struct mc_histogram send;
 	struct mc_histogram capture_to_wire; /* capture → the frame's last packet handed to the kernel */
 	struct mc_histogram pacer_wait;      /* a frame's last packet: packetized → handed to the kernel */
+	struct mc_histogram pli_to_wire;     /* a PLI/FIR passed on → the keyframe's last packet handed to the kernel */
 };
 
 struct mc_output {
@@ -54,6 +55,8 @@ struct mc_output {
 	struct mc_rtp_history history[MC_MAX_LAYERS];
 	struct mc_rtp_stream rtx[MC_MAX_LAYERS]; /* RFC 4588 streams (ssrc, seq, payload type) with rtx = on */
 	int64_t key_request_us[MC_MAX_LAYERS];  /* last keyframe request passed on */
+	int64_t key_repeat_us[MC_MAX_LAYERS];   /* keyframe_repeat_ms: when to ask once more; 0: nothing due */
+	int64_t key_pending_us[MC_MAX_LAYERS];  /* oldest keyframe request not yet answered (pli_to_wire); 0: none */
 	struct mc_feedback_stats fb;
 	struct mc_ratelimit fb_rl;
 	struct mc_pktqueue queue;

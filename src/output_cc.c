@@ -74,19 +74,26 @@ void mc_output_cc_twcc(struct mc_output *o, const struct mc_rtcp_twcc *fb, int64
 	mc_output_cc_tick(o, now_us, true);
 }
 
-void mc_output_cc_rr(struct mc_output *o, double fraction_lost, int64_t rtt_us, int64_t now_us)
+void mc_output_cc_rr(struct mc_output *o, int layer, uint32_t highest_seq, int32_t cumulative_lost, int64_t rtt_us,
+		     int64_t now_us)
 {
 	struct mc_output_cc *c = o->cc;
-	if (!c)
+	if (!c || layer < 0 || layer >= o->n_layers)
 		return;
 	if (rtt_us > 0)
 		mc_cc_on_rtt(&c->cc, rtt_us);
-	/* transport-wide feedback counts loss per packet and sooner: an RR's fraction is for when it is all
-	 * the receiver sends */
-	if (!c->cc.have_twcc) {
-		mc_cc_on_loss(&c->cc, fraction_lost, now_us);
-		mc_output_cc_tick(o, now_us, true);
-	}
+	bool had = c->rr[layer].have;
+	int32_t expected = (int32_t)(highest_seq - c->rr[layer].highest_seq);
+	int32_t lost = cumulative_lost - c->rr[layer].cumulative_lost;
+	c->rr[layer].have = true;
+	c->rr[layer].highest_seq = highest_seq;
+	c->rr[layer].cumulative_lost = cumulative_lost;
+	/* transport-wide feedback counts loss per packet and sooner: RRs are for when they are all the receiver
+	 * sends. A report that went backwards or claims more than 10 000 packets is a restart or a lie. */
+	if (!had || c->cc.have_twcc || expected <= 0 || expected > 10000)
+		return;
+	mc_cc_on_loss(&c->cc, lost < 0 ? 0 : lost > expected ? expected : lost, expected, now_us);
+	mc_output_cc_tick(o, now_us, true);
 }
 
 void mc_output_cc_remb(struct mc_output *o, int64_t bps, int64_t now_us)

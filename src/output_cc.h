@@ -28,6 +28,11 @@ struct mc_output_cc {
 	int64_t last_tick_us;
 	int probe_left;       /* probe packets of the cluster still to leave the pacer */
 	int64_t probe_rate_bps;
+	struct {
+		bool have;
+		uint32_t highest_seq;
+		int32_t cumulative_lost;
+	} rr[MC_MAX_LAYERS]; /* the previous RR per layer: loss is the difference */
 	/* stats */
 	mc_counter estimate_bps, delay_bps, loss_bps, acked_bps, remb_bps, pacing_bps;
 	mc_counter twcc_feedback, twcc_malformed, twcc_unknown_seq;
@@ -41,7 +46,9 @@ void mc_output_cc_destroy(struct mc_output *o);
 /* A packet left with transport-wide number `seq` (only when the output sends the extension). */
 void mc_output_cc_sent(struct mc_output *o, uint16_t seq, size_t len, bool probe, int64_t now_us);
 void mc_output_cc_twcc(struct mc_output *o, const struct mc_rtcp_twcc *fb, int64_t now_us);
-void mc_output_cc_rr(struct mc_output *o, double fraction_lost, int64_t rtt_us, int64_t now_us);
+/* An RR block on `layer`'s SSRC: its extended highest sequence number and cumulative loss. */
+void mc_output_cc_rr(struct mc_output *o, int layer, uint32_t highest_seq, int32_t cumulative_lost, int64_t rtt_us,
+		     int64_t now_us);
 void mc_output_cc_remb(struct mc_output *o, int64_t bps, int64_t now_us);
 /* The estimate applied: layers, pacing rate, a probe cluster when one is due. Cheap; called by the pacer
  * loop, acts at most every 25 ms (and at once after feedback). */

@@ -10,7 +10,8 @@
 #include "rtp_ext.h"
 
 #define MC_RTP_HEADER_LEN 12
-#define MC_RTP_FLAG_PROBE 1 /* a copy sent to probe the path's capacity (congestion control) */
+#define MC_RTP_FLAG_PROBE 1    /* a copy sent to probe the path's capacity (congestion control) */
+#define MC_RTP_FLAG_KEYFRAME 2 /* a packet of a keyframe */
 /* Room after the payload for the SRTP auth tag (10 bytes for HMAC-SHA1-80, 16 for GCM) and SRTCP index. */
 #define MC_SRTP_TRAILER_MAX 32
 #define MC_RTP_PACKET_MAX (1500 + MC_SRTP_TRAILER_MAX)

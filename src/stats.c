@@ -43,10 +43,11 @@ static void feedback_json(struct mc_strbuf *b, const struct mc_feedback_stats *f
 static void feedback_layer_json(struct mc_strbuf *b, const struct mc_feedback_layer_stats *f)
 {
 	mc_strbuf_printf(b, "\"plis\":%llu,\"firs\":%llu,\"keyframes_requested\":%llu,\"keyframes_rate_limited\":%llu,"
-			    "\"nacks\":%llu,\"resent\":%llu,\"resend_too_old\":%llu,\"resend_too_recent\":%llu,"
+			    "\"keyframes_repeated\":%llu,\"nacks\":%llu,\"resent\":%llu,\"resend_too_old\":%llu,\"resend_too_recent\":%llu,"
 			    "\"resend_unknown\":%llu,\"rr_received\":%llu,\"rtt_ms\":%.3f,\"fraction_lost\":%.4f,"
 			    "\"cumulative_lost\":%llu,\"jitter_ms\":%.3f,",
-			 C(f->plis), C(f->firs), C(f->keyframes_requested), C(f->keyframes_rate_limited), C(f->nacks),
+			 C(f->plis), C(f->firs), C(f->keyframes_requested), C(f->keyframes_rate_limited), C(f->keyframes_repeated),
+			 C(f->nacks),
 			 C(f->resent), C(f->resend_too_old), C(f->resend_too_recent), C(f->resend_unknown),
 			 C(f->rr_received), (double)mc_count_get(&f->rtt_us) / 1000,
 			 (double)mc_count_get(&f->fraction_lost) / 256, C(f->cumulative_lost),
@@ -176,7 +177,9 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 			hist(b, "packetize", &st->packetize, true);
 			hist(b, "srtp", &st->srtp, true);
 			hist(b, "send", &st->send, true);
-			hist(b, "capture_to_wire", &st->capture_to_wire, false);
+			hist(b, "capture_to_wire", &st->capture_to_wire, true);
+			hist(b, "pacer_wait", &st->pacer_wait, true);
+			hist(b, "pli_to_wire", &st->pli_to_wire, false);
 			mc_strbuf_printf(b, "}}");
 		}
 		mc_strbuf_printf(b, "]}");

@@ -132,17 +132,20 @@ static void test_loss(void)
 	struct mc_cc c;
 	mc_cc_init(&c, 1000000, 30000, 5000000);
 	int64_t t = 0;
-	mc_cc_on_loss(&c, 0.2, t);
+	mc_cc_on_loss(&c, 2, 10, t); /* 10 packets: not enough to act on */
+	CHECK_EQ(mc_cc_update(&c, t), 1000000);
+	mc_cc_on_loss(&c, 2, 10, t); /* 4 of 20: 20 % */
 	CHECK_NEAR((double)mc_cc_update(&c, t), 900000, 1000);
-	mc_cc_on_loss(&c, 0.2, t + 100000); /* within 300 ms + RTT: not again */
+	mc_cc_on_loss(&c, 8, 40, t + 100000); /* within 300 ms + RTT: not again */
 	CHECK_NEAR((double)mc_cc_update(&c, t), 900000, 1000);
-	mc_cc_on_loss(&c, 0.05, t + 1000000); /* between 2 and 10 %: hold */
+	mc_cc_on_loss(&c, 2, 40, t + 1000000); /* between 2 and 10 %: hold */
 	CHECK_NEAR((double)mc_cc_update(&c, t), 900000, 1000);
 	for (int i = 2; i <= 6; i++)
-		mc_cc_on_loss(&c, 0.0, t + i * 1000000);
+		mc_cc_on_loss(&c, 0, 100, t + i * 1000000);
 	CHECK(mc_cc_update(&c, t) > 1250000); /* 8 %/s for 5 s */
-	mc_cc_on_loss(&c, 7.0, t); /* nonsense is ignored */
-	mc_cc_on_loss(&c, -1.0, t);
+	mc_cc_on_loss(&c, 7, 2, t); /* nonsense is ignored */
+	mc_cc_on_loss(&c, -1, 20, t);
+	mc_cc_on_loss(&c, 1, 0, t);
 	CHECK(mc_cc_update(&c, t) > 1250000);
 }
 
@@ -175,8 +178,10 @@ static void probe_case(double path_rate, int64_t *after)
 	struct path pa = { .rate = path_rate, .queue_us = 300000 };
 	int64_t t = 1000000;
 	run(&c, &pa, 500000, 2.5, &t, 0); /* quiet: 500 kbit/s, have_twcc set */
+	int64_t before = mc_cc_update(&c, t);
+	CHECK(before >= 500000 && before < 800000);
 	int64_t rate = mc_cc_probe_due(&c, 3350000, t);
-	CHECK_EQ(rate, 1500000);
+	CHECK_EQ(rate, 3 * before); /* three times the estimate, below the 110 % of what is needed */
 	CHECK_EQ(mc_cc_probe_due(&c, 3350000, t), 0); /* one at a time */
 	struct mc_cc_packet p[MC_CC_PROBE_PACKETS];
 	for (int i = 0; i < MC_CC_PROBE_PACKETS; i++) {
@@ -193,7 +198,7 @@ static void test_probe(void)
 {
 	int64_t e;
 	probe_case(10e6, &e);
-	CHECK(e >= 1300000); /* the path took the probe's 1.5 Mbit/s */
+	CHECK(e >= 1300000); /* the path took the probe's 1.5+ Mbit/s */
 	probe_case(600000, &e);
 	CHECK(e <= 700000); /* the path's 600 kbit/s, not the probe's rate */
 }

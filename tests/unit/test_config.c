@@ -817,6 +817,45 @@ static void test_parse_layers(void)
 	CHECK_EQ(n, -1); /* untouched on failure */
 }
 
+/* Feedback keys (issue 15): defaults, values, and what conflicts. */
+static void test_feedback_keys(void)
+{
+	struct mc_config *cfg = NULL;
+	int n = 0;
+	const char *text = VALID "keyframe_on_pli = all\nrtx = on\nrtx_payload_type = 99\nrtx_ssrcs = 11, 12\n"
+			   "keyframe_repeat_ms = 250\n";
+	CHECK_EQ(mc_config_load_buffer("fb.ini", text, strlen(text), &cfg, &n), 0);
+	if (cfg) {
+		const struct mc_output_config *o = &cfg->outputs[0];
+		CHECK_EQ(o->keyframe_on_pli, MC_KEYFRAME_ON_PLI_ALL);
+		CHECK(o->rtx);
+		CHECK_EQ(o->rtx_payload_type, 99);
+		CHECK_EQ(o->n_rtx_ssrcs, 2);
+		CHECK_EQ(o->rtx_ssrcs[1], 12);
+		CHECK_EQ(o->keyframe_repeat_ms, 250);
+		mc_config_free(cfg);
+	}
+	cfg = NULL;
+	CHECK_EQ(mc_config_load_buffer("fb.ini", VALID, strlen(VALID), &cfg, &n), 0);
+	if (cfg) {
+		const struct mc_output_config *o = &cfg->outputs[0];
+		CHECK_EQ(o->keyframe_on_pli, MC_KEYFRAME_ON_PLI_LAYER); /* RFC 4585: the SSRC named */
+		CHECK(!o->rtx);
+		CHECK_EQ(o->rtx_payload_type, 97);
+		CHECK_EQ(o->keyframe_repeat_ms, 0);
+		mc_config_free(cfg);
+	}
+	ERR1(VALID "keyframe_on_pli = some\n", 11, "keyframe_on_pli:", "expected one of layer, all, got 'some'");
+	ERR1(VALID "rtx = maybe\n", 11, "rtx:", "expected true or false");
+	ERR1(VALID "rtx = on\nrtx_payload_type = 96\n", 12, "rtx_payload_type:", "is the media payload type too");
+	ERR1(VALID "rtx = on\nrtx_payload_type = 128\n", 12, "rtx_payload_type:", "expected an integer from 96 to 127");
+	ERR1(VALID "rtx_payload_type = 98\n", 11, "rtx_payload_type:", "set without rtx = on");
+	ERR1(VALID "rtx_ssrcs = 1, 2\n", 11, "rtx_ssrcs:", "set without rtx = on");
+	ERR1(VALID "rtx = on\nrtx_ssrcs = 1\n", 12, "rtx_ssrcs:", "1 SSRCs for 2 layers");
+	ERR1(VALID "ssrcs = 5, 6\nrtx = on\nrtx_ssrcs = 6, 7\n", 13, "rtx_ssrcs:", "6 is a media SSRC too");
+	ERR1(VALID "keyframe_repeat_ms = 1001\n", 11, "keyframe_repeat_ms:", "expected an integer from 0 to 1000");
+}
+
 static void test_srtp_key_decode(void)
 {
 	uint8_t key[MC_SRTP_KEY_MAX];
@@ -914,6 +953,7 @@ int main(void)
 	RUN(test_parse_layers);
 	RUN(test_srtp_key_decode);
 	RUN(test_extension_keys);
+	RUN(test_feedback_keys);
 	/* whatever a failed test left behind */
 	static const char *const files[] = { "in.y4m", "full.key", "valid.ini", "k.key" };
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
