@@ -13,6 +13,7 @@ struct swenc {
 	AVFrame *frame; /* a reference to the caller's frame, with pict_type set */
 	const char *name;
 	struct mc_encoder_params params; /* as opened (libvpx reopens with a new bitrate) */
+	int64_t reopened_us;
 };
 
 static const char *lib_name(enum mc_codec c) { return c == MC_CODEC_VP8 ? "libvpx" : "libx264"; }
@@ -146,6 +147,12 @@ static int swenc_set_bitrate(void *priv, int bitrate)
 	int diff = bitrate > p->bitrate ? bitrate - p->bitrate : p->bitrate - bitrate;
 	if (diff * 5 < p->bitrate) /* within 20 %: not worth a keyframe */
 		return 0;
+	/* a reopen's keyframe is a burst that congestion control may answer with another change: at most one
+	 * every 3 s, or the two feed each other */
+	int64_t now = mc_now_us();
+	if (e->reopened_us && now - e->reopened_us < 3000000)
+		return -EAGAIN;
+	e->reopened_us = now;
 	struct mc_encoder_params saved = *p, np = *p;
 	np.bitrate = bitrate;
 	AVCodecContext *old = e->ctx;

@@ -31,8 +31,8 @@ struct mc_encoder_ops {
 	/* 0 with a packet (pts = the frame's capture time, Annex B for H.264), -EAGAIN, or -EPIPE when flushed. */
 	int (*receive_packet)(void *priv, AVPacket *pkt);
 	/* Between frames, from the layer's own thread: a new target bitrate (bit/s) from congestion control.
-	 * 0 when the next frame is encoded at it; -errno when the backend cannot (the old rate stays). NULL:
-	 * the backend keeps its opening bitrate. */
+	 * 0 when the next frame is encoded at it; -EAGAIN: not now, ask again later; -errno when the backend
+	 * cannot (the old rate stays). NULL: the backend keeps its opening bitrate. */
 	int (*set_bitrate)(void *priv, int bitrate);
 	void (*close)(void *priv); /* also after a failed open */
 };

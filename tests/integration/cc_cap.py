@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""cc_cap.py MIXCASTD
+"""cc_cap.py MIXCASTD [h264|vp8]
 
-Issue 15, test 3: congestion control against a capped link. mixcastd sends three H.264 layers (one port,
+Issue 15, test 3: congestion control against a capped link. mixcastd sends three H.264 (or VP8) layers (one port,
 told apart by SSRC, transport-wide sequence numbers on) through udp_relay.py to a GStreamer rtpbin whose
 caps carry the transport-cc extension, so it sends transport-wide feedback (and RRs), back through the
 relay to mixcastd's RTCP socket.
@@ -41,6 +41,8 @@ FREE_S, CAP_S, AFTER_S = 6.0, 12.0, 20.0
 CAP_BPS, QUEUE_MS = 600000, 200
 TWCC_URI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 failures = []
+CODEC = sys.argv[2] if len(sys.argv) > 2 else "h264"
+ENC = "VP8" if CODEC == "vp8" else "H264"
 
 
 def log(msg):
@@ -61,7 +63,8 @@ except (ImportError, ValueError) as e:
     log(f"SKIP: python GI / GStreamer not available: {e}")
     sys.exit(77)
 Gst.init(None)
-for f in ("rtpbin", "udpsrc", "udpsink", "rtph264depay", "avdec_h264", "fakesink"):
+DEPAY, DEC = ("rtpvp8depay", "avdec_vp8") if CODEC == "vp8" else ("rtph264depay", "avdec_h264")
+for f in ("rtpbin", "udpsrc", "udpsink", DEPAY, DEC, "fakesink"):
     if Gst.ElementFactory.find(f) is None:
         log(f"SKIP: GStreamer element {f} not available")
         sys.exit(77)
@@ -75,12 +78,12 @@ class Receiver:
         rb = Gst.ElementFactory.make("rtpbin", "rb")
         rb.set_property("latency", 200)
         rb.connect("request-pt-map", lambda rb, s, pt: Gst.Caps.from_string(
-            "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96,"
+            f"application/x-rtp,media=video,clock-rate=90000,encoding-name={ENC},payload=96,"
             f"extmap-3=(string){TWCC_URI}") if pt == 96 else None)
         rtp = Gst.ElementFactory.make("udpsrc")
         rtp.set_property("port", G)
         rtp.set_property("caps", Gst.Caps.from_string(
-            "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96,"
+            f"application/x-rtp,media=video,clock-rate=90000,encoding-name={ENC},payload=96,"
             f"extmap-3=(string){TWCC_URI}"))
         rtp.set_property("buffer-size", 1 << 21)
         rtcp = Gst.ElementFactory.make("udpsrc")
@@ -106,8 +109,8 @@ class Receiver:
         if not name.startswith("recv_rtp_src_"):
             return
         ssrc = int(name.split("_")[4])
-        depay = Gst.ElementFactory.make("rtph264depay")
-        dec = Gst.ElementFactory.make("avdec_h264")
+        depay = Gst.ElementFactory.make(DEPAY)
+        dec = Gst.ElementFactory.make(DEC)
         sink = Gst.ElementFactory.make("fakesink")
         sink.set_property("sync", False)
         for e in (depay, dec, sink):
@@ -150,6 +153,7 @@ size = 640x360
 fps = 30
 [track.video]
 input = cam
+codec = {CODEC}
 layers = {LAYERS}
 keyframe_interval = 4
 [output.sfu]
@@ -258,7 +262,7 @@ ext_twcc = 3
         check(cc["twcc_feedback"] > 50, f"transport-wide feedback from rtpbin ({cc['twcc_feedback']})")
     est = [(round(t - t0, 1), e) for t, _, e in samples[::10]]
     log(f"estimate over time (s, bit/s): {est}")
-    log(f"cc_cap adapt={adapt} s recover={recover} s low_loss={loss} %")
+    log(f"cc_cap {CODEC} adapt={adapt} s recover={recover} s low_loss={loss} %")
     if failures:
         log("---- mixcastd log ----\n" + log_text[-4000:])
     log(f"cc_cap: {'FAIL' if failures else 'PASS'}")
