@@ -612,7 +612,7 @@ static void begin_section(struct parse_state *st, const char *name, int line)
 	case SEC_TRACK: {
 		struct mc_track_config *t = (void *)entry;
 		t->line = line;
-		t->keyframe_interval = 2.0;
+		t->keyframe_interval = 10.0; /* a safety net: viewers ask for keyframes (PLI/FIR) when they need one */
 		t->skip_unchanged = true;
 		strcpy(t->preset, "veryfast");
 		break;

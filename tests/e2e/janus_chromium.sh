@@ -6,7 +6,7 @@
 #   pli: keyframes on demand. keyframe_interval = 30 and keyframe_on_pli = all, so every keyframe a viewer
 #        gets is one a PLI asked for: 10 late joins must decode a first frame within 300 ms of `start` (p95),
 #        and substream switches 2->0, 0->2, 2->0 must show the new size within 300 ms each.
-#        PLI_KEYS=0 leaves keyframe_on_pli out (to measure a binary without it: the "before" figures).
+#        KEYFRAME_REPEAT_MS=N sets keyframe_repeat_ms (default 0: the PLI alone). PLI_KEYS=0 leaves both keys out (to measure a binary without it: the "before" figures).
 #   SENDER=ffmpeg      use an FFmpeg stand-in instead of mixcastd (proves the harness; no binary needed)
 #   E2E_TIMEOUT_S=90   bound on the whole run
 #   E2E_KEEP=1         keep the temp dir (logs, configs) even when the test passes
@@ -37,7 +37,7 @@ case $MODE in
   layers) KEYFRAME_INTERVAL=1 PLI_LINE='' EXPECT=0=320x180,1=640x360,2=1280x720 WATCH_EXTRA=() ;;
   pli)
     KEYFRAME_INTERVAL=30 EXPECT=0=320x180,2=1280x720,0=320x180
-    PLI_LINE=$'keyframe_on_pli = all\nkeyframe_repeat_ms = 150'
+    PLI_LINE=$'keyframe_on_pli = all\nkeyframe_repeat_ms = '"${KEYFRAME_REPEAT_MS:-0}"
     [[ ${PLI_KEYS:-1} == 0 ]] && PLI_LINE=''
     WATCH_EXTRA=(--joins 10 --join-p95-ms 300 --switch-max-ms 300 --poll-ms 10 --min-frames 5) ;;
   *) echo "usage: $0 MIXCASTD_BINARY [h264|vp8] [layers|pli]" >&2; exit 2 ;;

@@ -360,7 +360,17 @@ async function main() {
     const size = `${x.width}x${x.height}`;
     if (opt['switch-max-ms']) await sleep(1100); // timed switches: Janus sends at most one PLI a second
     const tSwitch = Date.now();
+    const from = events.length;
     await msg({ request: 'configure', substream: x.substream });
+    // Janus answers `configure` asynchronously; until it has, a keyframe of another substream may still
+    // switch the viewer (its target was another one): count only once Janus says it is on the substream.
+    try {
+      await waitEvent((e) => events.indexOf(e) >= from && e.plugindata?.data?.result?.substream === x.substream,
+        switchTimeoutMs, `substream ${x.substream} event`);
+    } catch (e) {
+      results.push({ ...x, ok: false, why: e.message });
+      continue;
+    }
     const atSize = (s) => s.inbound?.frameWidth === x.width && s.inbound?.frameHeight === x.height;
     r = await pollStats(page, atSize, switchTimeoutMs, +(opt['poll-ms'] ?? 200));
     if (!r.ok) {

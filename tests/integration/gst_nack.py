@@ -2,7 +2,7 @@
 """gst_nack.py MIXCASTD MODE        MODE: rtx | plain | srtp (SRTP + SRTCP + RTX)
 
 Lost packets come back: mixcastd sends one H.264 layer through a lossy relay (udp_relay.py, seeded, 5 %
-random loss and 5-10 ms delay in both directions) to a GStreamer rtpbin receiver (do-retransmission,
+random loss and 5-10 ms delay in both directions, for 15 s, then 1 s without loss before the sender stops) to a GStreamer rtpbin receiver (do-retransmission,
 rtp-profile avpf/savpf, latency 400 ms, RTCP minimum interval 50 ms) whose NACKs go back through the relay
 to mixcastd's RTCP socket.
 
@@ -243,6 +243,11 @@ local_port = {L}
     proc = subprocess.Popen([binary, "-c", conf, "--stats-out", stats_path], stderr=logf, stdout=logf)
     try:
         time.sleep(RUN_S)
+        # the loss stops a second before the sender does: what is lost in the receiver's last latency
+        # before the sender exits can be resent by nobody
+        for r in relay.routes:
+            r.loss = 0.0
+        time.sleep(1.0)
         check(proc.poll() is None, "mixcastd still running")
     finally:
         if proc.poll() is None:

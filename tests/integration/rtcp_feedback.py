@@ -10,7 +10,8 @@ SFU. It checks:
 - malformed RTCP (truncated, lying lengths and counts, bad padding, unknown types, RTP on the RTCP
   socket, NACK without FCI), REMB of 0 and of 2^81, feedback naming an SSRC we do not send, and feedback
   from another address (127.0.0.2) are counted in /stats and change nothing; the stream goes on;
-- with SRTP and rtcp = on, SRTCP with a bad tag is counted (srtcp_failed) and ignored.
+- with SRTP and rtcp = on, SRTCP with a bad tag is counted (srtcp_failed) and ignored;
+- keyframe_repeat_ms = 200: one PLI gives two keyframes of the layer, about 200 ms apart.
 
 usage: rtcp_feedback.py MIXCASTD     exit 0 pass, 1 fail, 77 skip. Ports 16500-16599.
 """
@@ -343,6 +344,42 @@ def srtp_run(binary, tmp):
             s.close()
 
 
+def repeat_run(binary, tmp):
+    """keyframe_repeat_ms = 200: one PLI, two keyframes of that layer, the second ~200 ms after the first"""
+    rx = Receiver()
+    proc = start(binary, tmp, "keyframe_repeat_ms = 200\n")
+    try:
+        check(wait_stats() is not None, "repeat run: stats endpoint up")
+        rx.pump(1.5)
+        if not all(rx.ssrc):
+            check(False, "repeat run: RTP on both layers")
+            return
+        fb = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        fb.bind(("127.0.0.1", 0))
+        n0 = len(rx.keyframes[1])
+        t0 = time.monotonic()
+        fb.sendto(pli(rx.ssrc[1]), ("127.0.0.1", LOCAL + 1))
+        rx.pump(0.8)
+        got = [t - t0 for t in rx.keyframes[1][n0:]]
+        # a keyframe spans several packets with SPS only in the first: count distinct keyframes
+        check(len(got) == 2 and got[0] <= 0.3 and 0.12 <= got[1] - got[0] <= 0.45,
+              f"one PLI, keyframes at {[round(g * 1000) for g in got]} ms (expected 2, ~200 ms apart)")
+        st = stats()["layers"][1]
+        check(st["keyframes_requested"] == 1 and st["keyframes_repeated"] == 1,
+              f"requested {st['keyframes_requested']}, repeated {st['keyframes_repeated']}")
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+        check(rc == 0, f"repeat run: mixcastd exits 0 (status {rc})")
+        for s in rx.rtp + rx.rtcp:
+            s.close()
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -350,6 +387,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="mixcast-it-fb.")
     plain_run(sys.argv[1], tmp)
     srtp_run(sys.argv[1], tmp)
+    repeat_run(sys.argv[1], tmp)
     print(f"{len(failures)} failure(s); logs in {tmp}", file=sys.stderr)
     return 1 if failures else 0
 

@@ -277,7 +277,7 @@ static void test_valid_full(void)
 		CHECK_EQ(plain->layers[0].height, 720);
 		CHECK_EQ(plain->layers[0].fps, 30);
 		CHECK_EQ(plain->layers[0].bitrate, 2500000);
-		CHECK_NEAR(plain->keyframe_interval, 2.0, 1e-9);
+		CHECK_NEAR(plain->keyframe_interval, 10.0, 1e-9);
 		CHECK_STR_EQ(plain->preset, "veryfast");
 		CHECK_EQ(plain->threads, 0);
 		CHECK(plain->skip_unchanged);
