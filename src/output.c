@@ -372,6 +372,7 @@ int64_t mc_output_pace(struct mc_output *o, int64_t now)
 		int64_t b = mc_now_us();
 		send_all(o, msgs, count, layers);
 		int64_t c = mc_now_us();
+		mc_pacer_sent(&o->pacer, now, c);
 		/* srtp and send: per sendmmsg batch, under the layer of its first packet */
 		mc_hist_add(&o->layer_stats[layers[0]].srtp, b - a);
 		mc_hist_add(&o->layer_stats[layers[0]].send, c - b);

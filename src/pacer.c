@@ -147,6 +147,13 @@ struct mc_paced *mc_pacer_pop(struct mc_pacer *p, int64_t now_us)
 	return NULL;
 }
 
+void mc_pacer_sent(struct mc_pacer *p, int64_t popped_us, int64_t sent_us)
+{
+	/* 200 us: a sendmmsg of a few packets takes tens of us; only a stall is taken out of the budget */
+	if (p->enabled && sent_us - popped_us > 200 && sent_us > p->last_us)
+		p->last_us = sent_us;
+}
+
 int64_t mc_pacer_next_us(struct mc_pacer *p, int64_t now_us)
 {
 	mc_count_set(&p->queued_now, (uint64_t)p->queued);

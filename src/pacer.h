@@ -54,6 +54,10 @@ int mc_pacer_push(struct mc_pacer *p, int cls, const struct mc_rtp_packet *pkt, 
 /* The next packet that may leave now (its bytes are charged to the budget), or NULL. The packet stays
  * valid, and may be modified (SRTP in place), until the next mc_pacer_push(). */
 struct mc_paced *mc_pacer_pop(struct mc_pacer *p, int64_t now_us);
+/* What mc_pacer_pop() let go at `popped_us` was handed to the kernel only at `sent_us`: a thread that was
+ * preempted in between must not make up for the lost time with a burst, so the budget does not drain for
+ * that stretch (spacing then counts from the real send). */
+void mc_pacer_sent(struct mc_pacer *p, int64_t popped_us, int64_t sent_us);
 /* When a packet may leave next: now_us or later; INT64_MAX when the queue is empty. */
 int64_t mc_pacer_next_us(struct mc_pacer *p, int64_t now_us);
 /* The rate in use now: the set rate, or more while draining a long queue. */

@@ -154,8 +154,30 @@ static void test_rate_change(void)
 	mc_pacer_finish(&p);
 }
 
+/* A stall between pop and send (the thread preempted): the next packet is spaced from the real send, not
+ * sent at once to catch up. */
+static void test_stall(void)
+{
+	struct mc_pacer p;
+	CHECK_EQ(mc_pacer_init(&p, 64, 8000000, 500000, true), 0);
+	for (int i = 0; i < 10; i++) {
+		struct mc_rtp_packet k = pkt(1000, (uint16_t)i, false);
+		mc_pacer_push(&p, 1, &k, 0, 1, 0, 0);
+	}
+	CHECK(mc_pacer_pop(&p, 0) != NULL);
+	CHECK(mc_pacer_pop(&p, 0) != NULL); /* 2000 bytes of debt */
+	mc_pacer_sent(&p, 0, 5000);         /* they reached the kernel 5 ms late */
+	CHECK(mc_pacer_pop(&p, 5000) == NULL);
+	CHECK_NEAR((double)mc_pacer_next_us(&p, 5000), 6000, 2);
+	CHECK(mc_pacer_pop(&p, 6000) != NULL);
+	mc_pacer_sent(&p, 6000, 6050); /* an ordinary send: no correction */
+	CHECK_EQ(p.last_us, 6000);
+	mc_pacer_finish(&p);
+}
+
 int main(void)
 {
+	RUN(test_stall);
 	RUN(test_rate_bounds_windows);
 	RUN(test_disabled);
 	RUN(test_priority);
