@@ -79,3 +79,7 @@ int mc_encoder_send(struct mc_encoder *e, const AVFrame *frame, bool keyframe)
 	return e->ops->send_frame(e->priv, frame, keyframe);
 }
 int mc_encoder_receive(struct mc_encoder *e, AVPacket *pkt) { return e->ops->receive_packet(e->priv, pkt); }
+int mc_encoder_set_bitrate(struct mc_encoder *e, int bitrate)
+{
+	return e->ops->set_bitrate ? e->ops->set_bitrate(e->priv, bitrate) : -ENOTSUP;
+}

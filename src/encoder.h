@@ -30,6 +30,10 @@ struct mc_encoder_ops {
 	int (*send_frame)(void *priv, const AVFrame *frame, bool keyframe);
 	/* 0 with a packet (pts = the frame's capture time, Annex B for H.264), -EAGAIN, or -EPIPE when flushed. */
 	int (*receive_packet)(void *priv, AVPacket *pkt);
+	/* Between frames, from the layer's own thread: a new target bitrate (bit/s) from congestion control.
+	 * 0 when the next frame is encoded at it; -EAGAIN: not now, ask again later; -errno when the backend
+	 * cannot (the old rate stays). NULL: the backend keeps its opening bitrate. */
+	int (*set_bitrate)(void *priv, int bitrate);
 	void (*close)(void *priv); /* also after a failed open */
 };
 
@@ -42,5 +46,7 @@ const char *mc_encoder_backend_name(const struct mc_encoder *e);
 enum AVPixelFormat mc_encoder_input_format(const struct mc_encoder *e);
 int mc_encoder_send(struct mc_encoder *e, const AVFrame *frame, bool keyframe);
 int mc_encoder_receive(struct mc_encoder *e, AVPacket *pkt);
+/* -ENOTSUP when the backend has no set_bitrate. */
+int mc_encoder_set_bitrate(struct mc_encoder *e, int bitrate);
 
 #endif
