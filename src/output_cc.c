@@ -146,6 +146,8 @@ void mc_output_cc_tick(struct mc_output *o, int64_t now, bool force)
 		bool p = c->alloc.paused[l];
 		sum += p ? 0 : t;
 		mc_count_set(&c->layer_target[l], (uint64_t)t);
+		if (!p && mc_count_get(&c->layer_paused[l]))
+			mc_count_set(&c->layer_resumed_us[l], (uint64_t)now);
 		mc_count_set(&c->layer_paused[l], p);
 		/* a paused layer still names a rate: 0 means "no opinion" to the layer's thread */
 		if (o->cfg->cc && o->layer_ctl[l])

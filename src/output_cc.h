@@ -38,6 +38,7 @@ struct mc_output_cc {
 	mc_counter twcc_feedback, twcc_malformed, twcc_unknown_seq;
 	mc_counter overuses, loss_decreases, probes, probes_ok, remb_caps;
 	mc_counter layer_target[MC_MAX_LAYERS], layer_paused[MC_MAX_LAYERS];
+	mc_counter layer_resumed_us[MC_MAX_LAYERS]; /* CLOCK_MONOTONIC of the layer's last resume: /healthz */
 };
 
 /* After mc_output_attach_layers (configured bitrates known). -ENOMEM. */

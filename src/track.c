@@ -139,9 +139,11 @@ static bool apply_control(struct mc_layer *l, bool *key)
 		mc_info(MOD, "%s: layer %d %s", l->track->cfg->name, l->index,
 			paused ? "paused: the bandwidth estimate does not cover it" : "resumed");
 		l->paused = paused;
-		mc_count_set(&l->paused_now, paused);
-		if (!paused)
+		if (!paused) {
+			mc_count_set(&l->resumed_us, (uint64_t)mc_now_us());
 			*key = true;
+		}
+		mc_count_set(&l->paused_now, paused);
 	}
 	if (paused) {
 		mc_count_inc(&l->frames_paused);

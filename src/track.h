@@ -61,6 +61,7 @@ struct mc_layer {
 	int bitrate;                 /* what the encoder was set to, bit/s */
 	bool paused;
 	mc_counter bitrate_now, paused_now, frames_paused, bitrate_changes; /* for the stats */
+	mc_counter resumed_us;        /* CLOCK_MONOTONIC of the last resume, 0: never paused: /healthz */
 	struct mc_layer_stats stats;
 };
 
