@@ -334,6 +334,15 @@ bool mc_x264_preset_valid(const char *s)
 	return false;
 }
 
+static int p_bitrate(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	if (mc_parse_bitrate(v, field)) {
+		snprintf(err, n, "expected a bitrate from 10k to 50M (e.g. 150k), got '%s'", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int p_size(const struct key *k, const char *v, void *field, char *err, size_t n)
 {
 	int *wh = field;
@@ -494,6 +503,50 @@ static int p_ssrcs(const struct key *k, const char *v, void *field, char *err, s
 	return 0;
 }
 
+/* "q, h, f": one RTP stream id (RFC 8852) per layer, highest first */
+static int p_rids(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, rids));
+	char buf[128];
+	if (strlen(v) >= sizeof(buf)) {
+		snprintf(err, n, "value too long");
+		return -EINVAL;
+	}
+	strcpy(buf, v);
+	int c = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		tok = (char *)skip_space(tok);
+		char *e = tok + strlen(tok);
+		while (e > tok && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		bool ok = *tok && strlen(tok) <= MC_RID_MAX && c < MC_MAX_LAYERS;
+		for (const char *p = tok; ok && *p; p++)
+			ok = isalnum((unsigned char)*p); /* RFC 8852 §3.1: RtpStreamId is alphanumeric */
+		if (!ok) {
+			snprintf(err, n, "expected 1 to %d RIDs (letters and digits, up to %d each) separated by commas, got '%s'",
+				 MC_MAX_LAYERS, MC_RID_MAX, v);
+			return -EINVAL;
+		}
+		strcpy(o->rids[c++], tok);
+	}
+	o->n_rids = c;
+	return c ? 0 : -EINVAL;
+}
+
+static int p_mid(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	bool ok = *v && strlen(v) <= MC_RID_MAX;
+	for (const char *p = v; ok && *p; p++)
+		ok = isalnum((unsigned char)*p) || *p == '-' || *p == '_';
+	if (!ok) {
+		snprintf(err, n, "expected a MID of up to %d letters, digits, '-' or '_', got '%s'", MC_RID_MAX, v);
+		return -EINVAL;
+	}
+	strcpy(field, v);
+	return 0;
+}
+
 static int p_rtx_ssrcs(const struct key *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, rtx_ssrcs));
@@ -556,6 +609,15 @@ static const struct key keys[] = {
 	{ SEC_OUTPUT, "rtcp_port", p_port, O(rtcp_port), 1 },
 	{ SEC_OUTPUT, "rtcp_mux", p_bool, O(rtcp_mux) },
 	{ SEC_OUTPUT, "rtcp", p_rtcp_mode, O(rtcp) },
+	{ SEC_OUTPUT, "ext_rid", p_int, O(ext_rid), 1, 14 }, /* one-byte form: 0 is padding, 15 reserved */
+	{ SEC_OUTPUT, "ext_mid", p_int, O(ext_mid), 1, 14 },
+	{ SEC_OUTPUT, "ext_twcc", p_int, O(ext_twcc), 1, 14 },
+	{ SEC_OUTPUT, "rids", p_rids, O(rids) },
+	{ SEC_OUTPUT, "mid", p_mid, O(mid) },
+	{ SEC_OUTPUT, "pacing", p_bool, O(pacing) },
+	{ SEC_OUTPUT, "pacer_queue_ms", p_int, O(pacer_queue_ms), 50, 5000 },
+	{ SEC_OUTPUT, "cc", p_bool, O(cc) },
+	{ SEC_OUTPUT, "min_bitrate", p_bitrate, O(min_bitrate) },
 	{ SEC_OUTPUT, "keyframe_on_pli", p_keyframe_on_pli, O(keyframe_on_pli) },
 	{ SEC_OUTPUT, "keyframe_repeat_ms", p_int, O(keyframe_repeat_ms), 0, 1000 },
 	{ SEC_OUTPUT, "rtx", p_bool, O(rtx) },
@@ -697,6 +759,10 @@ static void begin_section(struct parse_state *st, const char *name, int line)
 		o->rtx_payload_type = 97;
 		o->mtu = 1200;
 		strcpy(o->cname, "mixcast");
+		o->pacing = true;
+		o->pacer_queue_ms = 500;
+		o->cc = true;
+		o->min_bitrate = 30000;
 		break;
 	}
 	}
@@ -828,6 +894,26 @@ static void finish_section(struct parse_state *st)
 			if (o->ports[i] == 65535)
 				report(st, o->ports_line, "%s: 65535 leaves no port + 1 for RTCP: set rtcp_port or rtcp_mux",
 				       o->single_port ? "port" : "ports");
+		if (seen_key(st, "rids", &line))
+			o->rids_line = line;
+		int l_ext, l_val;
+		bool has_ext = seen_key(st, "ext_rid", &l_ext), has_val = seen_key(st, "rids", &l_val);
+		if (has_ext != has_val)
+			report(st, has_ext ? l_ext : l_val, "%s",
+			       has_ext ? "ext_rid: set without rids (one RID per layer)" : "rids: set without ext_rid (the extension's id)");
+		has_ext = seen_key(st, "ext_mid", &l_ext), has_val = seen_key(st, "mid", &l_val);
+		if (has_ext != has_val)
+			report(st, has_ext ? l_ext : l_val, "%s",
+			       has_ext ? "ext_mid: set without mid" : "mid: set without ext_mid (the extension's id)");
+		static const char *const ext_keys[3] = { "ext_rid", "ext_mid", "ext_twcc" };
+		int ids[3] = { o->ext_rid, o->ext_mid, o->ext_twcc }, lines[3] = { 0 };
+		for (int a = 0; a < 3; a++)
+			seen_key(st, ext_keys[a], &lines[a]);
+		for (int a = 0; a < 3; a++)
+			for (int b = a + 1; b < 3; b++)
+				if (ids[a] && ids[a] == ids[b])
+					report(st, lines[a] > lines[b] ? lines[a] : lines[b], "%s: id %d used twice (also %s)",
+					       ext_keys[lines[a] > lines[b] ? a : b], ids[a], ext_keys[lines[a] > lines[b] ? b : a]);
 		if (seen_key(st, "srtp_suite", &line) && !seen_key(st, "srtp_key_file", NULL))
 			report(st, line, "srtp_suite: set without srtp_key_file");
 		if (o->srtp_key_file[0] && o->srtp_suite == MC_SRTP_NONE)
@@ -1083,6 +1169,12 @@ static void cross_check(struct parse_state *st)
 			for (int b = a + 1; b < o->n_ssrcs; b++)
 				if (o->ssrcs[a] == o->ssrcs[b])
 					report(st, o->ssrcs_line, "[output.%s] ssrcs: SSRC %u used twice", o->name, o->ssrcs[a]);
+		if (t && o->n_rids && o->n_rids != t->n_layers)
+			report(st, o->rids_line, "[output.%s] rids: %d RIDs for %d layers", o->name, o->n_rids, t->n_layers);
+		for (int a = 0; a < o->n_rids; a++)
+			for (int b = a + 1; b < o->n_rids; b++)
+				if (strcmp(o->rids[a], o->rids[b]) == 0)
+					report(st, o->rids_line, "[output.%s] rids: RID '%s' used twice", o->name, o->rids[a]);
 		if (t && o->n_rtx_ssrcs && o->n_rtx_ssrcs != t->n_layers)
 			report(st, o->rtx_ssrcs_line, "[output.%s] rtx_ssrcs: %d SSRCs for %d layers", o->name, o->n_rtx_ssrcs,
 			       t->n_layers);

@@ -14,6 +14,7 @@
 #define MC_NAME_MAX 48
 #define MC_PATH_MAX 512
 #define MC_SRTP_KEY_MAX 46
+#define MC_RID_MAX 16 /* the longest value of a one-byte RFC 8285 header extension */
 
 enum mc_source_type { MC_SOURCE_NONE = 0, MC_SOURCE_TESTSRC, MC_SOURCE_FILE };
 enum mc_codec { MC_CODEC_H264 = 0, MC_CODEC_VP8 };
@@ -104,6 +105,15 @@ struct mc_output_config {
 	/* where this output reserves its SRTP indexes across restarts (src/srtp_state.h): [daemon] state_dir
 	 * for an SRTP output, else empty */
 	char state_dir[MC_PATH_MAX];
+	/* RFC 8285 header extensions: ids 1..14 from the SFU's a=extmap lines, 0 = not sent */
+	int ext_rid, ext_mid, ext_twcc;
+	int n_rids, rids_line;
+	char rids[MC_MAX_LAYERS][MC_RID_MAX + 1]; /* RFC 8852 RtpStreamId per layer, highest first */
+	char mid[MC_RID_MAX + 1];
+	bool pacing;        /* packets leave through the pacer (off: as soon as a frame is packetized) */
+	int pacer_queue_ms; /* the pacer drops what waited longer */
+	bool cc;            /* congestion control sets the layers' bitrates and pauses top layers */
+	int min_bitrate;    /* the estimate never goes below (bit/s) */
 	enum mc_keyframe_on_pli keyframe_on_pli;
 	int keyframe_repeat_ms; /* a keyframe asked for by PLI/FIR is made once more this much later; 0: not */
 	bool rtx;             /* NACKed packets go out as RFC 4588 RTX (else as they were) */

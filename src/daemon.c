@@ -67,6 +67,11 @@ static int build(struct mc_daemon *d)
 		d->output_track[d->n_outputs++] = t->cfg->name;
 		if ((rc = mc_netloop_add_output(&d->net, o)) || (rc = mc_track_add_output(t, o)))
 			return rc;
+		struct mc_layer_ctl *ctl[MC_MAX_LAYERS];
+		for (int l = 0; l < t->n_layers; l++)
+			ctl[l] = &t->layers[l].ctl;
+		if ((rc = mc_output_attach_layers(o, t->cfg->layers, ctl, t->n_outputs - 1)))
+			return rc;
 	}
 	for (int i = 0; i < d->n_tracks; i++)
 		if (d->tracks[i]->n_outputs == 0)

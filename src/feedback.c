@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "output_cc.h"
 #include "output.h"
 #include "rtcp.h"
 #include "rtcp_parse.h"
@@ -98,7 +99,7 @@ static void resend(struct ctx *c, int l, uint16_t seq)
 	int rc = mc_output_resend(o, l, e->data, e->len);
 	if (rc == 0)
 		mc_count_inc(&st->resent);
-	else if (rc != -EIO) /* not an RTP packet we can wrap; -EIO: not sent, counted as a send error */
+	else if (rc != -EIO) /* cannot be wrapped, or the pacer is full; -EIO: not queued, counted as a send error */
 		mc_count_inc(&st->resend_unknown);
 }
 
@@ -127,13 +128,17 @@ static void on_report(void *ctx, uint32_t sender, const struct mc_rtcp_report_bl
 	mc_count_set(&st->fraction_lost, rb->fraction_lost);
 	mc_count_set(&st->cumulative_lost, rb->cumulative_lost > 0 ? (uint64_t)rb->cumulative_lost : 0);
 	mc_count_set(&st->jitter_us, (uint64_t)rb->jitter * 1000000 / 90000);
-	if (rb->lsr == 0)
-		return; /* no SR of ours reached the receiver yet */
-	/* RFC 3550 §6.4.1: RTT = arrival - LSR - DLSR, in the middle 32 bits of NTP time (1/65536 s) */
-	uint32_t now = (uint32_t)(mc_ntp_from_unix_us(mc_wall_us()) >> 16);
-	int32_t rtt = (int32_t)(now - rb->lsr - rb->dlsr);
-	if (rtt >= 0 && rtt < 10 * 65536) /* negative or > 10 s: clock steps or a lying receiver */
-		mc_count_set(&st->rtt_us, (uint64_t)rtt * 1000000 / 65536);
+	int64_t rtt_us = 0;
+	if (rb->lsr != 0) { /* 0: no SR of ours reached the receiver yet */
+		/* RFC 3550 §6.4.1: RTT = arrival - LSR - DLSR, in the middle 32 bits of NTP time (1/65536 s) */
+		uint32_t now = (uint32_t)(mc_ntp_from_unix_us(mc_wall_us()) >> 16);
+		int32_t rtt = (int32_t)(now - rb->lsr - rb->dlsr);
+		if (rtt >= 0 && rtt < 10 * 65536) { /* negative or > 10 s: clock steps or a lying receiver */
+			rtt_us = (int64_t)rtt * 1000000 / 65536;
+			mc_count_set(&st->rtt_us, (uint64_t)rtt_us);
+		}
+	}
+	mc_output_cc_rr(c->o, l, rb->highest_seq, rb->cumulative_lost, rtt_us, c->now_us); /* loss, RTT: cc */
 }
 
 static void on_remb(void *ctx, uint32_t sender, uint64_t bitrate, const uint32_t *ssrcs, int n)
@@ -145,12 +150,14 @@ static void on_remb(void *ctx, uint32_t sender, uint64_t bitrate, const uint32_t
 	}
 	mc_count_inc(&c->o->fb.remb);
 	mc_count_set(&c->o->fb.remb_bps, bitrate);
+	mc_output_cc_remb(c->o, (int64_t)bitrate, c->now_us);
 }
 
 static void on_twcc(void *ctx, uint32_t sender, const struct mc_rtcp_twcc *fb)
 {
 	struct ctx *c = ctx;
 	mc_count_inc(&c->o->fb.twcc);
+	mc_output_cc_twcc(c->o, fb, c->now_us);
 }
 
 static void on_bye(void *ctx, uint32_t ssrc)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "output_cc.h"
 
 int64_t mc_health_deadline_us(const struct mc_track *t, const struct mc_layer *l)
 {
@@ -16,6 +17,8 @@ static int64_t since(uint64_t last_us, int64_t start_us, int64_t now_us)
 {
 	return now_us - (last_us ? (int64_t)last_us : start_us);
 }
+
+static uint64_t later(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
 static bool check_sources(const struct mc_daemon *d, struct mc_strbuf *why)
 {
@@ -38,7 +41,11 @@ static bool check_tracks(const struct mc_daemon *d, int64_t now_us, struct mc_st
 		const struct mc_track *t = d->tracks[i];
 		for (int k = 0; k < t->n_layers; k++) {
 			const struct mc_layer *l = &t->layers[k];
-			int64_t idle = since(mc_count_get(&l->stats.last_encoded_us), d->start_us, now_us);
+			/* congestion control pausing a layer is no failure; its deadline counts from the resume */
+			if (mc_count_get(&l->paused_now))
+				continue;
+			int64_t idle = since(later(mc_count_get(&l->stats.last_encoded_us), mc_count_get(&l->resumed_us)),
+					     d->start_us, now_us);
 			int64_t deadline = mc_health_deadline_us(t, l);
 			if (idle <= deadline)
 				continue;
@@ -72,7 +79,13 @@ static bool check_outputs(const struct mc_daemon *d, int64_t now_us, struct mc_s
 				t = d->tracks[k];
 		for (int l = 0; t && l < o->n_layers && l < t->n_layers; l++) {
 			const struct mc_output_layer_stats *st = &o->layer_stats[l];
-			idle = since(mc_count_get(&st->last_sent_us), d->start_us, now_us);
+			uint64_t last = mc_count_get(&st->last_sent_us);
+			if (o->cc) { /* paused by this output's congestion control: as for the track's layers */
+				if (mc_count_get(&o->cc->layer_paused[l]))
+					continue;
+				last = later(last, mc_count_get(&o->cc->layer_resumed_us[l]));
+			}
+			idle = since(last, d->start_us, now_us);
 			int64_t deadline = mc_health_deadline_us(t, &t->layers[l]);
 			if (idle <= deadline)
 				continue;

@@ -12,13 +12,15 @@
 #define MOD "net"
 #define TAG_WAKE (-1)
 #define TAG_TIMER (-2)
+#define TAG_PACER (-3)
 
 int mc_netloop_init(struct mc_netloop *nl)
 {
 	*nl = (struct mc_netloop)MC_NETLOOP_EMPTY;
 	if ((nl->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    (nl->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
-	    (nl->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0) {
+	    (nl->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0 ||
+	    (nl->pacer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0) {
 		int e = errno;
 		mc_netloop_finish(nl);
 		return -e;
@@ -27,6 +29,8 @@ int mc_netloop_init(struct mc_netloop *nl)
 	epoll_ctl(nl->epfd, EPOLL_CTL_ADD, nl->wake_fd, &ev);
 	ev.data.u64 = (uint64_t)(int64_t)TAG_TIMER;
 	epoll_ctl(nl->epfd, EPOLL_CTL_ADD, nl->timer_fd, &ev);
+	ev.data.u64 = (uint64_t)(int64_t)TAG_PACER;
+	epoll_ctl(nl->epfd, EPOLL_CTL_ADD, nl->pacer_fd, &ev);
 	/* RTCP SRs every second (RFC 3550's minimum interval is 5 s; receivers that map RTP to wall time
 	 * and SFUs that estimate bandwidth want them sooner; browsers send theirs about every second) */
 	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 0, 200 * 1000 * 1000 } };
@@ -64,6 +68,27 @@ static void socket_event(struct mc_output *o, int fd, uint32_t events)
 		mc_feedback_read(o, fd); /* RTCP: muxed on the RTP socket, or on the RTCP socket */
 }
 
+/* Let every pacer send what it may now, and arm the pacer timer for the earliest next packet. */
+static int64_t pace(struct mc_netloop *nl)
+{
+	int64_t now = mc_now_us(), next = INT64_MAX;
+	for (int k = 0; k < nl->n_outputs; k++) {
+		int64_t t = mc_output_pace(nl->outputs[k], now);
+		next = t < next ? t : next;
+	}
+	if (next != nl->pacer_armed_us) {
+		/* CLOCK_MONOTONIC absolute, as mc_now_us(); a zero it_value would disarm, so at least 1 ns */
+		struct itimerspec its = { 0 };
+		if (next != INT64_MAX) {
+			its.it_value.tv_sec = next / 1000000;
+			its.it_value.tv_nsec = (next % 1000000) * 1000 + 1;
+		}
+		timerfd_settime(nl->pacer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+		nl->pacer_armed_us = next;
+	}
+	return next;
+}
+
 static void *net_thread(void *arg)
 {
 	struct mc_netloop *nl = arg;
@@ -92,6 +117,11 @@ static void *net_thread(void *arg)
 				drain_fd(nl->wake_fd);
 				for (int k = 0; k < nl->n_outputs; k++)
 					mc_output_flush(nl->outputs[k]);
+				pace(nl);
+			} else if (tag == TAG_PACER) {
+				drain_fd(nl->pacer_fd);
+				nl->pacer_armed_us = INT64_MAX; /* fired: a one-shot timer is disarmed now */
+				pace(nl);
 			} else if (tag == TAG_TIMER) {
 				drain_fd(nl->timer_fd);
 				for (int k = 0; k < nl->n_outputs; k++)
@@ -99,11 +129,17 @@ static void *net_thread(void *arg)
 			} else if (tag >= 0 && tag < nl->n_outputs * 2) {
 				struct mc_output *o = nl->outputs[tag / 2];
 				socket_event(o, tag % 2 ? o->rtcp_fd : o->fd, evs[i].events);
+				pace(nl); /* retransmissions that feedback queued leave now */
 			}
 		}
 	}
 	for (int k = 0; k < nl->n_outputs; k++)
 		mc_output_flush(nl->outputs[k]);
+	/* what the pacers hold leaves at their pace, within a bound (their queues are bounded in time anyway) */
+	for (int64_t end = mc_now_us() + 1000000, next; (next = pace(nl)) != INT64_MAX && next < end;) {
+		struct timespec ts = { .tv_sec = next / 1000000, .tv_nsec = (next % 1000000) * 1000 };
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
 	/* A receiver reads RTP and RTCP from two sockets and may act on the BYE first: FFmpeg ends the stream
 	 * and drops what is still queued on the RTP socket, i.e. the end of the last frame. Give the last
 	 * packets a head start. */
@@ -146,5 +182,7 @@ void mc_netloop_finish(struct mc_netloop *nl)
 		close(nl->wake_fd);
 	if (nl->timer_fd >= 0)
 		close(nl->timer_fd);
-	nl->epfd = nl->wake_fd = nl->timer_fd = -1;
+	if (nl->pacer_fd >= 0)
+		close(nl->pacer_fd);
+	nl->epfd = nl->wake_fd = nl->timer_fd = nl->pacer_fd = -1;
 }

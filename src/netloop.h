@@ -1,5 +1,5 @@
 /* The network thread: one epoll loop over the outputs' sockets, a wake-up eventfd (frames queued by the
- * encoders) and a 1 s timer (RTCP). It owns the outputs' sockets and SRTP sessions. */
+ * encoders), a 1 s timer (RTCP) and the pacers' timer. It owns the outputs' sockets and SRTP sessions. */
 #ifndef MC_NETLOOP_H
 #define MC_NETLOOP_H
 
@@ -15,6 +15,8 @@
 
 struct mc_netloop {
 	int epfd, wake_fd, timer_fd;
+	int pacer_fd; /* one-shot timer: when the earliest pacer lets its next packet go */
+	int64_t pacer_armed_us;
 	int n_outputs;
 	struct mc_output *outputs[MC_NETLOOP_MAX_OUTPUTS];
 	pthread_t thread;
@@ -26,7 +28,7 @@ struct mc_netloop {
 
 /* What a netloop is before init, or after a failed one: finish() may be called on it. A zeroed struct is
  * not: fd 0 would look like its epoll fd. */
-#define MC_NETLOOP_EMPTY { .epfd = -1, .wake_fd = -1, .timer_fd = -1 }
+#define MC_NETLOOP_EMPTY { .epfd = -1, .wake_fd = -1, .timer_fd = -1, .pacer_fd = -1, .pacer_armed_us = INT64_MAX }
 
 int mc_netloop_init(struct mc_netloop *nl);
 int mc_netloop_add_output(struct mc_netloop *nl, struct mc_output *o);

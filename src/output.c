@@ -12,12 +12,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "layer_ctl.h"
 #include "log.h"
+#include "output_cc.h"
 #include "rtcp.h"
 #include "srtp.h"
 #include "srtp_state.h"
 
 #define MOD "output"
+/* ~3 MB of plaintext packets, touched only as used: seconds of 720p at the pacing rate */
+#define PACER_SLOTS 2048
 
 static uint32_t random_u32(void)
 {
@@ -155,10 +159,15 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 	o->codec = codec;
 	o->fd = o->rtcp_fd = -1;
 	o->err_rl = (struct mc_ratelimit)MC_RATELIMIT_INIT(10000, 3);
+	o->pacer_rl = (struct mc_ratelimit)MC_RATELIMIT_INIT(10000, 3);
 	o->fb_rl = (struct mc_ratelimit)MC_RATELIMIT_INIT(10000, 3);
 	mc_pktqueue_init(&o->queue, wake_fd);
 	mc_rtp_batch_init(&o->batch);
-	int rc = open_socket(o, cfg->local_port, "RTP", &o->fd);
+	int rc = mc_pacer_init(&o->pacer, PACER_SLOTS, (int64_t)(MC_PACING_FACTOR * 2500000), (int64_t)cfg->pacer_queue_ms * 1000,
+			       cfg->pacing);
+	if (rc)
+		goto fail;
+	rc = open_socket(o, cfg->local_port, "RTP", &o->fd);
 	if (rc)
 		goto fail;
 	struct in_addr host;
@@ -181,9 +190,21 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 		s->mtu = (uint16_t)cfg->mtu;
 		s->picture_id = (uint16_t)(random_u32() & 0x7fff);
 		o->ts_base[i] = random_u32();
+		struct mc_rtp_ext_ids ids = { .rid = (uint8_t)cfg->ext_rid, .mid = (uint8_t)cfg->ext_mid,
+					      .twcc = (uint8_t)cfg->ext_twcc };
+		size_t twcc_off;
+		int n = mc_rtp_ext_build(s->ext, sizeof(s->ext), &ids, cfg->n_rids ? cfg->rids[i] : NULL, cfg->mid, &twcc_off);
+		if (n < 0) { /* the config validated ids and lengths */
+			mc_err(MOD, "%s: cannot build the RTP header extensions: %s", cfg->name, strerror(-n));
+			rc = n;
+			goto fail;
+		}
+		s->ext_len = (uint8_t)n;
+		s->ext_twcc_off = (uint8_t)twcc_off;
 		if ((rc = mc_rtp_history_init(&o->history[i])))
 			goto fail;
 	}
+	o->twcc_seq = (uint16_t)random_u32();
 	init_rtx(o);
 	if ((rc = open_rtcp_socket(o)))
 		goto fail;
@@ -227,6 +248,8 @@ void mc_output_destroy(struct mc_output *o)
 		mc_rtp_history_finish(&o->history[i]);
 	mc_pktqueue_finish(&o->queue);
 	mc_rtp_batch_finish(&o->batch);
+	mc_pacer_finish(&o->pacer);
+	mc_output_cc_destroy(o);
 	free(o);
 }
 
@@ -326,24 +349,35 @@ void mc_output_read_errors(struct mc_output *o)
 		read_errors(o, o->rtcp_fd);
 }
 
-/* sendmmsg() everything; a pending ICMP error fails the call once: read it, then go on with the rest.
- * `payload[k]`: message k's RTP payload octets, for the SR's counts of `s` (the layer's stream, or its RTX
- * stream), which take only what the kernel took. */
-static void send_all(struct mc_output *o, struct mmsghdr *msgs, const uint16_t *payload, unsigned n, int layer,
-		     struct mc_rtp_stream *s)
+/* What left through one sendmmsg() batch: message k is a packet of `layers[k]` on the stream `streams[k]`
+ * (the layer's, or its RTX stream), with `payload[k]` RTP payload octets. */
+struct sent_batch {
+	int8_t layers[64];
+	struct mc_rtp_stream *streams[64];
+	uint16_t payload[64];
+};
+
+/* sendmmsg() everything; a pending ICMP error fails the call once: read it, then go on with the rest. The
+ * layers' stats and the SR counts of each packet's stream take only what the kernel took. */
+static void send_all(struct mc_output *o, struct mmsghdr *msgs, unsigned n, const struct sent_batch *sb)
 {
 	unsigned i = 0;
 	int retries = 0;
 	while (i < n) {
 		int r = sendmmsg(o->fd, msgs + i, n - i, 0);
 		if (r > 0) {
+			int64_t now = mc_now_us();
 			for (int k = 0; k < r; k++) {
-				mc_count_add(&o->layer_stats[layer].bytes, msgs[i + k].msg_len);
-				s->octets += payload[i + k];
+				int l = sb->layers[i + k];
+				struct mc_rtp_stream *s = sb->streams[i + k];
+				mc_count_add(&o->layer_stats[l].bytes, msgs[i + k].msg_len);
+				mc_count_inc(&o->layer_stats[l].packets);
+				mc_count_set(&o->layer_stats[l].last_sent_us, (uint64_t)now);
+				s->packets++;
+				s->octets += sb->payload[i + k];
+				if (s == &o->streams[l])
+					o->sent_any[l] = true; /* its SR has something to count */
 			}
-			s->packets += (uint64_t)r;
-			mc_count_add(&o->layer_stats[layer].packets, (uint64_t)r);
-			mc_count_set(&o->layer_stats[layer].last_sent_us, (uint64_t)mc_now_us());
 			i += (unsigned)r;
 			continue;
 		}
@@ -355,7 +389,7 @@ static void send_all(struct mc_output *o, struct mmsghdr *msgs, const uint16_t *
 			continue;
 		}
 		/* EAGAIN (socket buffer full), or the error persists: drop this packet and count it */
-		count_send_error(o, layer);
+		count_send_error(o, sb->layers[i]);
 		log_send_error(o, (const struct sockaddr_in *)msgs[i].msg_hdr.msg_name, e, "send");
 		i++;
 		retries = 0;
@@ -387,8 +421,9 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 		return;
 	}
 
-	/* Indexes of this frame's packets reserved on disk before any of them leaves (srtp_state.h). When that
-	 * fails nothing goes: the sequence numbers are handed back, so the stream shows no gap and no jump. */
+	/* Indexes of this frame's packets reserved on disk before any of them goes into the pacer, so before
+	 * any leaves (srtp_state.h). When that fails nothing goes: the sequence numbers are handed back, so the
+	 * stream shows no gap and no jump. (A packet the pacer drops later leaves its reserved index unused.) */
 	if (o->srtp_state && mc_srtp_state_use_rtp(o->srtp_state, l, (unsigned)n)) {
 		o->streams[l].seq = (uint16_t)(o->streams[l].seq - n);
 		count_send_error(o, l);
@@ -399,44 +434,103 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 		return;
 	}
 
+	/* into the pacer: retransmissions are class 0, then the lowest layer first (layers are listed highest
+	 * first), so a small layer's frame is not stuck behind a large keyframe */
+	int cls = 1 + (o->n_layers - 1 - l);
+	for (int i = 0; i < n; i++) {
+		if (f->keyframe)
+			o->batch.pkts[i].flags |= MC_RTP_FLAG_KEYFRAME;
+		mc_pacer_push(&o->pacer, cls, &o->batch.pkts[i], l, ts, f->capture_us, t1);
+	}
+	mc_count_inc(&st->frames);
+}
+
+int mc_output_attach_layers(struct mc_output *o, const struct mc_layer_config *layers,
+			    struct mc_layer_ctl *const *ctl, int slot)
+{
+	for (int l = 0; l < o->n_layers; l++) {
+		o->layer_bitrate[l] = layers[l].bitrate;
+		o->layer_ctl[l] = ctl ? ctl[l] : NULL;
+	}
+	o->ctl_slot = slot;
+	return mc_output_cc_create(o);
+}
+
+static void log_pacer_drops(struct mc_output *o)
+{
+	static const char *const what = "pacer queue over its limit";
+	uint64_t suppressed = 0;
+	if (!o->pacer.damaged_layers || !mc_ratelimit_ok(&o->pacer_rl, &suppressed))
+		return;
+	mc_warn(MOD, "%s: %s (%d ms at %lld kbit/s): %llu packets dropped as too old, %llu as the queue was full "
+		"(layers 0x%x; %llu messages suppressed)", o->cfg->name, what, o->cfg->pacer_queue_ms,
+		(long long)(o->pacer.rate_bps / 1000), (unsigned long long)mc_count_get(&o->pacer.dropped_old),
+		(unsigned long long)mc_count_get(&o->pacer.dropped_full), o->pacer.damaged_layers, (unsigned long long)suppressed);
+	o->pacer.damaged_layers = 0;
+}
+
+int64_t mc_output_pace(struct mc_output *o, int64_t now)
+{
+	mc_output_cc_tick(o, now, false);
 	struct mmsghdr msgs[64];
 	struct iovec iovs[64];
-	uint16_t payload[64];
-	int64_t t_srtp = 0, t_send = 0;
-	for (int base = 0; base < n; base += 64) {
+	struct sent_batch sb;
+	struct mc_paced *items[64];
+	for (int round = 0; round < 16; round++) {
 		unsigned count = 0;
 		int64_t a = mc_now_us();
-		for (int i = base; i < n && count < 64; i++) {
-			struct mc_rtp_packet *p = &o->batch.pkts[i];
+		struct mc_paced *it;
+		while (count < 64 && (it = mc_pacer_pop(&o->pacer, now))) {
+			struct mc_rtp_packet *p = &it->pkt;
+			/* transport-wide sequence numbers count packets in the order they leave, over all layers */
+			mc_rtp_set_twcc_seq(p, o->twcc_seq++);
 			size_t len = p->len;
-			payload[count] = (uint16_t)mc_rtp_payload_len(p->data, p->len); /* before SRTP adds its tag */
-			mc_rtp_history_put(&o->history[l], p->data, len, a); /* plaintext, before SRTP */
+			int l = it->layer;
+			/* plaintext, before SRTP, as it left (with its transport-wide number); not a retransmission */
+			if (it->cls != 0)
+				mc_rtp_history_put(&o->history[l], p->data, len, a);
+			uint16_t payload = (uint16_t)mc_rtp_payload_len(p->data, len); /* before SRTP adds its tag */
 			if (o->srtp && mc_srtp_protect(o->srtp, p->data, &len, sizeof(p->data))) {
 				count_send_error(o, l);
 				continue;
 			}
+			if (p->twcc_off)
+				mc_output_cc_sent(o, (uint16_t)(o->twcc_seq - 1), len, p->flags & MC_RTP_FLAG_PROBE, a);
 			iovs[count] = (struct iovec){ .iov_base = p->data, .iov_len = len };
 			msgs[count] = (struct mmsghdr){ .msg_hdr = { .msg_name = &o->rtp_dest[l],
 								    .msg_namelen = sizeof(o->rtp_dest[l]),
 								    .msg_iov = &iovs[count], .msg_iovlen = 1 } };
-			count++;
+			sb.layers[count] = (int8_t)l;
+			sb.streams[count] = (p->flags & MC_RTP_FLAG_RTX) ? &o->rtx[l] : &o->streams[l];
+			sb.payload[count] = payload;
+			items[count++] = it;
 		}
+		if (count == 0)
+			break;
 		int64_t b = mc_now_us();
-		send_all(o, msgs, payload, count, l, &o->streams[l]);
+		send_all(o, msgs, count, &sb);
 		int64_t c = mc_now_us();
-		t_srtp += b - a;
-		t_send += c - b;
+		mc_pacer_sent(&o->pacer, now, c);
+		/* srtp and send: per sendmmsg batch, under the layer of its first packet */
+		mc_hist_add(&o->layer_stats[sb.layers[0]].srtp, b - a);
+		mc_hist_add(&o->layer_stats[sb.layers[0]].send, c - b);
+		for (unsigned k = 0; k < count; k++) {
+			struct mc_output_layer_stats *st = &o->layer_stats[sb.layers[k]];
+			if (items[k]->cls != 0 && (items[k]->pkt.data[1] & 0x80)) { /* marker: the frame's last packet left */
+				mc_hist_add(&st->capture_to_wire, c - items[k]->capture_us);
+				mc_hist_add(&st->pacer_wait, c - items[k]->enqueued_us);
+				int l = sb.layers[k];
+				/* the sender's share of a viewer's wait for a picture */
+				if ((items[k]->pkt.flags & MC_RTP_FLAG_KEYFRAME) && o->key_pending_us[l]) {
+					mc_hist_add(&st->pli_to_wire, c - o->key_pending_us[l]);
+					o->key_pending_us[l] = 0;
+				}
+			}
+		}
+		now = c;
 	}
-	mc_hist_add(&st->srtp, t_srtp);
-	mc_hist_add(&st->send, t_send);
-	int64_t done = mc_now_us();
-	mc_hist_add(&st->capture_to_wire, done - f->capture_us);
-	if (f->keyframe && o->key_pending_us[l]) { /* the sender's share of a viewer's wait for a picture */
-		mc_hist_add(&st->pli_to_wire, done - o->key_pending_us[l]);
-		o->key_pending_us[l] = 0;
-	}
-	mc_count_inc(&st->frames);
-	o->sent_any[l] = true;
+	log_pacer_drops(o);
+	return mc_pacer_next_us(&o->pacer, now);
 }
 
 void mc_output_flush(struct mc_output *o)
@@ -448,17 +542,20 @@ void mc_output_flush(struct mc_output *o)
 	}
 }
 
-int mc_output_resend(struct mc_output *o, int layer, const uint8_t *orig, size_t orig_len)
+/* A retransmission or probe copy of `orig` into the pacer's first class: ahead of every layer's media, and
+ * it gets a new transport-wide number as it leaves (the RTX and plain resend keep the media packet's
+ * extension block in place). With rtx = on it is wrapped for the layer's RTX stream, whose next SRTP index is
+ * reserved on disk first (like a layer's); when that fails the RTX sequence number is not used. */
+static int queue_first(struct mc_output *o, int layer, const uint8_t *orig, size_t orig_len, uint8_t flags, int64_t now)
 {
-	uint8_t pkt[MC_RTP_PACKET_MAX];
-	size_t len;
-	struct mc_rtp_stream *s = &o->streams[layer]; /* whose SR counts the packet */
+	struct mc_rtp_packet p = { .flags = flags };
+	const struct mc_rtp_stream *s = &o->streams[layer];
 	if (o->cfg->rtx) {
-		s = &o->rtx[layer];
-		int n = mc_rtx_wrap(orig, orig_len, s->payload_type, s->ssrc, s->seq, pkt, sizeof(pkt) - MC_SRTP_TRAILER_MAX);
+		struct mc_rtp_stream *rs = &o->rtx[layer];
+		int n = mc_rtx_wrap(orig, orig_len, rs->payload_type, rs->ssrc, rs->seq, p.data,
+				    sizeof(p.data) - MC_SRTP_TRAILER_MAX);
 		if (n < 0)
 			return n;
-		/* a new SRTP index of the RTX stream: reserved on disk before it leaves, like a layer's */
 		if (o->srtp_state && mc_srtp_state_use_rtp(o->srtp_state, o->n_layers + layer, 1)) {
 			count_send_error(o, layer);
 			uint64_t suppressed = 0;
@@ -467,26 +564,34 @@ int mc_output_resend(struct mc_output *o, int layer, const uint8_t *orig, size_t
 				       "suppressed)", o->cfg->name, layer, o->srtp_state->err, (unsigned long long)suppressed);
 			return -EIO;
 		}
-		s->seq++;
-		len = (size_t)n;
+		rs->seq++;
+		p.len = (uint16_t)n;
+		p.flags |= MC_RTP_FLAG_RTX;
 	} else {
-		/* the same SRTP index and plaintext as the first time: the same ciphertext, no keystream reused */
-		if (orig_len > sizeof(pkt) - MC_SRTP_TRAILER_MAX)
+		/* the same SRTP index and payload as the first time: the payload's ciphertext is the same, no
+		 * keystream reused (only the header's transport-wide number, which SRTP does not encrypt, differs) */
+		if (orig_len > sizeof(p.data) - MC_SRTP_TRAILER_MAX || orig_len < MC_RTP_HEADER_LEN)
 			return -EINVAL;
-		memcpy(pkt, orig, orig_len);
-		len = orig_len;
+		memcpy(p.data, orig, orig_len);
+		p.len = (uint16_t)orig_len;
 	}
-	uint16_t payload = (uint16_t)mc_rtp_payload_len(pkt, len);
-	if (o->srtp && mc_srtp_protect(o->srtp, pkt, &len, sizeof(pkt))) {
-		count_send_error(o, layer);
-		return -EIO;
-	}
-	struct iovec iov = { .iov_base = pkt, .iov_len = len };
-	struct mmsghdr msg = { .msg_hdr = { .msg_name = &o->rtp_dest[layer], .msg_namelen = sizeof(o->rtp_dest[layer]),
-					    .msg_iov = &iov, .msg_iovlen = 1 } };
-	uint64_t packets = s->packets;
-	send_all(o, &msg, &payload, 1, layer, s);
-	return s->packets != packets ? 0 : -EIO;
+	if (s->ext_twcc_off && (p.data[0] & 0x10) && (p.data[0] & 0x0f) == 0)
+		p.twcc_off = (uint8_t)(MC_RTP_HEADER_LEN + s->ext_twcc_off);
+	uint32_t ts = (uint32_t)p.data[4] << 24 | (uint32_t)p.data[5] << 16 | (uint32_t)p.data[6] << 8 | p.data[7];
+	return mc_pacer_push(&o->pacer, 0, &p, layer, ts, 0, now);
+}
+
+int mc_output_resend(struct mc_output *o, int layer, const uint8_t *orig, size_t orig_len)
+{
+	return queue_first(o, layer, orig, orig_len, 0, mc_now_us());
+}
+
+int mc_output_queue_copy(struct mc_output *o, int layer, uint16_t seq, bool probe, int64_t now)
+{
+	const struct mc_rtp_history_entry *e;
+	if (mc_rtp_history_get(&o->history[layer], seq, now, 0, &e) != MC_RESEND_OK)
+		return -ENOENT;
+	return queue_first(o, layer, e->data, e->len, probe ? MC_RTP_FLAG_PROBE : 0, now);
 }
 
 /* SRTCP: the packet is protected first (that is when libsrtp2 gives it its index), then the index is

@@ -13,6 +13,7 @@
 #include "feedback.h"
 #include "histogram.h"
 #include "log.h"
+#include "pacer.h"
 #include "pktqueue.h"
 #include "rtp.h"
 #include "rtp_history.h"
@@ -20,6 +21,11 @@
 struct mc_srtp;
 struct mc_srtp_state;
 struct mc_layer;
+struct mc_layer_ctl;
+struct mc_output_cc;
+
+/* libwebrtc's pacing factor: packets leave at 2.5x the target, fast enough that the queue stays short */
+#define MC_PACING_FACTOR 2.5
 
 struct mc_output_layer_stats {
 	mc_counter frames, packets, bytes; /* bytes on the wire (after SRTP) */
@@ -32,6 +38,7 @@ struct mc_output_layer_stats {
 	struct mc_histogram srtp;
 	struct mc_histogram send;
 	struct mc_histogram capture_to_wire; /* capture → the frame's last packet handed to the kernel */
+	struct mc_histogram pacer_wait;      /* a frame's last packet: packetized → handed to the kernel */
 	struct mc_histogram pli_to_wire;     /* a PLI/FIR passed on → the keyframe's last packet handed to the kernel */
 };
 
@@ -60,6 +67,13 @@ struct mc_output {
 	struct mc_ratelimit fb_rl;
 	struct mc_pktqueue queue;
 	struct mc_rtp_batch batch;
+	struct mc_pacer pacer;
+	uint16_t twcc_seq;                 /* transport-wide: one sequence over every layer of the socket */
+	int layer_bitrate[MC_MAX_LAYERS];  /* configured, bit/s */
+	struct mc_layer_ctl *layer_ctl[MC_MAX_LAYERS]; /* the track's layers, NULL before mc_output_attach_layers */
+	int ctl_slot;
+	struct mc_ratelimit pacer_rl;
+	struct mc_output_cc *cc; /* congestion control, after mc_output_attach_layers */
 	/* stats: written by the network thread, read by the HTTP thread */
 	struct mc_output_layer_stats layer_stats[MC_MAX_LAYERS];
 	mc_counter send_errors, rtcp_sent, icmp_errors;
@@ -76,12 +90,25 @@ void mc_output_destroy(struct mc_output *o);
  * keyframe), -ENOMEM. */
 int mc_output_deliver(struct mc_output *o, const AVPacket *pkt, int layer, bool keyframe, int64_t capture_us);
 
-/* Network thread: send what is queued. */
+/* Before the network thread starts: the track's layers (configured bitrates and their control block) and
+ * this output's slot in it. Starts congestion control, which sets the pacing rate. -ENOMEM. */
+int mc_output_attach_layers(struct mc_output *o, const struct mc_layer_config *layers,
+			    struct mc_layer_ctl *const *ctl, int slot);
+
+/* Network thread: packetize what the encoders queued and hand it to the pacer. */
 void mc_output_flush(struct mc_output *o);
-/* Network thread: send a packet of `layer` again now (a NACK); `orig`: its plaintext RTP from the history.
- * With rtx = on it leaves as RFC 4588 RTX on the layer's RTX stream (whose SR counts it), else as it was.
- * 0 when the kernel took it; -EIO: not sent (a send error, counted); -EINVAL/-ENOSPC: cannot be wrapped. */
+/* Network thread: send what the pacer lets go now (SRTP-protected there, counted in the layers' stats and
+ * the SR of the stream each packet left on); returns when to call again (INT64_MAX: nothing queued). */
+int64_t mc_output_pace(struct mc_output *o, int64_t now_us);
+/* Network thread: send a packet of `layer` again (a NACK); `orig`: its plaintext RTP from the history. It
+ * goes into the pacer's first class (ahead of media) and gets a new transport-wide number as it leaves.
+ * With rtx = on it leaves as RFC 4588 RTX on the layer's RTX stream (whose SR counts it; its SRTP index is
+ * reserved now, before it leaves), else as it was. 0 when queued; -EIO: not queued (the RTX index could
+ * not be reserved, counted as a send error); -EINVAL: cannot be wrapped; -ENOSPC: the pacer is full. */
 int mc_output_resend(struct mc_output *o, int layer, const uint8_t *orig, size_t len);
+/* Network thread: queue a copy of packet `seq` of `layer` from the history the same way (as RTX when
+ * configured); `probe` flags it as part of a probe cluster. -ENOENT when the history has no such packet. */
+int mc_output_queue_copy(struct mc_output *o, int layer, uint16_t seq, bool probe, int64_t now_us);
 /* Network thread: the socket reported an error (ICMP): read and count them. */
 void mc_output_read_errors(struct mc_output *o);
 /* Network thread: RTCP SR + SDES for every layer that has sent; with `bye`, BYE too. */

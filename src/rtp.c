@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 void mc_rtp_batch_init(struct mc_rtp_batch *b)
 {
@@ -29,6 +30,8 @@ struct mc_rtp_packet *mc_rtp_batch_add(struct mc_rtp_batch *b)
 	}
 	struct mc_rtp_packet *p = &b->pkts[b->count++];
 	p->len = 0;
+	p->twcc_off = 0;
+	p->flags = 0;
 	return p;
 }
 
@@ -69,4 +72,26 @@ uint32_t mc_rtp_next_timestamp(struct mc_rtp_stream *s, uint32_t ts, bool *adjus
 	s->last_ts = ts;
 	s->have_ts = true;
 	return ts;
+}
+
+size_t mc_rtp_stream_header(struct mc_rtp_stream *s, struct mc_rtp_packet *p, bool marker, uint32_t ts)
+{
+	mc_rtp_write_header(p->data, s->payload_type, marker, s->seq++, ts, s->ssrc);
+	p->twcc_off = 0;
+	if (s->ext_len) {
+		p->data[0] |= 0x10; /* X: an extension block follows */
+		memcpy(p->data + MC_RTP_HEADER_LEN, s->ext, s->ext_len);
+		if (s->ext_twcc_off)
+			p->twcc_off = (uint8_t)(MC_RTP_HEADER_LEN + s->ext_twcc_off);
+	}
+	p->len = (uint16_t)mc_rtp_header_len(s);
+	return p->len;
+}
+
+void mc_rtp_set_twcc_seq(struct mc_rtp_packet *p, uint16_t seq)
+{
+	if (!p->twcc_off)
+		return;
+	p->data[p->twcc_off] = (uint8_t)(seq >> 8);
+	p->data[p->twcc_off + 1] = (uint8_t)seq;
 }

@@ -44,8 +44,7 @@ static struct mc_rtp_packet *new_packet(struct mc_rtp_stream *s, uint32_t ts, st
 	struct mc_rtp_packet *p = mc_rtp_batch_add(out);
 	if (!p)
 		return NULL;
-	mc_rtp_write_header(p->data, s->payload_type, false, s->seq++, ts, s->ssrc);
-	p->len = MC_RTP_HEADER_LEN;
+	mc_rtp_stream_header(s, p, false, ts);
 	return p;
 }
 
@@ -64,7 +63,7 @@ static int flush_pending(struct mc_rtp_stream *s, uint32_t ts, struct pending *p
 	struct mc_rtp_packet *p = new_packet(s, ts, out);
 	if (!p)
 		return -ENOMEM;
-	uint8_t *w = p->data + MC_RTP_HEADER_LEN;
+	uint8_t *w = p->data + p->len;
 	if (pd->n == 1) { /* one NAL: a single NAL unit packet (§5.6) */
 		memcpy(w, pd->nal[0], pd->len[0]);
 		w += pd->len[0];
@@ -102,11 +101,11 @@ static int fragment(struct mc_rtp_stream *s, uint32_t ts, const uint8_t *nal, si
 		struct mc_rtp_packet *p = new_packet(s, ts, out);
 		if (!p)
 			return -ENOMEM;
-		uint8_t *w = p->data + MC_RTP_HEADER_LEN;
+		uint8_t *w = p->data + p->len;
 		w[0] = indicator;
 		w[1] = (uint8_t)((first ? 0x80 : 0) | (chunk == left ? 0x40 : 0) | type);
 		memcpy(w + 2, src, chunk);
-		p->len = (uint16_t)(MC_RTP_HEADER_LEN + 2 + chunk);
+		p->len = (uint16_t)(p->len + 2 + chunk);
 		src += chunk;
 		left -= chunk;
 		first = false;
@@ -117,7 +116,8 @@ static int fragment(struct mc_rtp_stream *s, uint32_t ts, const uint8_t *nal, si
 int mc_rtp_h264_packetize(struct mc_rtp_stream *s, uint32_t ts, const uint8_t *au, size_t len,
 			  struct mc_rtp_batch *out)
 {
-	size_t max_payload = (size_t)s->mtu - MC_RTP_HEADER_LEN;
+	/* the extension block counts against the MTU */
+	size_t max_payload = (size_t)s->mtu - mc_rtp_header_len(s);
 	int first_pkt = out->count;
 	struct pending pd = { .n = 0, .size = 1 };
 	size_t pos = 0;

@@ -8,6 +8,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "output_cc.h"
 
 static void hist(struct mc_strbuf *b, const char *name, const struct mc_histogram *h, bool comma)
 {
@@ -51,6 +52,24 @@ static void feedback_layer_json(struct mc_strbuf *b, const struct mc_feedback_la
 			 C(f->rr_received), (double)mc_count_get(&f->rtt_us) / 1000,
 			 (double)mc_count_get(&f->fraction_lost) / 256, C(f->cumulative_lost),
 			 (double)mc_count_get(&f->jitter_us) / 1000);
+}
+
+static void cc_json(struct mc_strbuf *b, const struct mc_output *o)
+{
+	const struct mc_output_cc *c = o->cc;
+	if (!c)
+		return;
+	mc_strbuf_printf(b, "\"cc\":{\"enabled\":%s,\"estimate_bps\":%llu,\"delay_bps\":%llu,\"loss_bps\":%llu,"
+			    "\"acked_bps\":%llu,\"remb_bps\":%llu,\"pacing_bps\":%llu,\"twcc_feedback\":%llu,"
+			    "\"twcc_malformed\":%llu,\"twcc_unknown_seq\":%llu,\"overuses\":%llu,\"loss_decreases\":%llu,"
+			    "\"probes\":%llu,\"probes_ok\":%llu,\"remb_caps\":%llu},",
+			 o->cfg->cc ? "true" : "false", C(c->estimate_bps), C(c->delay_bps), C(c->loss_bps), C(c->acked_bps),
+			 C(c->remb_bps), C(c->pacing_bps), C(c->twcc_feedback), C(c->twcc_malformed), C(c->twcc_unknown_seq),
+			 C(c->overuses), C(c->loss_decreases), C(c->probes), C(c->probes_ok), C(c->remb_caps));
+	mc_strbuf_printf(b, "\"pacer\":{\"enabled\":%s,\"sent\":%llu,\"queued\":%llu,\"queue_age_ms\":%.1f,"
+			    "\"dropped_old\":%llu,\"dropped_full\":%llu},",
+			 o->cfg->pacing ? "true" : "false", C(o->pacer.sent), C(o->pacer.queued_now),
+			 (double)mc_count_get(&o->pacer.queue_age_us) / 1000, C(o->pacer.dropped_old), C(o->pacer.dropped_full));
 }
 
 void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
@@ -116,6 +135,9 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 					 (unsigned long long)mc_count_get(&st->frames_encoded),
 					 (unsigned long long)mc_layer_dropped(ly), (unsigned long long)mc_count_get(&st->keyframes),
 					 (unsigned long long)mc_count_get(&st->bytes));
+			mc_strbuf_printf(b, "\"bitrate_now\":%llu,\"paused\":%s,\"frames_paused\":%llu,\"bitrate_changes\":%llu,",
+					 C(ly->bitrate_now), mc_count_get(&ly->paused_now) ? "true" : "false",
+					 C(ly->frames_paused), C(ly->bitrate_changes));
 			mc_strbuf_printf(b, "\"keyframes_requested\":%llu,\"frames_dropped_net\":%llu,\"encode_errors\":%llu,"
 					    "\"last_encoded_age_ms\":%.1f,\"timing_us\":{",
 					 (unsigned long long)mc_count_get(&st->keyframes_requested),
@@ -144,6 +166,7 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 		mc_strbuf_json_string(b, d->output_track[i]);
 		mc_strbuf_printf(b, ",");
 		feedback_json(b, &o->fb);
+		cc_json(b, o);
 		mc_strbuf_printf(b, "\"packets_sent\":%llu,\"bytes_sent\":%llu,\"send_errors\":%llu,\"icmp_errors\":%llu,"
 				    "\"rtcp_sent\":%llu,\"frames_dropped\":%llu,\"layers\":[",
 				 (unsigned long long)packets, (unsigned long long)bytes,
@@ -161,6 +184,9 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 					 (unsigned long long)mc_count_get(&st->ts_adjusted));
 			if (o->cfg->rtx)
 				mc_strbuf_printf(b, "\"rtx_ssrc\":%u,", o->rtx[l].ssrc);
+			if (o->cc)
+				mc_strbuf_printf(b, "\"target_bps\":%llu,\"paused\":%s,", C(o->cc->layer_target[l]),
+						 mc_count_get(&o->cc->layer_paused[l]) ? "true" : "false");
 			feedback_layer_json(b, &o->fb.layers[l]);
 			mc_strbuf_printf(b, "\"timing_us\":{");
 			hist(b, "net_queue", &st->net_queue, true);
@@ -168,6 +194,7 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 			hist(b, "srtp", &st->srtp, true);
 			hist(b, "send", &st->send, true);
 			hist(b, "capture_to_wire", &st->capture_to_wire, true);
+			hist(b, "pacer_wait", &st->pacer_wait, true);
 			hist(b, "pli_to_wire", &st->pli_to_wire, false);
 			mc_strbuf_printf(b, "}}");
 		}

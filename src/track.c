@@ -49,6 +49,8 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 		if (lc->fps > src_fps)
 			mc_warn(MOD, "%s: layer %d asks for %d fps; the source gives %d", cfg->name, i, lc->fps, src_fps);
 		l->fps = fps;
+		l->bitrate = lc->bitrate;
+		mc_count_set(&l->bitrate_now, (uint64_t)lc->bitrate);
 		l->gop_frames = (int)(cfg->keyframe_interval * fps + 0.5);
 		if (l->gop_frames < 1)
 			l->gop_frames = 1;
@@ -157,6 +159,44 @@ static void test_stall(struct mc_layer *l)
 		nanosleep(&ts, NULL);
 }
 
+/* What congestion control asks of this layer (src/layer_ctl.h), applied between frames on the layer's own
+ * thread, which owns the encoder. Returns true when the layer is paused (the frame is not encoded);
+ * *key when it resumes (a decoder that saw nothing for a while needs a keyframe). */
+static bool apply_control(struct mc_layer *l, bool *key)
+{
+	bool paused;
+	int target = mc_layer_ctl_target(&l->ctl, &paused);
+	if (paused != l->paused) {
+		mc_info(MOD, "%s: layer %d %s", l->track->cfg->name, l->index,
+			paused ? "paused: the bandwidth estimate does not cover it" : "resumed");
+		l->paused = paused;
+		if (!paused) {
+			mc_count_set(&l->resumed_us, (uint64_t)mc_now_us());
+			*key = true;
+		}
+		mc_count_set(&l->paused_now, paused);
+	}
+	if (paused) {
+		mc_count_inc(&l->frames_paused);
+		return true;
+	}
+	if (target <= 0)
+		target = l->cfg->bitrate;
+	/* 5 %: an estimate that moves a little each feedback does not reconfigure the encoder every frame */
+	int diff = target > l->bitrate ? target - l->bitrate : l->bitrate - target;
+	if (diff * 20 > l->bitrate) {
+		int rc = mc_encoder_set_bitrate(l->encoder, target);
+		if (rc == 0) {
+			mc_debug(MOD, "%s: layer %d: %d -> %d kbit/s", l->track->cfg->name, l->index, l->bitrate / 1000,
+				 target / 1000);
+			l->bitrate = target;
+			mc_count_set(&l->bitrate_now, (uint64_t)target);
+			mc_count_inc(&l->bitrate_changes);
+		}
+	}
+	return false;
+}
+
 static void *layer_thread(void *arg)
 {
 	struct mc_layer *l = arg;
@@ -186,10 +226,16 @@ static void *layer_thread(void *arg)
 		int64_t t0 = mc_now_us();
 		mc_hist_add(&l->stats.queue_age, t0 - put_us);
 		/* Keyframes come from the track's schedule on the capture clock (the same source frame for every
-		 * layer due on it) or from a request; a request does not move the schedule. */
+		 * layer due on it), from a request, or when congestion control resumes the layer; a request does
+		 * not move the schedule. */
 		int64_t pts = frame->pts;
+		bool resumed = false;
+		if (apply_control(l, &resumed)) {
+			av_frame_free(&frame);
+			continue;
+		}
 		uint64_t requests = mc_count_get(&l->stats.keyframes_requested);
-		bool key = requests != l->requests_done ||
+		bool key = resumed || requests != l->requests_done ||
 			   mc_key_owed(pts, __atomic_load_n(&l->key_from_pts, __ATOMIC_ACQUIRE), l->last_key_pts);
 		int rc = mc_encoder_send(l->encoder, frame, key);
 		if (rc == -EAGAIN) { /* the encoder wants its output read first */

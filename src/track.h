@@ -13,6 +13,7 @@
 #include "counter.h"
 #include "encoder.h"
 #include "histogram.h"
+#include "layer_ctl.h"
 #include "mailbox.h"
 #include "scaler.h"
 #include "source.h"
@@ -53,9 +54,14 @@ struct mc_layer {
 	uint64_t requests_handed;    /* stats.keyframes_requested when the track last handed a frame over */
 	/* shared: the track writes, the layer thread reads */
 	int64_t key_from_pts;        /* atomic: a keyframe is owed from this capture time on */
+	struct mc_layer_ctl ctl;     /* bitrate and pause from the outputs' congestion control */
 	/* layer thread */
 	int64_t last_key_pts;        /* capture time of the last keyframe */
 	uint64_t requests_done;      /* stats.keyframes_requested when the layer last made a keyframe */
+	int bitrate;                 /* what the encoder was set to, bit/s */
+	bool paused;
+	mc_counter bitrate_now, paused_now, frames_paused, bitrate_changes; /* for the stats */
+	mc_counter resumed_us;        /* CLOCK_MONOTONIC of the last resume, 0: never paused: /healthz */
 	struct mc_layer_stats stats;
 };
 

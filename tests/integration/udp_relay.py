@@ -5,6 +5,9 @@ Stats per route: received, forwarded, dropped; for RTP, drops of a packet's firs
 number, which SRTP leaves in clear) are told apart from drops of a copy that came again (a resend).
 
 As a module: Relay([(listen, dest, loss, delay_ms, jitter_ms), ...], seed).start() ... .stop(); .stats
+A route can also be capped (set at any time): route.cap(rate_bps, queue_ms) makes it a bottleneck link of
+that rate behind a FIFO of that many milliseconds (tail drop beyond); cap(0, 0) lifts it. Per SSRC, the
+route counts what it received and dropped (ssrc_received, ssrc_dropped).
 As a program: udp_relay.py --seed 1 --route 16600:16610:0.05:10:5 [--route ...] [--seconds N]
 """
 import argparse
@@ -32,6 +35,12 @@ class Route:
         self.dropped_first = {}      # pt -> drops of a packet's first copy
         self.dropped_again = {}      # pt -> drops of a copy seen before (a plain resend)
         self.first_dropped = set()   # (ssrc, seq) whose first copy was dropped
+        self.rate_bps, self.queue_s, self.link_free = 0, 0.0, 0.0
+        self.ssrc_received, self.ssrc_dropped = {}, {}
+        self.cap_dropped = 0
+
+    def cap(self, rate_bps, queue_ms):
+        self.rate_bps, self.queue_s = rate_bps, queue_ms / 1000
 
     def stats(self):
         return {"listen": self.listen, "dest": self.dest, "received": self.received, "forwarded": self.forwarded,
@@ -68,7 +77,19 @@ class Relay:
             pt = data[1] & 0x7f
             key = (struct.unpack_from("!I", data, 8)[0], struct.unpack_from("!H", data, 2)[0], pt)
         drop = self.rng.random() < r.loss
+        now = time.monotonic()
+        if r.rate_bps and not drop:
+            # a bottleneck: the packet leaves the link when the ones before it have; a full queue drops it
+            start = max(now, r.link_free)
+            if start - now > r.queue_s:
+                drop = True
+                r.cap_dropped += 1
+            else:
+                r.link_free = start + len(data) * 8 / r.rate_bps
         if key is not None:
+            r.ssrc_received[key[0]] = r.ssrc_received.get(key[0], 0) + 1
+            if drop:
+                r.ssrc_dropped[key[0]] = r.ssrc_dropped.get(key[0], 0) + 1
             again = key in r.seen
             r.seen.add(key)
             if drop:
@@ -79,8 +100,7 @@ class Relay:
         if drop:
             r.dropped += 1
             return
-        now = time.monotonic()
-        t = max(now + r.delay + self.rng.random() * r.jitter, r.last_out)
+        t = max((r.link_free if r.rate_bps else now) + r.delay + self.rng.random() * r.jitter, r.last_out)
         r.last_out = t
         self.n += 1
         heapq.heappush(self.queue, (t, self.n, r, data))

@@ -1072,6 +1072,47 @@ static void test_srtp_key_decode(void)
 	CHECK(strstr(err, "too long") != NULL);
 }
 
+/* Header extensions, pacing and congestion control keys of an output. */
+static void test_extension_keys(void)
+{
+	struct mc_config *cfg = NULL;
+	int nerr = -1;
+	const char *ok = VALID "ext_rid = 10\nrids = h, q\next_mid = 4\nmid = v\next_twcc = 3\npacing = off\n"
+			 "pacer_queue_ms = 250\ncc = off\nmin_bitrate = 100k\n";
+	CHECK_EQ(load(ok, &cfg, &nerr), 0);
+	if (cfg) {
+		const struct mc_output_config *o = &cfg->outputs[0];
+		CHECK_EQ(o->ext_rid, 10);
+		CHECK_EQ(o->ext_mid, 4);
+		CHECK_EQ(o->ext_twcc, 3);
+		CHECK_EQ(o->n_rids, 2);
+		CHECK_STR_EQ(o->rids[0], "h");
+		CHECK_STR_EQ(o->rids[1], "q");
+		CHECK_STR_EQ(o->mid, "v");
+		CHECK(!o->pacing && !o->cc);
+		CHECK_EQ(o->pacer_queue_ms, 250);
+		CHECK_EQ(o->min_bitrate, 100000);
+		mc_config_free(cfg);
+	}
+	CHECK_EQ(load(VALID, &cfg, &nerr), 0);
+	if (cfg) { /* defaults: paced, congestion control on, no extensions */
+		CHECK(cfg->outputs[0].pacing && cfg->outputs[0].cc);
+		CHECK_EQ(cfg->outputs[0].ext_rid + cfg->outputs[0].ext_mid + cfg->outputs[0].ext_twcc, 0);
+		mc_config_free(cfg);
+	}
+	ERR1(VALID "ext_rid = 15\nrids = a, b\n", 11, "ext_rid:", "from 1 to 14");
+	ERR1(VALID "ext_rid = 2\n", 11, "ext_rid:", "without rids");
+	ERR1(VALID "rids = a, b\n", 11, "rids:", "without ext_rid");
+	ERR1(VALID "ext_rid = 2\nrids = a, b-c\n", 12, "rids:", "letters and digits");
+	ERR1(VALID "ext_rid = 2\nrids = a, abcdefghijklmnopq\n", 12, "rids:", "up to 16");
+	ERR1(VALID "ext_rid = 2\nrids = a\n", 12, "rids:", "1 RIDs for 2 layers");
+	ERR1(VALID "ext_rid = 2\nrids = a, a\n", 12, "rids:", "'a' used twice");
+	ERR1(VALID "ext_mid = 2\n", 11, "ext_mid:", "without mid");
+	ERR1(VALID "mid = v v\next_mid = 1\n", 11, "mid:", "expected a MID");
+	ERR1(VALID "ext_twcc = 2\next_mid = 2\nmid = 0\n", 12, "ext_mid:", "id 2 used twice");
+	ERR1(VALID "pacer_queue_ms = 10\n", 11, "pacer_queue_ms:", "from 50 to 5000");
+}
+
 int main(void)
 {
 	unsetenv("STATE_DIRECTORY"); /* systemd's default for [daemon] state_dir: the tests set it themselves */
@@ -1095,6 +1136,7 @@ int main(void)
 	RUN(test_parse_bitrate);
 	RUN(test_parse_layers);
 	RUN(test_srtp_key_decode);
+	RUN(test_extension_keys);
 	RUN(test_feedback_keys);
 	/* whatever a failed test left behind */
 	static const char *const files[] = { "in.y4m", "full.key", "valid.ini", "k.key" };

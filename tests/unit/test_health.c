@@ -8,6 +8,7 @@
 #include "daemon.h"
 #include "health.h"
 #include "log.h"
+#include "output_cc.h"
 
 #define NOW 100000000 /* us */
 
@@ -101,6 +102,36 @@ static void test_encoder_failing(void)
 	CHECK(strstr(why, "layer 0") == NULL);
 }
 
+/* Congestion control pausing the top layer (the track's and this output's) is no failure; after the resume
+ * the deadline counts from the resume, not from the last frame before the pause. */
+static void test_paused_layer(void)
+{
+	struct state s;
+	setup(&s, false);
+	static struct mc_output_cc cc;
+	memset(&cc, 0, sizeof(cc));
+	s.out.cc = &cc;
+	mc_count_set(&s.track.layers[0].stats.last_encoded_us, NOW - 8000000);
+	mc_count_set(&s.out.layer_stats[0].last_sent_us, NOW - 8000000);
+	mc_count_set(&s.track.layers[0].paused_now, 1);
+	mc_count_set(&cc.layer_paused[0], 1);
+	const char *why;
+	CHECK(healthy(&s, &why));
+	CHECK_STR_EQ(why, "");
+	/* resumed 0.2 s ago, no frame yet: within the deadline */
+	mc_count_set(&s.track.layers[0].paused_now, 0);
+	mc_count_set(&s.track.layers[0].resumed_us, NOW - 200000);
+	mc_count_set(&cc.layer_paused[0], 0);
+	mc_count_set(&cc.layer_resumed_us[0], NOW - 200000);
+	CHECK(healthy(&s, &why));
+	/* resumed 2 s ago and still nothing: both named */
+	mc_count_set(&s.track.layers[0].resumed_us, NOW - 2000000);
+	mc_count_set(&cc.layer_resumed_us[0], NOW - 2000000);
+	CHECK(!healthy(&s, &why));
+	CHECK(strstr(why, "track video layer 0: no frame encoded for 2.0 s") != NULL);
+	CHECK(strstr(why, "output sfu layer 0: no packet sent for 2.0 s") != NULL);
+}
+
 static void test_static_screen(void)
 {
 	/* unchanged frames skipped: a layer encodes once per keyframe interval (2 s), and that is producing */
@@ -156,6 +187,7 @@ int main(void)
 {
 	RUN(test_streaming);
 	RUN(test_encoder_failing);
+	RUN(test_paused_layer);
 	RUN(test_static_screen);
 	RUN(test_network_thread);
 	RUN(test_source_ended);

@@ -2,7 +2,8 @@
  * reserved in the state file and continue after a restart (fixed rtx_ssrcs and a static key would otherwise
  * start at a random sequence number again: keystream reuse). One receiver session is kept across both runs,
  * as an SFU keeps its context: every RTX packet must authenticate, none may repeat an index. Loopback only:
- * the output sends to a socket of this test; no network thread runs (resends are called directly). */
+ * the output sends to a socket of this test; no network thread runs (each resend is queued in the pacer and
+ * sent by calling mc_output_pace() directly). */
 #include <arpa/inet.h>
 #include <poll.h>
 #include <stdio.h>
@@ -35,6 +36,8 @@ static void setup_config(struct mc_output_config *oc, uint16_t port)
 	oc->payload_type = 96;
 	oc->mtu = 1200;
 	oc->rtcp = MC_RTCP_OFF;
+	oc->pacing = true;
+	oc->pacer_queue_ms = 500;
 	strcpy(oc->cname, "test");
 	oc->n_ssrcs = 1;
 	oc->ssrcs[0] = MEDIA_SSRC;
@@ -64,7 +67,8 @@ static int run(struct mc_output_config *oc, int sock, struct mc_srtp *rx, uint64
 		orig[8] = MEDIA_SSRC >> 24, orig[9] = (MEDIA_SSRC >> 16) & 0xff, orig[10] = (MEDIA_SSRC >> 8) & 0xff,
 		orig[11] = MEDIA_SSRC & 0xff;
 		memset(orig + 12, 0x40 + i, sizeof(orig) - 12);
-		CHECK_EQ(mc_output_resend(o, 0, orig, sizeof(orig)), 0);
+		CHECK_EQ(mc_output_resend(o, 0, orig, sizeof(orig)), 0); /* into the pacer's first class */
+		mc_output_pace(o, mc_now_us());                           /* where it leaves */
 		struct pollfd pfd = { .fd = sock, .events = POLLIN };
 		uint8_t buf[1500];
 		ssize_t n = poll(&pfd, 1, 2000) == 1 ? recv(sock, buf, sizeof(buf), 0) : -1;
