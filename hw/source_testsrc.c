@@ -86,7 +86,7 @@ static int testsrc_open(void *priv, const struct mc_source_config *cfg, struct m
 	if (!t->pool)
 		return -ENOMEM;
 	mc_pace_init(&t->pace, cfg->fps, 1);
-	*info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, "yuv420p drawn" };
+	*info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, "yuv420p drawn", AV_PIX_FMT_YUV420P };
 	mc_info("testsrc", "%s: %dx%d at %d fps", cfg->name, cfg->width, cfg->height, cfg->fps);
 	return 0;
 }

@@ -456,6 +456,7 @@ static int v4l2_open(void *priv, const struct mc_source_config *cfg, struct mc_s
 	    (rc = start_streaming(s)))
 		return rc;
 	info->path = path_name(s->format);
+	info->format = s->format == MC_V4L2_NV12 ? AV_PIX_FMT_NV12 : s->format == MC_V4L2_YUYV ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_NONE;
 	char fc[5];
 	mc_info(MOD, "%s: %s: %s %dx%d at %.2f fps, %d buffers, %s", cfg->name, s->path,
 		mc_v4l2_fourcc_str(s->mode.fourcc, fc), info->width, info->height, (double)info->fps_num / info->fps_den,

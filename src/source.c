@@ -89,7 +89,7 @@ int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg)
 		mc_err(MOD, "%s", s->stats.backend.why);
 	if (rc && ops->reconnects && (rc == -ENODEV || rc == -ENOENT)) {
 		/* Absent at start (not plugged in yet): the daemon runs, the source comes when the device does. */
-		s->info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, "none" };
+		s->info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, "none", AV_PIX_FMT_NONE };
 		lose_signal(s, rc, true);
 		rc = 0;
 	}

@@ -43,6 +43,7 @@ struct mc_source_info {
 	int width, height;
 	int fps_num, fps_den; /* nominal rate */
 	const char *path;     /* how frames are made, for the stats: e.g. "nv12 mmap", "yuyv swscale" */
+	enum AVPixelFormat format; /* of the frames; AV_PIX_FMT_NONE (-1): not known before the first */
 };
 
 /* What a backend reports beyond return codes (the core owns it; it survives a reopen). */
