@@ -524,11 +524,13 @@ static int decode_mjpeg(struct v4l2src *s, const struct v4l2_buffer *vb, AVFrame
 {
 	/* the compressed bytes are copied into a padded packet: the decoder reads past the end, and the
 	 * buffer goes back to the driver before decoding (a few tens of kB, not a picture copy) */
-	if (vb->bytesused < 4 || av_new_packet(s->pkt, (int)vb->bytesused) < 0)
-		return vb->bytesused < 4 ? 1 : -ENOMEM;
-	memcpy(s->pkt->data, s->bufs->slot[vb->index].map, vb->bytesused);
+	int rc = vb->bytesused < 4 ? 1 : av_new_packet(s->pkt, (int)vb->bytesused) < 0 ? -ENOMEM : 0;
+	if (rc == 0)
+		memcpy(s->pkt->data, s->bufs->slot[vb->index].map, vb->bytesused);
 	queue(s->bufs, (int)vb->index);
-	int rc = avcodec_send_packet(s->jpeg, s->pkt);
+	if (rc)
+		return rc;
+	rc = avcodec_send_packet(s->jpeg, s->pkt);
 	av_packet_unref(s->pkt);
 	if (rc == 0)
 		rc = avcodec_receive_frame(s->jpeg, s->decoded);
@@ -579,7 +581,10 @@ static int v4l2_read(void *priv, AVFrame **out, const bool *stop)
 			continue;
 		}
 		switch (s->format) {
-		case MC_V4L2_NV12: return wrap_nv12(s, &vb, out);
+		case MC_V4L2_NV12:
+			if ((rc = wrap_nv12(s, &vb, out)))
+				queue(b, (int)vb.index);
+			return rc;
 		case MC_V4L2_YUYV:
 			rc = convert_yuyv(s, &vb, out);
 			queue(b, (int)vb.index);

@@ -127,12 +127,15 @@ static void deliver(struct mc_source *s, AVFrame *frame)
 
 static void send_placeholder(struct mc_source *s, int64_t now)
 {
+	/* the size and format of the source's last pictures: the tracks' scalers and encoders stay as they are
+	 * (an NV12 camera's top layer encodes NV12: an I420 slate would cost a conversion per frame) */
+	enum AVPixelFormat fmt = s->info.format == AV_PIX_FMT_NV12 ? AV_PIX_FMT_NV12 : AV_PIX_FMT_YUV420P;
 	if (s->slate && (mc_frame_pool_width(s->slate) != s->info.width ||
-			 mc_frame_pool_height(s->slate) != s->info.height)) {
+			 mc_frame_pool_height(s->slate) != s->info.height || mc_frame_pool_format(s->slate) != fmt)) {
 		mc_frame_pool_destroy(s->slate);
 		s->slate = NULL;
 	}
-	if (!s->slate && !(s->slate = mc_frame_pool_create(s->info.width, s->info.height, AV_PIX_FMT_YUV420P)))
+	if (!s->slate && !(s->slate = mc_frame_pool_create(s->info.width, s->info.height, fmt)))
 		return;
 	AVFrame *f = mc_frame_pool_get(s->slate);
 	if (!f)

@@ -124,7 +124,8 @@ fails = []
 want_src = {"nv12": 0.0, "yuyv": 1.0, "mjpeg": 1.0}[fmt]
 if src["frames"] < 5: fails.append("only %d frames captured" % src["frames"])
 if abs(src["copies_per_frame"] - want_src) > 1e-9: fails.append("source copies per frame %.3f, want %.0f" % (src["copies_per_frame"], want_src))
-if lay["copies"] != 0 and not replug: fails.append("layer 0 made %d copies, want 0 (the scaler passes the frames through)" % lay["copies"])
+# the placeholder is drawn in the camera's format, so the top layer converts nothing, with a replug too
+if lay["copies"] != 0: fails.append("layer 0 made %d copies, want 0 (the scaler passes the frames through)" % lay["copies"])
 if fmt == "nv12" and not replug and lay["device_frames"] != enc:
     fails.append("%d of %d frames the encoder got were the V4L2 buffers" % (lay["device_frames"], enc))
 if fmt != "nv12" and lay["device_frames"]: fails.append("device_frames %d on a converted path" % lay["device_frames"])
