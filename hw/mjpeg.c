@@ -42,8 +42,24 @@ fail:
 	return NULL;
 }
 
+/* Where the JPEG ends: after its last EOI marker (FF D9). Some drivers report the whole buffer as used
+ * (v4l2loopback: 1.2 MB for a 27 kB JPEG at 1280x720); the zeros after the picture need not be copied. */
+static size_t jpeg_length(const uint8_t *data, size_t len)
+{
+	for (size_t end = len; end >= 2;) {
+		const uint8_t *ff = memrchr(data, 0xff, end - 1);
+		if (!ff)
+			break;
+		if (ff[1] == 0xd9)
+			return (size_t)(ff - data) + 2;
+		end = (size_t)(ff - data) + 1;
+	}
+	return len; /* no EOI: let the decoder judge it */
+}
+
 int mc_mjpeg_decode(struct mc_mjpeg *d, const uint8_t *data, size_t len, int width, int height, AVFrame **out)
 {
+	len = len >= 4 ? jpeg_length(data, len) : len;
 	/* a padded copy: the decoder reads past the end, and the camera's buffer goes back to the driver
 	 * before decoding (a few tens of kB, not a picture copy) */
 	if (len < 4 || len > (1u << 26))

@@ -53,6 +53,12 @@ static void test_decode(void)
 		CHECK(out->data[0][24 * out->linesize[0] + 61] > 190);
 		av_frame_free(&out);
 	}
+	/* the whole buffer reported as used (v4l2loopback): the zeros after the EOI are not the picture */
+	uint8_t *padded = calloc(1, (size_t)jpeg->size + 100000);
+	memcpy(padded, jpeg->data, (size_t)jpeg->size);
+	CHECK_EQ(mc_mjpeg_decode(d, padded, (size_t)jpeg->size + 100000, 64, 48, &out), 0);
+	av_frame_free(&out);
+	free(padded);
 	/* the wrong size (the camera changed mode under us): corrupt, skipped */
 	CHECK_EQ(mc_mjpeg_decode(d, jpeg->data, (size_t)jpeg->size, 640, 480, &out), MC_MJPEG_CORRUPT);
 	/* truncated, as a USB transfer cut short */
