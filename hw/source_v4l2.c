@@ -278,6 +278,7 @@ static int set_format(struct v4l2src *s, struct mc_source_info *info)
 	f.fmt.pix.pixelformat = s->mode.fourcc;
 	f.fmt.pix.field = V4L2_FIELD_NONE;
 	char fc[5];
+	mc_v4l2_fourcc_str(s->mode.fourcc, fc);
 	if ((rc = xioctl(s->fd, VIDIOC_S_FMT, &f))) {
 		why(s, "device", "'%s': VIDIOC_S_FMT %s %dx%d: %s", s->path, mc_v4l2_fourcc_str(s->mode.fourcc, fc),
 		    s->mode.width, s->mode.height, strerror(-rc));
