@@ -79,6 +79,7 @@ int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg)
 	s->cfg = cfg;
 	s->ops = ops;
 	s->ended_fd = -1;
+	s->last_pts = INT64_MIN;
 	s->priv = calloc(1, ops->priv_size ? ops->priv_size : 1);
 	if (!s->priv) {
 		free(s);
@@ -113,9 +114,14 @@ bool mc_source_lossless(struct mc_source *s) { return s->open && s->ops->lossles
 
 static bool stopping(struct mc_source *s) { return __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE); }
 
-/* One reference per sink: the frame is shared, never copied. */
+/* One reference per sink: the frame is shared, never copied. Capture times strictly increase across a
+ * loss and a reopen too (placeholder pictures stamped with the time they are made, a device's own clock
+ * after it): the tracks' frame clocks and the RTP timestamps of every layer depend on it. */
 static void deliver(struct mc_source *s, AVFrame *frame)
 {
+	if (frame->pts <= s->last_pts)
+		frame->pts = s->last_pts + 1;
+	s->last_pts = frame->pts;
 	for (int i = 0; i < s->n_sinks; i++) {
 		AVFrame *ref = i + 1 < s->n_sinks ? av_frame_clone(frame) : frame;
 		if (ref)

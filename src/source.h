@@ -116,6 +116,7 @@ struct mc_source {
 	struct mc_source_stats stats;
 	struct mc_thread_cpu cpu;
 	struct mc_frame_pool *slate; /* placeholder frames, made when first needed */
+	int64_t last_pts;            /* of the last frame delivered (the source thread's) */
 };
 
 int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg);

@@ -19,6 +19,9 @@ struct script {
 	int opens, reads;
 	bool lost;
 	struct mc_frame_pool *pool;
+	int64_t pts_lag_us; /* the device's capture times lag the read: behind the last placeholder's */
+	int64_t last_pts;   /* of the frames taken */
+	int pts_backwards;  /* frames taken whose capture time did not increase */
 };
 static struct script g;
 
@@ -51,7 +54,7 @@ static int fake_read(void *priv, AVFrame **out, const bool *stop)
 	}
 	AVFrame *fr = mc_frame_pool_get(g.pool);
 	memset(fr->data[0], 1, (size_t)fr->linesize[0] * 48); /* not the placeholder's background */
-	fr->pts = mc_now_us();
+	fr->pts = mc_now_us() - g.pts_lag_us;
 	f->n++;
 	*out = fr;
 	return 0;
@@ -99,6 +102,9 @@ static void take(struct mc_mailbox *mb, int ms, int ph_width, int *placeholders,
 			nanosleep(&ts, NULL);
 			continue;
 		}
+		if (g.last_pts && f->pts <= g.last_pts)
+			g.pts_backwards++;
+		g.last_pts = f->pts;
 		if (f->width == ph_width && f->format == AV_PIX_FMT_YUV420P && f->data[0][0] == MC_PLACEHOLDER_BG)
 			(*placeholders)++;
 		else if (f->width == 64 && f->data[0][0] == 1)
@@ -166,6 +172,34 @@ static void test_lost_mid_stream(void)
 	CHECK_EQ(mc_count_get(&s->stats.state), MC_SOURCE_LIVE);
 	uint64_t restore = mc_count_get(&s->stats.last_restore_us);
 	CHECK(restore >= 200000 && restore < 600000);
+	CHECK_EQ(g.pts_backwards, 0);
+	mc_source_destroy(s);
+	mc_mailbox_finish(&mb);
+	mc_frame_pool_destroy(g.pool);
+}
+
+static void test_capture_times_increase_across_a_loss(void)
+{
+	/* the device stamps its frames 300 ms before they are read: its first frame after the reopen was
+	 * captured before the last placeholder was made, and is delivered after it, with a later time */
+	memset(&g, 0, sizeof(g));
+	g.pool = mc_frame_pool_create(64, 48, AV_PIX_FMT_YUV420P);
+	g.frames_then_lose = 10;
+	g.pts_lag_us = 300000;
+	struct mc_source_config cfg = config(&camera_like);
+	struct mc_source *s = NULL;
+	CHECK_EQ(mc_source_create(&s, &cfg), 0);
+	if (!s)
+		return;
+	struct mc_mailbox mb;
+	mc_mailbox_init(&mb, false);
+	mc_source_add_sink(s, &mb);
+	CHECK_EQ(mc_source_start(s), 0);
+	int ph = 0, real = 0;
+	take(&mb, 1000, 64, &ph, &real);
+	CHECK(ph >= 1);
+	CHECK(real >= 15);
+	CHECK_EQ(g.pts_backwards, 0);
 	mc_source_destroy(s);
 	mc_mailbox_finish(&mb);
 	mc_frame_pool_destroy(g.pool);
@@ -206,6 +240,7 @@ int main(void)
 	mc_log_set_level(MC_LOG_ERROR);
 	RUN(test_absent_at_start_then_plugged);
 	RUN(test_lost_mid_stream);
+	RUN(test_capture_times_increase_across_a_loss);
 	RUN(test_fatal_and_non_reconnecting);
 	return check_done();
 }
