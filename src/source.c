@@ -29,6 +29,16 @@ const char *mc_source_state_name(enum mc_source_state st)
 	}
 }
 
+/* s->info for the other threads (stats): set where the source's thread changes it */
+static void publish_info(struct mc_source *s)
+{
+	mc_count_set(&s->stats.width, (uint64_t)s->info.width);
+	mc_count_set(&s->stats.height, (uint64_t)s->info.height);
+	mc_count_set(&s->stats.fps_num, (uint64_t)s->info.fps_num);
+	mc_count_set(&s->stats.fps_den, (uint64_t)s->info.fps_den);
+	__atomic_store_n(&s->stats.path, s->info.path, __ATOMIC_RELEASE);
+}
+
 static int backend_open(struct mc_source *s)
 {
 	memset(s->priv, 0, s->ops->priv_size ? s->ops->priv_size : 1);
@@ -39,6 +49,7 @@ static int backend_open(struct mc_source *s)
 		return rc;
 	}
 	s->open = true;
+	publish_info(s);
 	return 0;
 }
 
@@ -65,6 +76,7 @@ static void lose_signal(struct mc_source *s, int rc, bool at_start)
 	}
 	if (s->info.fps_num <= 0 || s->info.fps_den <= 0)
 		s->info.fps_num = s->cfg->fps, s->info.fps_den = 1;
+	publish_info(s);
 }
 
 int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg)

@@ -94,6 +94,9 @@ struct mc_source_stats {
 	mc_counter last_error;         /* errno of the last loss or failed reopen, 0: none */
 	mc_counter no_signal_since_us; /* CLOCK_MONOTONIC us, while without signal */
 	mc_counter last_restore_us;    /* the last loss-to-first-frame time, us */
+	/* s->info as the stats show it: a reopen rewrites s->info on the source's thread */
+	mc_counter width, height, fps_num, fps_den;
+	const char *path; /* __atomic; a string literal of the backend's */
 	struct mc_source_report backend;
 	struct mc_histogram capture_wait; /* time read_frame() took: pacing wait plus reading */
 };

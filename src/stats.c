@@ -59,8 +59,8 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 		uint64_t frames = mc_count_get(&st->frames), copies = mc_count_get(&st->backend.copies);
 		int err = (int)mc_count_get(&st->last_error);
 		mc_strbuf_printf(b, ",\"type\":\"%s\",\"width\":%d,\"height\":%d,\"fps\":%.3f,\"frames\":%llu,\"ended\":%s,",
-				 s->ops->name, s->info.width, s->info.height,
-				 s->info.fps_den ? (double)s->info.fps_num / s->info.fps_den : 0,
+				 s->ops->name, (int)mc_count_get(&st->width), (int)mc_count_get(&st->height),
+				 mc_count_get(&st->fps_den) ? (double)mc_count_get(&st->fps_num) / (double)mc_count_get(&st->fps_den) : 0,
 				 (unsigned long long)frames, __atomic_load_n(&s->ended, __ATOMIC_ACQUIRE) ? "true" : "false");
 		/* the signal: a state of a running source; the reason is the errno of the last loss or reopen */
 		mc_strbuf_printf(b, "\"state\":\"%s\",\"signal_losses\":%llu,\"placeholder_frames\":%llu,\"last_error\":",
@@ -69,7 +69,8 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 				 (unsigned long long)mc_count_get(&st->placeholder_frames));
 		mc_strbuf_json_string(b, err ? strerror(err) : "");
 		mc_strbuf_printf(b, ",\"last_restore_us\":%llu,\"path\":", (unsigned long long)mc_count_get(&st->last_restore_us));
-		mc_strbuf_json_string(b, s->info.path ? s->info.path : "");
+		const char *path = __atomic_load_n(&st->path, __ATOMIC_ACQUIRE);
+		mc_strbuf_json_string(b, path ? path : "");
 		/* picture copies (conversions, decodes) between the device's buffer and the frame handed on */
 		mc_strbuf_printf(b, ",\"copies\":%llu,\"copies_per_frame\":%.3f,\"corrupt_frames\":%llu,",
 				 (unsigned long long)copies, frames ? (double)copies / (double)frames : 0.0,

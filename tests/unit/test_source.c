@@ -128,6 +128,8 @@ static void test_absent_at_start_then_plugged(void)
 	CHECK_EQ(mc_count_get(&s->stats.signal_losses), 1);
 	CHECK_EQ(mc_count_get(&s->stats.last_error), ENODEV);
 	CHECK_EQ(s->info.width, 320); /* the configuration's size, for the placeholder */
+	CHECK_EQ(mc_count_get(&s->stats.width), 320); /* as /stats shows it, from another thread */
+	CHECK_EQ(mc_count_get(&s->stats.fps_num), 30);
 	struct mc_mailbox mb;
 	mc_mailbox_init(&mb, false);
 	mc_source_add_sink(s, &mb);
@@ -139,6 +141,10 @@ static void test_absent_at_start_then_plugged(void)
 	CHECK(real >= 5);
 	CHECK_EQ(g.opens, 4);
 	CHECK_EQ(mc_count_get(&s->stats.state), MC_SOURCE_LIVE);
+	CHECK_EQ(mc_count_get(&s->stats.width), 64); /* the device's, after the reopen */
+	CHECK_EQ(mc_count_get(&s->stats.height), 48);
+	CHECK_EQ(mc_count_get(&s->stats.fps_num), 50);
+	CHECK_STR_EQ(__atomic_load_n(&s->stats.path, __ATOMIC_ACQUIRE), "fake");
 	uint64_t restore = mc_count_get(&s->stats.last_restore_us);
 	CHECK(restore > 900000 && restore < 1600000);
 	CHECK_EQ(mc_count_get(&s->stats.placeholder_frames), (uint64_t)ph);
