@@ -269,7 +269,8 @@ static void test_keyframe_request(void)
 	}
 	for (int s = 0; s < 10; s++)
 		feed(&r, s, 0);
-	CHECK(wait_layer(&r, 2, 1));
+	/* the request after layer 1's first frame (a keyframe anyway): it must bring a keyframe of its own */
+	CHECK(wait_layer(&r, 2, 1) && wait_layer(&r, 1, 1));
 	mc_layer_request_keyframe(&r.t->layers[1]);
 	for (int s = 10; s < 70; s++)
 		feed(&r, s, 0);
