@@ -1,9 +1,11 @@
 #include "registry.h"
 
 #include <stddef.h>
+#include <string.h>
 
 extern const struct mc_source_ops mc_source_testsrc;
 extern const struct mc_source_ops mc_source_file;
+extern const struct mc_source_ops mc_source_v4l2;
 extern const struct mc_encoder_ops mc_encoder_software;
 #ifdef HAVE_OPENH264
 extern const struct mc_encoder_ops mc_encoder_openh264;
@@ -14,9 +16,10 @@ extern const struct mc_encoder_ops mc_encoder_vaapi;
 extern const struct mc_scaler_ops mc_scaler_half;
 extern const struct mc_scaler_ops mc_scaler_swscale;
 
-static const struct mc_source_ops *const sources[] = {
+const struct mc_source_ops *const mc_source_backends[] = {
 	&mc_source_testsrc,
 	&mc_source_file,
+	&mc_source_v4l2,
 	NULL,
 };
 
@@ -40,10 +43,10 @@ const struct mc_scaler_ops *const mc_scaler_backends[] = {
 	NULL,
 };
 
-const struct mc_source_ops *mc_registry_find_source(enum mc_source_type type)
+const struct mc_source_ops *mc_registry_find_source(const char *type)
 {
-	for (size_t i = 0; sources[i]; i++)
-		if (sources[i]->type == type)
-			return sources[i];
+	for (size_t i = 0; mc_source_backends[i]; i++)
+		if (strcmp(mc_source_backends[i]->name, type) == 0)
+			return mc_source_backends[i];
 	return NULL;
 }

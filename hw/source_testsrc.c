@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "font.h"
 #include "frame.h"
 #include "log.h"
 #include "pace.h"
@@ -16,16 +17,6 @@ struct testsrc {
 	uint64_t n;
 };
 
-/* 5x7 digits and ':' '.', one byte per row, 5 low bits used. */
-static const uint8_t font[12][7] = {
-	{ 0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e }, { 0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e },
-	{ 0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f }, { 0x1f, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0e },
-	{ 0x02, 0x06, 0x0a, 0x12, 0x1f, 0x02, 0x02 }, { 0x1f, 0x10, 0x1e, 0x01, 0x01, 0x11, 0x0e },
-	{ 0x06, 0x08, 0x10, 0x1e, 0x11, 0x11, 0x0e }, { 0x1f, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 },
-	{ 0x0e, 0x11, 0x11, 0x0e, 0x11, 0x11, 0x0e }, { 0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c },
-	{ 0x00, 0x0c, 0x0c, 0x00, 0x0c, 0x0c, 0x00 }, { 0x00, 0x00, 0x00, 0x00, 0x00, 0x0c, 0x0c },
-};
-
 static void fill_rect(AVFrame *f, int x0, int y0, int w, int h, uint8_t y)
 {
 	if (x0 < 0 || y0 < 0 || x0 + w > f->width || y0 + h > f->height)
@@ -34,18 +25,10 @@ static void fill_rect(AVFrame *f, int x0, int y0, int w, int h, uint8_t y)
 		memset(f->data[0] + (size_t)yy * f->linesize[0] + x0, y, (size_t)w);
 }
 
+/* white digits, each on a dark box */
 static void draw_text(AVFrame *f, int x, int y, int scale, const char *text)
 {
-	for (const char *c = text; *c; c++, x += 6 * scale) {
-		int g = *c >= '0' && *c <= '9' ? *c - '0' : *c == ':' ? 10 : *c == '.' ? 11 : -1;
-		fill_rect(f, x - scale, y - scale, 7 * scale, 9 * scale, 16); /* dark box behind each glyph */
-		if (g < 0)
-			continue;
-		for (int row = 0; row < 7; row++)
-			for (int col = 0; col < 5; col++)
-				if (font[g][row] & (0x10 >> col))
-					fill_rect(f, x + col * scale, y + row * scale, scale, scale, 235);
-	}
+	mc_font_draw(f->data[0], f->linesize[0], f->width, f->height, x, y, scale, text, 235, 16);
 }
 
 static void draw(struct testsrc *t, AVFrame *f, int64_t wall_us)
@@ -93,7 +76,8 @@ static void draw(struct testsrc *t, AVFrame *f, int64_t wall_us)
 	draw_text(f, 2 * scale, bs + 14 * scale, scale, text);
 }
 
-static int testsrc_open(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info)
+static int testsrc_open(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info,
+			struct mc_source_report *report)
 {
 	struct testsrc *t = priv;
 	t->cfg = cfg;
@@ -102,7 +86,7 @@ static int testsrc_open(void *priv, const struct mc_source_config *cfg, struct m
 	if (!t->pool)
 		return -ENOMEM;
 	mc_pace_init(&t->pace, cfg->fps, 1);
-	*info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1 };
+	*info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, "yuv420p drawn", AV_PIX_FMT_YUV420P };
 	mc_info("testsrc", "%s: %dx%d at %d fps", cfg->name, cfg->width, cfg->height, cfg->fps);
 	return 0;
 }
@@ -133,8 +117,8 @@ static void testsrc_close(void *priv)
 
 const struct mc_source_ops mc_source_testsrc = {
 	.name = "testsrc",
-	.type = MC_SOURCE_TESTSRC,
 	.priv_size = sizeof(struct testsrc),
+	.generic_keys = MC_SOURCE_TAKES_SIZE | MC_SOURCE_TAKES_FPS, /* and no keys of its own */
 	.open = testsrc_open,
 	.read_frame = testsrc_read,
 	.close = testsrc_close,

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
-#include <libavutil/base64.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,23 +14,23 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "registry.h"
+#include "source.h"
 
 #define MOD "config"
 
 enum section_kind { SEC_NONE = 0, SEC_DAEMON, SEC_SOURCE, SEC_TRACK, SEC_OUTPUT };
 
-struct key;
-typedef int (*key_parser)(const struct key *k, const char *value, void *field, char *err, size_t errlen);
-
 struct key {
 	enum section_kind section;
-	const char *name;
-	key_parser parse;
-	size_t offset;
-	long min, max;       /* for integers */
-	unsigned only_types; /* bit (1 << type) of the source/output types that accept it; 0 = all */
-	bool required;
+	struct mc_option o;
 };
+
+#define p_string mc_opt_string
+#define p_name mc_opt_name
+#define p_int mc_opt_int
+#define p_bool mc_opt_bool
+#define p_size mc_opt_size
 
 /* ---- value parsers ------------------------------------------------------------------------------- */
 
@@ -53,44 +52,7 @@ static int parse_long(const char *s, long *out)
 	return 0;
 }
 
-static int p_string(const struct key *k, const char *v, void *field, char *err, size_t n)
-{
-	size_t cap = (size_t)k->max; /* field size */
-	if (!*v) {
-		snprintf(err, n, "empty value");
-		return -EINVAL;
-	}
-	if (strlen(v) >= cap) {
-		snprintf(err, n, "longer than %zu characters", cap - 1);
-		return -EINVAL;
-	}
-	memcpy(field, v, strlen(v) + 1);
-	return 0;
-}
-
-static int p_name(const struct key *k, const char *v, void *field, char *err, size_t n)
-{
-	for (const char *p = v; *p; p++) {
-		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-') {
-			snprintf(err, n, "expected a name of letters, digits, '_' or '-'");
-			return -EINVAL;
-		}
-	}
-	return p_string(k, v, field, err, n);
-}
-
-static int p_int(const struct key *k, const char *v, void *field, char *err, size_t n)
-{
-	long x;
-	if (parse_long(v, &x) || x < k->min || x > k->max) {
-		snprintf(err, n, "expected an integer from %ld to %ld, got '%s'", k->min, k->max, v);
-		return -EINVAL;
-	}
-	*(int *)field = (int)x;
-	return 0;
-}
-
-static int p_port(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_port(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	long x;
 	if (parse_long(v, &x) || x < k->min || x > 65535) {
@@ -101,24 +63,7 @@ static int p_port(const struct key *k, const char *v, void *field, char *err, si
 	return 0;
 }
 
-static int p_bool(const struct key *k, const char *v, void *field, char *err, size_t n)
-{
-	static const char *const yes[] = { "true", "yes", "on", "1" }, *const no[] = { "false", "no", "off", "0" };
-	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(v, yes[i]) == 0) {
-			*(bool *)field = true;
-			return 0;
-		}
-		if (strcasecmp(v, no[i]) == 0) {
-			*(bool *)field = false;
-			return 0;
-		}
-	}
-	snprintf(err, n, "expected true or false, got '%s'", v);
-	return -EINVAL;
-}
-
-static int p_seconds(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_seconds(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	char *end;
 	errno = 0;
@@ -131,7 +76,7 @@ static int p_seconds(const struct key *k, const char *v, void *field, char *err,
 	return 0;
 }
 
-static int p_host(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_host(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct in_addr a;
 	if (inet_pton(AF_INET, v, &a) != 1) {
@@ -141,32 +86,14 @@ static int p_host(const struct key *k, const char *v, void *field, char *err, si
 	return p_string(k, v, field, err, n);
 }
 
-struct enum_name {
-	const char *name;
-	int value;
-};
-
-static int parse_enum(const struct enum_name *names, const char *v, int *out, char *err, size_t n)
-{
-	char list[160] = "";
-	for (const struct enum_name *e = names; e->name; e++) {
-		if (strcmp(v, e->name) == 0) {
-			*out = e->value;
-			return 0;
-		}
-		size_t l = strlen(list);
-		snprintf(list + l, sizeof(list) - l, "%s%s", l ? ", " : "", e->name);
-	}
-	snprintf(err, n, "expected one of %s, got '%s'", list, v);
-	return -EINVAL;
-}
-
+/* Enumerations through the option parser's choice list, stored in the field's own enum type. */
 #define ENUM_PARSER(fn, type, ...)                                                            \
-	static int fn(const struct key *k, const char *v, void *field, char *err, size_t n) \
+	static int fn(const struct mc_option *k, const char *v, void *field, char *err, size_t n) \
 	{                                                                                     \
-		static const struct enum_name names[] = { __VA_ARGS__, { NULL, 0 } };        \
+		static const struct mc_option_choice names[] = { __VA_ARGS__, { NULL, 0 } }; \
+		const struct mc_option o = { .choices = names };                              \
 		int x;                                                                        \
-		if (parse_enum(names, v, &x, err, n))                                         \
+		if (mc_opt_choice(&o, v, &x, err, n))                                         \
 			return -EINVAL;                                                       \
 		*(type *)field = (type)x;                                                     \
 		return 0;                                                                     \
@@ -174,7 +101,6 @@ static int parse_enum(const struct enum_name *names, const char *v, int *out, ch
 
 ENUM_PARSER(p_log_level, int, { "error", MC_LOG_ERROR }, { "warn", MC_LOG_WARN }, { "info", MC_LOG_INFO },
 	    { "debug", MC_LOG_DEBUG })
-ENUM_PARSER(p_source_type, enum mc_source_type, { "testsrc", MC_SOURCE_TESTSRC }, { "file", MC_SOURCE_FILE })
 ENUM_PARSER(p_codec, enum mc_codec, { "h264", MC_CODEC_H264 }, { "vp8", MC_CODEC_VP8 })
 #define ENCODER_NAMES                                                                              \
 	{ "auto", MC_ENCODER_AUTO }, { "software", MC_ENCODER_SOFTWARE }, { "openh264", MC_ENCODER_OPENH264 }, \
@@ -183,15 +109,15 @@ ENUM_PARSER(p_encoder, enum mc_encoder_choice, ENCODER_NAMES)
 
 const char *mc_encoder_choice_name(enum mc_encoder_choice c)
 {
-	static const struct enum_name names[] = { ENCODER_NAMES, { "track", MC_ENCODER_TRACK }, { NULL, 0 } };
-	for (const struct enum_name *e = names; e->name; e++)
+	static const struct mc_option_choice names[] = { ENCODER_NAMES, { "track", MC_ENCODER_TRACK }, { NULL, 0 } };
+	for (const struct mc_option_choice *e = names; e->name; e++)
 		if ((int)c == e->value)
 			return e->name;
 	return "?";
 }
 
 /* threads = auto (-1: mixcast picks per layer, src/encoder.c) | 0 (the encoder library picks) | 1..16 */
-static int p_threads(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_threads(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	if (strcmp(v, "auto") == 0) {
 		*(int *)field = -1;
@@ -210,11 +136,11 @@ static int p_threads(const struct key *k, const char *v, void *field, char *err,
 
 /* layer_encoders = vaapi, software: one per layer, highest first; "track" (or a missing tail) keeps the
  * track's encoder for that layer. */
-static int p_layer_encoders(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_layer_encoders(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_track_config *t =
 		(struct mc_track_config *)((char *)field - offsetof(struct mc_track_config, layer_encoders));
-	static const struct enum_name names[] = { ENCODER_NAMES, { "track", MC_ENCODER_TRACK }, { NULL, 0 } };
+	static const struct mc_option_choice names[] = { ENCODER_NAMES, { "track", MC_ENCODER_TRACK }, { NULL, 0 } };
 	char buf[160];
 	if (strlen(v) >= sizeof(buf)) {
 		snprintf(err, n, "too long");
@@ -234,7 +160,8 @@ static int p_layer_encoders(const struct key *k, const char *v, void *field, cha
 			snprintf(err, n, "at most %d encoders (one per layer), got '%s'", MC_MAX_LAYERS, v);
 			return -EINVAL;
 		}
-		if (parse_enum(names, tok, &x, err, n))
+		const struct mc_option o = { .choices = names };
+		if (mc_opt_choice(&o, tok, &x, err, n))
 			return -EINVAL;
 		t->layer_encoders[c++] = (enum mc_encoder_choice)x;
 	}
@@ -252,6 +179,23 @@ ENUM_PARSER(p_output_type, enum mc_output_type, { "rtp", MC_OUTPUT_RTP })
 ENUM_PARSER(p_srtp_suite, enum mc_srtp_suite, { "AES_CM_128_HMAC_SHA1_80", MC_SRTP_AES_CM_128_HMAC_SHA1_80 },
 	    { "AES_CM_128_HMAC_SHA1_32", MC_SRTP_AES_CM_128_HMAC_SHA1_32 },
 	    { "AEAD_AES_128_GCM", MC_SRTP_AEAD_AES_128_GCM })
+
+/* `type` names a backend of the registry; the list in the message is what this build has. */
+static int p_source_type(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
+{
+	const struct mc_source_ops *ops = mc_registry_find_source(v);
+	if (ops) {
+		*(const struct mc_source_ops **)field = ops;
+		return 0;
+	}
+	char list[160] = "";
+	for (size_t i = 0; mc_source_backends[i]; i++) {
+		size_t l = strlen(list);
+		snprintf(list + l, sizeof(list) - l, "%s%s", l ? ", " : "", mc_source_backends[i]->name);
+	}
+	snprintf(err, n, "expected one of %s, got '%s'", list, v);
+	return -EINVAL;
+}
 
 int mc_parse_size(const char *s, int *w, int *h)
 {
@@ -334,7 +278,7 @@ bool mc_x264_preset_valid(const char *s)
 	return false;
 }
 
-static int p_bitrate(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_bitrate(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	if (mc_parse_bitrate(v, field)) {
 		snprintf(err, n, "expected a bitrate from 10k to 50M (e.g. 150k), got '%s'", v);
@@ -343,17 +287,7 @@ static int p_bitrate(const struct key *k, const char *v, void *field, char *err,
 	return 0;
 }
 
-static int p_size(const struct key *k, const char *v, void *field, char *err, size_t n)
-{
-	int *wh = field;
-	if (mc_parse_size(v, &wh[0], &wh[1])) {
-		snprintf(err, n, "expected WIDTHxHEIGHT, even, from 16x16 to 4096x4096, got '%s'", v);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int p_listen(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_listen(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_daemon_config *d = (struct mc_daemon_config *)((char *)field - offsetof(struct mc_daemon_config, stats_listen));
 	if (mc_parse_listen(v, &d->stats_addr, &d->stats_port)) {
@@ -363,7 +297,7 @@ static int p_listen(const struct key *k, const char *v, void *field, char *err, 
 	return p_string(k, v, field, err, n);
 }
 
-static int p_preset(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_preset(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	if (!mc_x264_preset_valid(v)) {
 		char list[160] = "";
@@ -432,7 +366,7 @@ int mc_parse_layers(const char *s, struct mc_layer_config *layers, int *n, char 
 	return 0;
 }
 
-static int p_layers(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_layers(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_track_config *t = (struct mc_track_config *)((char *)field - offsetof(struct mc_track_config, layers));
 	return mc_parse_layers(v, t->layers, &t->n_layers, err, n);
@@ -462,7 +396,7 @@ static int parse_list(const char *v, unsigned long *vals, int *count, unsigned l
 	return 0;
 }
 
-static int p_ports(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_ports(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, ports));
 	unsigned long vals[MC_MAX_LAYERS];
@@ -478,7 +412,7 @@ static int p_ports(const struct key *k, const char *v, void *field, char *err, s
 	return 0;
 }
 
-static int p_single_port(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_single_port(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, ports));
 	if (p_port(k, v, &o->ports[0], err, n))
@@ -488,7 +422,7 @@ static int p_single_port(const struct key *k, const char *v, void *field, char *
 	return 0;
 }
 
-static int p_ssrcs(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_ssrcs(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, ssrcs));
 	unsigned long vals[MC_MAX_LAYERS];
@@ -504,7 +438,7 @@ static int p_ssrcs(const struct key *k, const char *v, void *field, char *err, s
 }
 
 /* "q, h, f": one RTP stream id (RFC 8852) per layer, highest first */
-static int p_rids(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_rids(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, rids));
 	char buf[128];
@@ -534,7 +468,7 @@ static int p_rids(const struct key *k, const char *v, void *field, char *err, si
 	return c ? 0 : -EINVAL;
 }
 
-static int p_mid(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_mid(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	bool ok = *v && strlen(v) <= MC_RID_MAX;
 	for (const char *p = v; ok && *p; p++)
@@ -547,7 +481,7 @@ static int p_mid(const struct key *k, const char *v, void *field, char *err, siz
 	return 0;
 }
 
-static int p_rtx_ssrcs(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_rtx_ssrcs(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, rtx_ssrcs));
 	unsigned long vals[MC_MAX_LAYERS];
@@ -569,60 +503,56 @@ static int p_rtx_ssrcs(const struct key *k, const char *v, void *field, char *er
 #define T(f) offsetof(struct mc_track_config, f)
 #define O(f) offsetof(struct mc_output_config, f)
 #define SZ(type, f) ((long)sizeof(((type *)0)->f))
-#define TESTSRC (1u << MC_SOURCE_TESTSRC)
-#define FILESRC (1u << MC_SOURCE_FILE)
 
 static const struct key keys[] = {
-	{ SEC_DAEMON, "log_level", p_log_level, D(log_level) },
-	{ SEC_DAEMON, "stats_listen", p_listen, D(stats_listen), 0, SZ(struct mc_daemon_config, stats_listen) },
-	{ SEC_DAEMON, "state_dir", p_string, D(state_dir), 0, SZ(struct mc_daemon_config, state_dir) },
+	{ SEC_DAEMON, { "log_level", p_log_level, D(log_level) } },
+	{ SEC_DAEMON, { "stats_listen", p_listen, D(stats_listen), 0, SZ(struct mc_daemon_config, stats_listen) } },
+	{ SEC_DAEMON, { "state_dir", p_string, D(state_dir), 0, SZ(struct mc_daemon_config, state_dir) } },
 
-	{ SEC_SOURCE, "type", p_source_type, S(type), .required = true },
-	{ SEC_SOURCE, "size", p_size, S(width), .only_types = TESTSRC },
-	{ SEC_SOURCE, "fps", p_int, S(fps), 1, 120, TESTSRC },
-	{ SEC_SOURCE, "path", p_string, S(path), 0, SZ(struct mc_source_config, path), FILESRC },
-	{ SEC_SOURCE, "loop", p_bool, S(loop), .only_types = FILESRC },
-	{ SEC_SOURCE, "realtime", p_bool, S(realtime), .only_types = FILESRC },
+	/* The generic source keys; every other key of a [source.NAME] is its backend's (see finish_source). */
+	{ SEC_SOURCE, { "type", p_source_type, S(backend), .required = true } },
+	{ SEC_SOURCE, { "size", p_size, S(width) } },
+	{ SEC_SOURCE, { "fps", p_int, S(fps), 1, 120 } },
 
-	{ SEC_TRACK, "input", p_name, T(input), 0, SZ(struct mc_track_config, input), .required = true },
-	{ SEC_TRACK, "codec", p_codec, T(codec) },
-	{ SEC_TRACK, "encoder", p_encoder, T(encoder) },
-	{ SEC_TRACK, "layer_encoders", p_layer_encoders, T(layer_encoders) },
-	{ SEC_TRACK, "layers", p_layers, T(layers), .required = true },
-	{ SEC_TRACK, "keyframe_interval", p_seconds, T(keyframe_interval) },
-	{ SEC_TRACK, "preset", p_preset, T(preset), 0, SZ(struct mc_track_config, preset) },
-	{ SEC_TRACK, "threads", p_threads, T(threads) },
-	{ SEC_TRACK, "skip_unchanged", p_bool, T(skip_unchanged) },
+	{ SEC_TRACK, { "input", p_name, T(input), 0, SZ(struct mc_track_config, input), .required = true } },
+	{ SEC_TRACK, { "codec", p_codec, T(codec) } },
+	{ SEC_TRACK, { "encoder", p_encoder, T(encoder) } },
+	{ SEC_TRACK, { "layer_encoders", p_layer_encoders, T(layer_encoders) } },
+	{ SEC_TRACK, { "layers", p_layers, T(layers), .required = true } },
+	{ SEC_TRACK, { "keyframe_interval", p_seconds, T(keyframe_interval) } },
+	{ SEC_TRACK, { "preset", p_preset, T(preset), 0, SZ(struct mc_track_config, preset) } },
+	{ SEC_TRACK, { "threads", p_threads, T(threads) } },
+	{ SEC_TRACK, { "skip_unchanged", p_bool, T(skip_unchanged) } },
 
-	{ SEC_OUTPUT, "type", p_output_type, O(type), .required = true },
-	{ SEC_OUTPUT, "track", p_name, O(track), 0, SZ(struct mc_output_config, track), .required = true },
-	{ SEC_OUTPUT, "host", p_host, O(host), 0, SZ(struct mc_output_config, host), .required = true },
-	{ SEC_OUTPUT, "ports", p_ports, O(ports) },
-	{ SEC_OUTPUT, "port", p_single_port, O(ports), 1 }, /* a destination: 0 is not a port (ports: 1..) */
-	{ SEC_OUTPUT, "local_port", p_port, O(local_port), 0 },
-	{ SEC_OUTPUT, "srtp_key_file", p_string, O(srtp_key_file), 0, SZ(struct mc_output_config, srtp_key_file) },
-	{ SEC_OUTPUT, "srtp_suite", p_srtp_suite, O(srtp_suite) },
-	{ SEC_OUTPUT, "payload_type", p_int, O(payload_type), 96, 127 },
-	{ SEC_OUTPUT, "mtu", p_int, O(mtu), 300, 1500 },
-	{ SEC_OUTPUT, "ssrcs", p_ssrcs, O(ssrcs) },
-	{ SEC_OUTPUT, "cname", p_string, O(cname), 0, SZ(struct mc_output_config, cname) },
-	{ SEC_OUTPUT, "rtcp_port", p_port, O(rtcp_port), 1 },
-	{ SEC_OUTPUT, "rtcp_mux", p_bool, O(rtcp_mux) },
-	{ SEC_OUTPUT, "rtcp", p_rtcp_mode, O(rtcp) },
-	{ SEC_OUTPUT, "ext_rid", p_int, O(ext_rid), 1, 14 }, /* one-byte form: 0 is padding, 15 reserved */
-	{ SEC_OUTPUT, "ext_mid", p_int, O(ext_mid), 1, 14 },
-	{ SEC_OUTPUT, "ext_twcc", p_int, O(ext_twcc), 1, 14 },
-	{ SEC_OUTPUT, "rids", p_rids, O(rids) },
-	{ SEC_OUTPUT, "mid", p_mid, O(mid) },
-	{ SEC_OUTPUT, "pacing", p_bool, O(pacing) },
-	{ SEC_OUTPUT, "pacer_queue_ms", p_int, O(pacer_queue_ms), 50, 5000 },
-	{ SEC_OUTPUT, "cc", p_bool, O(cc) },
-	{ SEC_OUTPUT, "min_bitrate", p_bitrate, O(min_bitrate) },
-	{ SEC_OUTPUT, "keyframe_on_pli", p_keyframe_on_pli, O(keyframe_on_pli) },
-	{ SEC_OUTPUT, "keyframe_repeat_ms", p_int, O(keyframe_repeat_ms), 0, 1000 },
-	{ SEC_OUTPUT, "rtx", p_bool, O(rtx) },
-	{ SEC_OUTPUT, "rtx_payload_type", p_int, O(rtx_payload_type), 96, 127 },
-	{ SEC_OUTPUT, "rtx_ssrcs", p_rtx_ssrcs, O(rtx_ssrcs) },
+	{ SEC_OUTPUT, { "type", p_output_type, O(type), .required = true } },
+	{ SEC_OUTPUT, { "track", p_name, O(track), 0, SZ(struct mc_output_config, track), .required = true } },
+	{ SEC_OUTPUT, { "host", p_host, O(host), 0, SZ(struct mc_output_config, host), .required = true } },
+	{ SEC_OUTPUT, { "ports", p_ports, O(ports) } },
+	{ SEC_OUTPUT, { "port", p_single_port, O(ports), 1 } }, /* a destination: 0 is not a port (ports: 1..) */
+	{ SEC_OUTPUT, { "local_port", p_port, O(local_port), 0 } },
+	{ SEC_OUTPUT, { "srtp_key_file", p_string, O(srtp_key_file), 0, SZ(struct mc_output_config, srtp_key_file) } },
+	{ SEC_OUTPUT, { "srtp_suite", p_srtp_suite, O(srtp_suite) } },
+	{ SEC_OUTPUT, { "payload_type", p_int, O(payload_type), 96, 127 } },
+	{ SEC_OUTPUT, { "mtu", p_int, O(mtu), 300, 1500 } },
+	{ SEC_OUTPUT, { "ssrcs", p_ssrcs, O(ssrcs) } },
+	{ SEC_OUTPUT, { "cname", p_string, O(cname), 0, SZ(struct mc_output_config, cname) } },
+	{ SEC_OUTPUT, { "rtcp_port", p_port, O(rtcp_port), 1 } },
+	{ SEC_OUTPUT, { "rtcp_mux", p_bool, O(rtcp_mux) } },
+	{ SEC_OUTPUT, { "rtcp", p_rtcp_mode, O(rtcp) } },
+	{ SEC_OUTPUT, { "ext_rid", p_int, O(ext_rid), 1, 14 } }, /* one-byte form: 0 is padding, 15 reserved */
+	{ SEC_OUTPUT, { "ext_mid", p_int, O(ext_mid), 1, 14 } },
+	{ SEC_OUTPUT, { "ext_twcc", p_int, O(ext_twcc), 1, 14 } },
+	{ SEC_OUTPUT, { "rids", p_rids, O(rids) } },
+	{ SEC_OUTPUT, { "mid", p_mid, O(mid) } },
+	{ SEC_OUTPUT, { "pacing", p_bool, O(pacing) } },
+	{ SEC_OUTPUT, { "pacer_queue_ms", p_int, O(pacer_queue_ms), 50, 5000 } },
+	{ SEC_OUTPUT, { "cc", p_bool, O(cc) } },
+	{ SEC_OUTPUT, { "min_bitrate", p_bitrate, O(min_bitrate) } },
+	{ SEC_OUTPUT, { "keyframe_on_pli", p_keyframe_on_pli, O(keyframe_on_pli) } },
+	{ SEC_OUTPUT, { "keyframe_repeat_ms", p_int, O(keyframe_repeat_ms), 0, 1000 } },
+	{ SEC_OUTPUT, { "rtx", p_bool, O(rtx) } },
+	{ SEC_OUTPUT, { "rtx_payload_type", p_int, O(rtx_payload_type), 96, 127 } },
+	{ SEC_OUTPUT, { "rtx_ssrcs", p_rtx_ssrcs, O(rtx_ssrcs) } },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(N_KEYS <= 64, "seen-key bitmask is 64 bits");
@@ -641,6 +571,14 @@ struct parse_state {
 	int daemon_line;     /* where [daemon] was, 0 before */
 	uint64_t seen;        /* keys seen in the current section */
 	int seen_line[N_KEYS];
+	/* A source section's other keys wait for the section's end: only then is `type` (which may come
+	 * last) known, and with it the backend whose option table they belong to. */
+	int n_deferred;
+	struct deferred_key {
+		char name[32];
+		char value[256];
+		int line;
+	} deferred[MC_SOURCE_MAX_OPTS + 8];
 	/* reader */
 	const char *data;
 	size_t len, pos;
@@ -740,7 +678,6 @@ static void begin_section(struct parse_state *st, const char *name, int line)
 		struct mc_source_config *s = (void *)entry;
 		s->line = line;
 		s->width = 1280, s->height = 720, s->fps = 30;
-		s->realtime = true;
 		break;
 	}
 	case SEC_TRACK: {
@@ -779,7 +716,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct key *k = &keys[i];
-		if (k->section != st->kind || strcmp(k->name, name) != 0)
+		if (k->section != st->kind || strcmp(k->o.name, name) != 0)
 			continue;
 		if (st->seen & (1ull << i)) {
 			report(st, st->line, "%s: duplicate key (first set on line %d)", name, st->seen_line[i]);
@@ -788,8 +725,20 @@ static int handler(void *user, const char *section, const char *name, const char
 		st->seen |= 1ull << i;
 		st->seen_line[i] = st->line;
 		char err[256] = "invalid value";
-		if (k->parse(k, value, (char *)st->section + k->offset, err, sizeof(err)))
+		if (k->o.parse(&k->o, value, (char *)st->section + k->o.offset, err, sizeof(err)))
 			report(st, st->line, "%s: %s", name, err);
+		return 1;
+	}
+	if (st->kind == SEC_SOURCE && strlen(name) < sizeof(st->deferred[0].name) &&
+	    strlen(value) < sizeof(st->deferred[0].value)) {
+		if (st->n_deferred == (int)(sizeof(st->deferred) / sizeof(st->deferred[0]))) {
+			report(st, st->line, "%s: too many keys in [source.%s]", name, (const char *)st->section);
+			return 1;
+		}
+		struct deferred_key *d = &st->deferred[st->n_deferred++];
+		strcpy(d->name, name);
+		strcpy(d->value, value);
+		d->line = st->line;
 		return 1;
 	}
 	if (st->kind == SEC_DAEMON)
@@ -802,13 +751,70 @@ static int handler(void *user, const char *section, const char *name, const char
 static bool seen_key(const struct parse_state *st, const char *name, int *line)
 {
 	for (size_t i = 0; i < N_KEYS; i++) {
-		if (keys[i].section == st->kind && strcmp(keys[i].name, name) == 0 && (st->seen & (1ull << i))) {
+		if (keys[i].section == st->kind && strcmp(keys[i].o.name, name) == 0 && (st->seen & (1ull << i))) {
 			if (line)
 				*line = st->seen_line[i];
 			return true;
 		}
 	}
 	return false;
+}
+
+static bool key_of_any_backend(const char *name)
+{
+	for (size_t i = 0; mc_source_backends[i]; i++)
+		if (mc_option_find(mc_source_backends[i]->options, name, NULL))
+			return true;
+	return false;
+}
+
+/* A source section's backend keys, now that `type` is known: parsed through the backend's option table
+ * into its own options struct. A key of another backend, or of none, is an error on its own line. */
+static void finish_source(struct parse_state *st, struct mc_source_config *s)
+{
+	const struct mc_source_ops *b = s->backend;
+	int line;
+	s->file = st->cfg->path;
+	if (seen_key(st, "size", &line))
+		s->size_line = line;
+	if (seen_key(st, "fps", &line))
+		s->fps_line = line;
+	if (b && !(b->generic_keys & MC_SOURCE_TAKES_SIZE) && s->size_line)
+		report(st, s->size_line, "size: not a key of this source type");
+	if (b && !(b->generic_keys & MC_SOURCE_TAKES_FPS) && s->fps_line)
+		report(st, s->fps_line, "fps: not a key of this source type");
+	if (b && b->options_size && !(s->opts = calloc(1, b->options_size))) {
+		report(st, s->line, "[source.%s]: out of memory", s->name);
+		return;
+	}
+	if (s->opts && b->options_defaults)
+		memcpy(s->opts, b->options_defaults, b->options_size);
+	for (int i = 0; i < st->n_deferred; i++) {
+		const struct deferred_key *d = &st->deferred[i];
+		int idx;
+		const struct mc_option *o = b ? mc_option_find(b->options, d->name, &idx) : NULL;
+		if (!o) {
+			if (key_of_any_backend(d->name)) {
+				if (b) /* without a valid type, that error stands for this one */
+					report(st, d->line, "%s: not a key of this source type", d->name);
+			} else {
+				report(st, d->line, "%s: unknown key in [source.%s]", d->name, s->name);
+			}
+			continue;
+		}
+		if (s->opt_line[idx]) {
+			report(st, d->line, "%s: duplicate key (first set on line %d)", d->name, s->opt_line[idx]);
+			continue;
+		}
+		s->opt_line[idx] = d->line;
+		char err[256] = "invalid value";
+		if (o->parse(o, d->value, (char *)s->opts + o->offset, err, sizeof(err)))
+			report(st, d->line, "%s: %s", d->name, err);
+	}
+	for (int i = 0; b && b->options && b->options[i].name; i++)
+		if (b->options[i].required && !s->opt_line[i])
+			report(st, st->section_line, "[source.%s]: missing required key '%s' (type = %s)", s->name,
+			       b->options[i].name, b->name);
 }
 
 /* Checks that need the whole section: required keys and keys that only some types take. */
@@ -820,21 +826,16 @@ static void finish_section(struct parse_state *st)
 	if (!st->section || st->kind == SEC_DAEMON)
 		goto out;
 	const char *sname = st->section; /* name is the first member */
-	unsigned type = 0;
-	if (st->kind == SEC_SOURCE)
-		type = ((struct mc_source_config *)st->section)->type;
 	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct key *k = &keys[i];
 		if (k->section != st->kind)
 			continue;
 		bool seen = st->seen & (1ull << i);
-		if (k->required && !seen)
-			report(st, st->section_line, "[%s.%s]: missing required key '%s'", section_prefix(st->kind), sname, k->name);
-		if (seen && type && k->only_types && !(k->only_types & (1u << type)))
-			report(st, st->seen_line[i], "%s: not a key of this source type", k->name);
+		if (k->o.required && !seen)
+			report(st, st->section_line, "[%s.%s]: missing required key '%s'", section_prefix(st->kind), sname, k->o.name);
 	}
-	if (st->kind == SEC_SOURCE && type == MC_SOURCE_FILE && !seen_key(st, "path", NULL))
-		report(st, st->section_line, "[source.%s]: missing required key 'path' (type = file)", sname);
+	if (st->kind == SEC_SOURCE)
+		finish_source(st, st->section);
 	/* libvpx has no presets: a preset there would be ignored, and the file's author meant something */
 	if (st->kind == SEC_TRACK && ((struct mc_track_config *)st->section)->codec == MC_CODEC_VP8 &&
 	    seen_key(st, "preset", &line))
@@ -857,8 +858,6 @@ static void finish_section(struct parse_state *st)
 				}
 			}
 	}
-	if (st->kind == SEC_SOURCE && seen_key(st, "path", &line))
-		((struct mc_source_config *)st->section)->path_line = line;
 	if (st->kind == SEC_OUTPUT) {
 		struct mc_output_config *o = st->section;
 		bool has_ports = seen_key(st, "ports", &line), has_port = seen_key(st, "port", NULL);
@@ -922,6 +921,7 @@ static void finish_section(struct parse_state *st)
 out:
 	st->section = NULL;
 	st->kind = SEC_NONE;
+	st->n_deferred = 0;
 }
 
 /* The line reader for ini_parse_stream: counts lines and tells sections (with their line) to the parser
@@ -970,62 +970,6 @@ static char *reader(char *str, int num, void *stream)
 }
 
 /* ---- cross-section checks and key files ---------------------------------------------------------------- */
-
-size_t mc_srtp_suite_key_len(enum mc_srtp_suite suite)
-{
-	switch (suite) {
-	case MC_SRTP_AES_CM_128_HMAC_SHA1_80:
-	case MC_SRTP_AES_CM_128_HMAC_SHA1_32: return 30; /* 16-byte key + 14-byte salt, RFC 4568 */
-	case MC_SRTP_AEAD_AES_128_GCM: return 28;       /* 16-byte key + 12-byte salt, RFC 7714 */
-	default: return 0;
-	}
-}
-
-int mc_srtp_key_decode(const char *b64, enum mc_srtp_suite suite, uint8_t *key, size_t *len, char *err, size_t errlen)
-{
-	char clean[128];
-	uint8_t buf[96];
-	size_t n = 0;
-	int rc = -EINVAL;
-	/* The bare base64 or the SDP form "inline:KEY" (RFC 4568 §6.1). A lifetime or an MKI after '|' is
-	 * refused, not ignored: this sender neither rekeys after a lifetime nor sends an MKI, so a receiver
-	 * configured with either would not match what it gets. */
-	const char *p = skip_space(b64);
-	if (strncmp(p, "inline:", 7) == 0)
-		p += 7;
-	for (; *p; p++) {
-		if (*p == '|') {
-			snprintf(err, errlen, "a lifetime or MKI after '|' is not supported: give the key alone (inline:KEY)");
-			goto out;
-		}
-		if (isspace((unsigned char)*p))
-			continue;
-		if (n + 1 >= sizeof(clean)) {
-			snprintf(err, errlen, "too long for an SRTP master key");
-			goto out;
-		}
-		clean[n++] = *p;
-	}
-	clean[n] = '\0';
-	int got = av_base64_decode(buf, clean, sizeof(buf));
-	size_t want = mc_srtp_suite_key_len(suite);
-	if (got < 0 || n == 0) {
-		snprintf(err, errlen, "not valid base64");
-		goto out;
-	}
-	if ((size_t)got != want) {
-		snprintf(err, errlen, "decodes to %d bytes; the suite needs %zu (master key + salt)", got, want);
-		goto out;
-	}
-	memcpy(key, buf, want);
-	*len = want;
-	rc = 0;
-out:
-	/* explicit_bzero: a memset of a buffer that is dead afterwards may be optimised away */
-	explicit_bzero(clean, sizeof(clean));
-	explicit_bzero(buf, sizeof(buf));
-	return rc;
-}
 
 static void load_key_file(struct parse_state *st, struct mc_output_config *o)
 {
@@ -1145,15 +1089,25 @@ static void cross_check(struct parse_state *st)
 	struct mc_config *c = st->cfg;
 	if (c->n_tracks == 0)
 		report(st, 1, "no [track.NAME] section: nothing to send");
-	for (int i = 0; i < c->n_sources; i++) {
-		struct mc_source_config *s = &c->sources[i];
-		if (s->type == MC_SOURCE_FILE && s->path[0] && access(s->path, R_OK) != 0)
-			report(st, s->path_line, "[source.%s] path: cannot read '%s': %s", s->name, s->path, strerror(errno));
-	}
 	for (int i = 0; i < c->n_tracks; i++) {
 		struct mc_track_config *t = &c->tracks[i];
-		if (t->input[0] && !mc_config_find_source(c, t->input))
+		struct mc_source_config *s = (struct mc_source_config *)mc_config_find_source(c, t->input);
+		if (t->input[0] && !s)
 			report(st, t->input_line, "[track.%s] input: no [source.%s] section", t->name, t->input);
+		if (s)
+			s->consumers++;
+	}
+	/* What a backend checks beyond its values' syntax (a file that must be there), on the key's line. */
+	for (int i = 0; i < c->n_sources; i++) {
+		struct mc_source_config *s = &c->sources[i];
+		const char *key = NULL;
+		char err[400];
+		if (s->backend && s->backend->check && s->backend->check(s, &key, err, sizeof(err))) {
+			int line = s->line;
+			if (key)
+				mc_source_opt(s, key, &line);
+			report(st, line ? line : s->line, "[source.%s] %s%s%s", s->name, key ? key : "", key ? ": " : "", err);
+		}
 	}
 	for (int i = 0; i < c->n_outputs; i++) {
 		struct mc_output_config *o = &c->outputs[i];
@@ -1191,6 +1145,15 @@ const struct mc_source_config *mc_config_find_source(const struct mc_config *cfg
 		if (strcmp(cfg->sources[i].name, name) == 0)
 			return &cfg->sources[i];
 	return NULL;
+}
+
+const void *mc_source_opt(const struct mc_source_config *s, const char *key, int *line)
+{
+	int idx;
+	const struct mc_option *o = s->backend && s->opts ? mc_option_find(s->backend->options, key, &idx) : NULL;
+	if (line)
+		*line = o ? s->opt_line[idx] : 0;
+	return o ? (const char *)s->opts + o->offset : NULL;
 }
 
 const struct mc_track_config *mc_config_find_track(const struct mc_config *cfg, const char *name)
@@ -1281,5 +1244,7 @@ void mc_config_free(struct mc_config *cfg)
 		return;
 	for (int i = 0; i < MC_MAX_OUTPUTS; i++)
 		explicit_bzero(cfg->outputs[i].srtp_key, sizeof(cfg->outputs[i].srtp_key));
+	for (int i = 0; i < MC_MAX_SOURCES; i++)
+		free(cfg->sources[i].opts);
 	free(cfg);
 }

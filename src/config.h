@@ -16,7 +16,7 @@
 #define MC_SRTP_KEY_MAX 46
 #define MC_RID_MAX 16 /* the longest value of a one-byte RFC 8285 header extension */
 
-enum mc_source_type { MC_SOURCE_NONE = 0, MC_SOURCE_TESTSRC, MC_SOURCE_FILE };
+#define MC_SOURCE_MAX_OPTS 16 /* keys in one source backend's option table */
 enum mc_codec { MC_CODEC_H264 = 0, MC_CODEC_VP8 };
 /* MC_ENCODER_TRACK (per layer only): as the track's `encoder`. */
 enum mc_encoder_choice {
@@ -51,14 +51,20 @@ struct mc_layer_config {
 	enum mc_encoder_choice encoder; /* from the track's layer_encoders; MC_ENCODER_TRACK: the track's */
 };
 
+struct mc_source_ops;
+
+/* The generic keys (type, size, fps) are parsed here; every other key of a source section belongs to its
+ * backend, which declares it in the option table of its mc_source_ops and finds it in `opts`. */
 struct mc_source_config {
 	char name[MC_NAME_MAX];
 	int line;
-	enum mc_source_type type;
+	const char *file;                   /* the configuration's file name, for messages at run time */
+	const struct mc_source_ops *backend; /* named by `type` */
 	int width, height, fps;
-	char path[MC_PATH_MAX];
-	int path_line;
-	bool loop, realtime;
+	int size_line, fps_line;            /* 0: not set (the defaults) */
+	int consumers;                      /* tracks that take this source: sizes a camera's buffer pool */
+	void *opts;                         /* the backend's keys (backend->options_size), defaults filled in */
+	int opt_line[MC_SOURCE_MAX_OPTS];   /* line of each key of backend->options, 0: not set */
 };
 
 struct mc_track_config {
@@ -152,6 +158,9 @@ void mc_config_free(struct mc_config *cfg);
 
 const struct mc_source_config *mc_config_find_source(const struct mc_config *cfg, const char *name);
 const struct mc_track_config *mc_config_find_track(const struct mc_config *cfg, const char *name);
+/* The backend key `key` of a source: its value's address in s->opts (NULL: the backend has no such key)
+ * and the line it was set on (0: the default). For messages at run time that name file, line and key. */
+const void *mc_source_opt(const struct mc_source_config *s, const char *key, int *line);
 
 /* Parsers shared with tools and tests. */
 int mc_parse_size(const char *s, int *w, int *h);

@@ -78,9 +78,13 @@ static int try_open(struct mc_encoder *e, const struct mc_encoder_ops *ops)
 	if (!priv)
 		return -ENOMEM;
 	enum AVPixelFormat fmt = AV_PIX_FMT_NONE;
-	int rc = ops->open(priv, &e->params, &fmt);
 	/* A fallback takes the frames the layer's scaler already makes: the scaler belongs to the track's
-	 * thread and is not swapped under it. Every CPU backend here takes YUV420P. */
+	 * thread and is not swapped under it. So a fallback is asked for that format (libx264 behind a
+	 * YUV420P-only backend then takes YUV420P, not the camera's NV12), and refused if it takes another. */
+	struct mc_encoder_params p = e->params;
+	if (e->input_format != AV_PIX_FMT_NONE)
+		p.source_format = e->input_format;
+	int rc = ops->open(priv, &p, &fmt);
 	if (rc == 0 && e->input_format != AV_PIX_FMT_NONE && fmt != e->input_format)
 		rc = -EPROTONOSUPPORT;
 	if (rc) {

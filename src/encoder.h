@@ -18,6 +18,9 @@ struct mc_encoder_params {
 	const char *preset;
 	int threads;      /* 0: the backend's (library's) choice; the track resolves threads = auto */
 	bool screen;      /* screen content (the track skips unchanged frames): encoders that have a mode use it */
+	/* The pixel format the layer's pictures come in when the scaler passes the source's frames through
+	 * (a layer of the source's size): a backend that takes it avoids a conversion. NONE: no preference. */
+	enum AVPixelFormat source_format;
 	const char *name; /* for logs, e.g. "video/0" */
 };
 

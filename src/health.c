@@ -105,3 +105,20 @@ bool mc_health_check(const struct mc_daemon *d, int64_t now_us, struct mc_strbuf
 	ok &= check_outputs(d, now_us, why);
 	return ok;
 }
+
+int mc_health_degraded(const struct mc_daemon *d, int64_t now_us, struct mc_strbuf *notes)
+{
+	int n = 0;
+	for (int i = 0; i < d->n_sources; i++) {
+		const struct mc_source_stats *st = &d->sources[i]->stats;
+		if (mc_count_get(&st->state) != MC_SOURCE_NO_SIGNAL)
+			continue;
+		uint64_t since_us = mc_count_get(&st->no_signal_since_us);
+		int err = (int)mc_count_get(&st->last_error);
+		mc_strbuf_printf(notes, "source %s: no signal for %.1f s (%s), sending the placeholder\n",
+				 d->sources[i]->cfg->name, since_us ? (double)(now_us - (int64_t)since_us) / 1e6 : 0.0,
+				 err ? strerror(err) : "no error");
+		n++;
+	}
+	return n;
+}

@@ -22,5 +22,9 @@ int64_t mc_health_deadline_us(const struct mc_track *t, const struct mc_layer *l
 
 /* true when healthy; otherwise false with one line per problem appended to `why`. */
 bool mc_health_check(const struct mc_daemon *d, int64_t now_us, struct mc_strbuf *why);
+/* Healthy but degraded: a source without signal is still producing (its placeholder is encoded and sent,
+ * which mc_health_check sees), so it does not fail the check; one line per such source is appended to
+ * `notes`. Returns how many. */
+int mc_health_degraded(const struct mc_daemon *d, int64_t now_us, struct mc_strbuf *notes);
 
 #endif

@@ -50,9 +50,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (strcmp(url, "/healthz") == 0) {
 		struct mc_strbuf b = { 0 };
 		mc_strbuf_printf(&b, "unhealthy:\n");
-		if (mc_health_check(h->d, mc_now_us(), &b)) {
+		int64_t now = mc_now_us();
+		if (mc_health_check(h->d, now, &b)) {
 			mc_strbuf_free(&b);
-			return reply(c, MHD_HTTP_OK, "text/plain", strdup("ok\n"), 3);
+			/* still 200: a source on its placeholder is producing; the body says it is degraded */
+			struct mc_strbuf n = { 0 };
+			mc_strbuf_printf(&n, "ok, degraded:\n");
+			if (mc_health_degraded(h->d, now, &n) == 0 || n.failed) {
+				mc_strbuf_free(&n);
+				return reply(c, MHD_HTTP_OK, "text/plain", strdup("ok\n"), 3);
+			}
+			return reply(c, MHD_HTTP_OK, "text/plain", n.data, n.len);
 		}
 		if (b.failed) {
 			mc_strbuf_free(&b);

@@ -83,6 +83,8 @@ static void make_status(const struct mc_daemon *d, bool ready, const char *stall
 		if (__atomic_load_n(&d->sources[i]->ended, __ATOMIC_ACQUIRE))
 			mc_strbuf_printf(&b, "; source %s: %s", d->sources[i]->cfg->name,
 					 __atomic_load_n(&d->sources[i]->failed, __ATOMIC_ACQUIRE) ? "failed" : "ended");
+		else if (mc_count_get(&d->sources[i]->stats.state) == MC_SOURCE_NO_SIGNAL)
+			mc_strbuf_printf(&b, "; source %s: no signal, retrying", d->sources[i]->cfg->name);
 	snprintf(buf, len, "%s", b.data && !b.failed ? b.data : "running");
 	mc_strbuf_free(&b);
 }

@@ -100,11 +100,26 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 		const struct mc_source *s = d->sources[i];
 		mc_strbuf_printf(b, "%s{\"name\":", i ? "," : "");
 		mc_strbuf_json_string(b, s->cfg->name);
+		const struct mc_source_stats *st = &s->stats;
+		uint64_t frames = mc_count_get(&st->frames), copies = mc_count_get(&st->backend.copies);
+		int err = (int)mc_count_get(&st->last_error);
 		mc_strbuf_printf(b, ",\"type\":\"%s\",\"width\":%d,\"height\":%d,\"fps\":%.3f,\"frames\":%llu,\"ended\":%s,",
-				 s->ops->name, s->info.width, s->info.height,
-				 s->info.fps_den ? (double)s->info.fps_num / s->info.fps_den : 0,
-				 (unsigned long long)mc_count_get(&s->stats.frames),
-				 __atomic_load_n(&s->ended, __ATOMIC_ACQUIRE) ? "true" : "false");
+				 s->ops->name, (int)mc_count_get(&st->width), (int)mc_count_get(&st->height),
+				 mc_count_get(&st->fps_den) ? (double)mc_count_get(&st->fps_num) / (double)mc_count_get(&st->fps_den) : 0,
+				 (unsigned long long)frames, __atomic_load_n(&s->ended, __ATOMIC_ACQUIRE) ? "true" : "false");
+		/* the signal: a state of a running source; the reason is the errno of the last loss or reopen */
+		mc_strbuf_printf(b, "\"state\":\"%s\",\"signal_losses\":%llu,\"placeholder_frames\":%llu,\"last_error\":",
+				 mc_source_state_name((enum mc_source_state)mc_count_get(&st->state)),
+				 (unsigned long long)mc_count_get(&st->signal_losses),
+				 (unsigned long long)mc_count_get(&st->placeholder_frames));
+		mc_strbuf_json_string(b, err ? strerror(err) : "");
+		mc_strbuf_printf(b, ",\"last_restore_us\":%llu,\"path\":", (unsigned long long)mc_count_get(&st->last_restore_us));
+		const char *path = __atomic_load_n(&st->path, __ATOMIC_ACQUIRE);
+		mc_strbuf_json_string(b, path ? path : "");
+		/* picture copies (conversions, decodes) between the device's buffer and the frame handed on */
+		mc_strbuf_printf(b, ",\"copies\":%llu,\"copies_per_frame\":%.3f,\"corrupt_frames\":%llu,",
+				 (unsigned long long)copies, frames ? (double)copies / (double)frames : 0.0,
+				 (unsigned long long)mc_count_get(&st->backend.corrupt));
 		mc_strbuf_printf(b, "\"timing_us\":{");
 		hist(b, "capture_wait", &s->stats.capture_wait, false);
 		mc_strbuf_printf(b, "}}");
@@ -129,6 +144,10 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 			mc_strbuf_printf(b, "\"encoder\":\"%s\",\"encoder_fallbacks\":%llu,",
 					 ly->encoder ? mc_encoder_backend_name(ly->encoder) : "",
 					 (unsigned long long)(ly->encoder ? mc_encoder_fallbacks(ly->encoder) : 0));
+			/* copies: pictures this layer's scaler made; device_frames: frames the encoder got that are
+			 * the device's buffer itself (with the source's copies, the whole path's count) */
+			mc_strbuf_printf(b, "\"copies\":%llu,\"device_frames\":%llu,", (unsigned long long)mc_count_get(&st->copies),
+					 (unsigned long long)mc_count_get(&st->device_frames));
 			mc_strbuf_printf(b, "\"frames_in\":%llu,\"frames_encoded\":%llu,\"frames_dropped\":%llu,"
 					    "\"keyframes\":%llu,\"bytes\":%llu,",
 					 (unsigned long long)mc_count_get(&st->frames_in),

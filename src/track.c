@@ -56,10 +56,14 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 			l->gop_frames = 1;
 		char name[64];
 		snprintf(name, sizeof(name), "%s/%d", cfg->name, i);
+		/* the top layer at the source's size gets the source's frames themselves (the scaler passes them
+		 * through) if its encoder takes their format */
+		bool same_size = i == 0 && lc->width == si->width && lc->height == si->height;
 		struct mc_encoder_params p = { .codec = cfg->codec, .width = lc->width, .height = lc->height, .fps = fps,
 					       .bitrate = lc->bitrate, .gop = l->gop_frames * 4, .preset = cfg->preset,
 					       .threads = cfg->threads, .screen = cfg->skip_unchanged,
-					       .name = name };
+					       .name = name,
+					       .source_format = same_size ? si->format : AV_PIX_FMT_NONE };
 		if (cfg->threads < 0) {
 			p.threads = mc_encoder_auto_threads(&p, (int)sysconf(_SC_NPROCESSORS_ONLN));
 			mc_info(MOD, "%s: %dx%d@%d: %d encoder thread(s) (threads = auto)", name, lc->width, lc->height, fps,
@@ -234,6 +238,8 @@ static void *layer_thread(void *arg)
 			av_frame_free(&frame);
 			continue;
 		}
+		if (mc_frame_get_dmabuf(frame))
+			mc_count_inc(&l->stats.device_frames);
 		uint64_t requests = mc_count_get(&l->stats.keyframes_requested);
 		bool key = resumed || requests != l->requests_done ||
 			   mc_key_owed(pts, __atomic_load_n(&l->key_from_pts, __ATOMIC_ACQUIRE), l->last_key_pts);
@@ -349,6 +355,8 @@ static void *track_thread(void *arg)
 					mc_err(MOD, "%s: layer %d: scaling failed", t->cfg->name, i);
 				break;
 			}
+			if (scaled->data[0] != from->data[0])
+				mc_count_inc(&l->stats.copies);
 			if (from != frame)
 				av_frame_free(&from);
 			from = scaled;

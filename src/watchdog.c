@@ -37,7 +37,9 @@ static bool check_sources(struct mc_watchdog *w, const struct mc_daemon *d, stru
 	bool ok = true;
 	for (int i = 0; i < d->n_sources; i++) {
 		const struct mc_source *s = d->sources[i];
-		uint64_t frames = mc_count_get(&s->stats.frames);
+		/* a source without signal delivers placeholders (2 fps) while it reopens: its thread progresses,
+		 * and a restart would not bring the camera back */
+		uint64_t frames = mc_count_get(&s->stats.frames) + mc_count_get(&s->stats.placeholder_frames);
 		/* an ended source's thread is gone by design: the daemon finishes or /healthz reports it */
 		if (w->checked && frames == w->source_frames[i] && !__atomic_load_n(&s->ended, __ATOMIC_ACQUIRE)) {
 			mc_strbuf_printf(why, "source %s: no frame since the previous check\n", s->cfg->name);

@@ -5,7 +5,7 @@
  *   static screen whose unchanged frames are skipped a layer gets a frame once per keyframe interval, and
  *   between those frames its mailbox is empty;
  * - each source that has not ended delivered a frame since the previous check (a camera paces its thread;
- *   a source stuck in the driver does not);
+ *   a source stuck in the driver does not); a placeholder counts (a camera without signal is not stalled);
  * - the network thread turned its loop within `limit` (it does at least every 500 ms).
  * Not thread-safe: one caller (the daemon's main thread). */
 #ifndef MC_WATCHDOG_H

@@ -258,6 +258,12 @@ local_port = {L}
             proc.kill()
             rc = proc.wait()
     time.sleep(1.0)  # the jitter buffer's latency: let the last frames out
+    # and the decoder's: wait (bounded) until what the depayloader passed on has been decoded or the count
+    # stops moving, so frames still inside avdec_h264 are not counted as lost
+    deadline, last = time.monotonic() + 3.0, -1
+    while time.monotonic() < deadline and rx.decoded < rx.depayed and rx.decoded != last:
+        last = rx.decoded
+        time.sleep(0.5)
     jb, rtxs = rx.jb_stats(), rx.rtx_stats()
     rx.pipeline.set_state(Gst.State.NULL)
     loop.quit()

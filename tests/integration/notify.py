@@ -9,6 +9,8 @@ socket) and WATCHDOG_USEC=2 s in mixcastd's environment, UDP receivers on the ou
 3. With the test-only fault switch MIXCAST_TEST_STALL_LAYER=1:20 the encoder thread of layer 1 stops taking
    frames after its 20th: the pings stop (none for 3 s, longer than WatchdogSec) while layer 0 keeps
    sending, and STATUS= names the stalled layer. SIGTERM still ends the daemon cleanly.
+4. An absent camera (v4l2, no such device: 'no signal', the placeholder at 2 fps, reopening) keeps the pings
+   going (a restart would not bring the camera back), and STATUS= says 'source cam: no signal, retrying'.
 
 usage: notify.py MIXCASTD     exit 0 pass, 1 fail, 77 skip
 As root it runs itself in a new network namespace (only loopback). Ports 16800-16803.
@@ -199,6 +201,25 @@ def part3(binary, tmp, sd):
     check("MIXCAST_TEST_STALL_LAYER" in err and "watchdog pings stop" in err, "stall: the log says why")
 
 
+def part4(binary, tmp, sd):
+    conf = os.path.join(tmp, "absent.ini")
+    write_conf(conf, "[source.cam]\ntype = v4l2\ndevice = usb-mixcast-test-absent-camera\nsize = %dx%d\nfps = 30"
+               % (W, H))
+    proc = start(binary, conf, sd)
+    check(sd.run(15, until=lambda m: "READY" in m), "absent camera: READY=1 within 15 s (the placeholder is sent)")
+    t0 = time.monotonic()
+    sd.run(5)
+    pings = [t for t in sd.times("WATCHDOG") if t >= t0]
+    gaps = [b - a for a, b in zip([t0] + pings, pings + [time.monotonic()])]
+    check(len(pings) >= 4 and max(gaps) < 1.8,
+          f"absent camera: the pings go on ({len(pings)} in 5 s, longest gap {max(gaps):.2f} s)")
+    st = sd.statuses()
+    check(not any(s.startswith("stalled") for s in st), "absent camera: never 'stalled'")
+    check(any("source cam: no signal, retrying" in s for s in st),
+          f"absent camera: STATUS= says 'source cam: no signal, retrying' (got {st[-1:]})")
+    stop(proc, sd, "absent camera")
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -211,7 +232,7 @@ def main():
         subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     with tempfile.TemporaryDirectory(prefix="mixcast-notify-") as tmp:
         sd = Systemd(tmp)
-        for part in (part1, part2, part3):
+        for part in (part1, part2, part3, part4):
             sd.reset()
             part(binary, tmp, sd)
     print(f"{len(failures)} failure(s)", file=sys.stderr)

@@ -1,6 +1,7 @@
 /* /healthz's rules on a hand-built daemon state (sources, tracks, outputs and the network loop as their
  * threads publish them): healthy while every layer encodes and every output's packets leave; otherwise
  * each problem named. The daemon answering over HTTP is tests/integration/healthz.py. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,6 +184,36 @@ static void test_source_ended(void)
 	CHECK_STR_EQ(why, "source cam: failed\n");
 }
 
+static void test_source_no_signal(void)
+{
+	/* a camera unplugged 3 s ago: its placeholder is encoded and sent, so healthy, but degraded */
+	struct state s;
+	setup(&s, false);
+	mc_count_set(&s.src.stats.state, MC_SOURCE_NO_SIGNAL);
+	mc_count_set(&s.src.stats.no_signal_since_us, NOW - 3000000);
+	mc_count_set(&s.src.stats.last_error, ENODEV);
+	const char *why;
+	CHECK(healthy(&s, &why));
+	CHECK_STR_EQ(why, "");
+	struct mc_strbuf b = { 0 };
+	CHECK_EQ(mc_health_degraded(&s.d, NOW, &b), 1);
+	CHECK_STR_EQ(b.data ? b.data : "", "source cam: no signal for 3.0 s (No such device), sending the placeholder\n");
+	mc_strbuf_free(&b);
+	/* ... but when the placeholder does not get through either, the layers' deadlines fail it */
+	for (int l = 0; l < 2; l++) {
+		mc_count_set(&s.track.layers[l].stats.last_encoded_us, NOW - 2000000);
+		mc_count_set(&s.out.layer_stats[l].last_sent_us, NOW - 2000000);
+	}
+	CHECK(!healthy(&s, &why));
+	CHECK(strstr(why, "track video layer 0: no frame encoded for 2.0 s") != NULL);
+	/* a live source is not degraded */
+	setup(&s, false);
+	struct mc_strbuf c = { 0 };
+	CHECK_EQ(mc_health_degraded(&s.d, NOW, &c), 0);
+	CHECK(c.data == NULL || c.data[0] == '\0');
+	mc_strbuf_free(&c);
+}
+
 int main(void)
 {
 	RUN(test_streaming);
@@ -191,5 +222,6 @@ int main(void)
 	RUN(test_static_screen);
 	RUN(test_network_thread);
 	RUN(test_source_ended);
+	RUN(test_source_no_signal);
 	return check_done();
 }

@@ -165,6 +165,23 @@ static void sleep_us(long us)
 	nanosleep(&ts, NULL);
 }
 
+/* A source section through the configuration loader (a backend's keys live in its own option table),
+ * with a track that takes it. */
+static struct mc_config *load_source(const char *section)
+{
+	char text[1024];
+	const char *name = strstr(section, "[source.") + 8;
+	int len = (int)(strchr(name, ']') - name);
+	snprintf(text, sizeof(text), "%s[track.t]\ninput = %.*s\nlayers = 320x180@30:200k\n", section, len, name);
+	struct mc_config *cfg = NULL;
+	int nerr = 0;
+	if (mc_config_load_buffer("timing.ini", text, strlen(text), &cfg, &nerr) || !cfg || cfg->n_sources != 1) {
+		mc_config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
 /* Reads `n` frames straight from a source backend (no thread), sleeping `late_us` before the 3rd read (a
  * late wake-up); returns their capture times in pts[]. */
 static bool read_frames(const struct mc_source_config *cfg, int n, long late_us, int64_t *pts)
@@ -199,9 +216,13 @@ static bool on_grid(const int64_t *pts, int n, int64_t period)
 static void test_testsrc_capture_slots(void)
 {
 	/* 60 fps; the 3rd frame is read 25 ms late (1.5 periods): it is stamped with its slot, on the grid */
-	struct mc_source_config cfg = { .name = "cam", .type = MC_SOURCE_TESTSRC, .width = 64, .height = 36, .fps = 60 };
+	struct mc_config *cfg = load_source("[source.cam]\ntype = testsrc\nsize = 64x36\nfps = 60\n");
+	CHECK(cfg != NULL);
+	if (!cfg)
+		return;
 	int64_t pts[6];
-	CHECK(read_frames(&cfg, 6, 25000, pts));
+	CHECK(read_frames(&cfg->sources[0], 6, 25000, pts));
+	mc_config_free(cfg);
 	CHECK(on_grid(pts, 6, 16667));
 	for (int i = 1; i < 6; i++)
 		CHECK(pts[i] > pts[i - 1]);
@@ -223,15 +244,29 @@ static void test_file_capture_times(void)
 		fwrite(pixels, 1, sizeof(pixels), f);
 	}
 	fclose(f);
-	struct mc_source_config cfg = { .name = "clip", .type = MC_SOURCE_FILE, .loop = true, .realtime = true };
-	snprintf(cfg.path, sizeof(cfg.path), "%s", path);
+	char text[512];
+	snprintf(text, sizeof(text), "[source.clip]\ntype = file\npath = %s\nloop = true\nrealtime = true\n", path);
+	struct mc_config *cfg = load_source(text);
+	CHECK(cfg != NULL);
+	if (!cfg) {
+		unlink(path);
+		return;
+	}
 	/* in real time: on the clip's frame clock, a late read included */
 	int64_t pts[40];
-	CHECK(read_frames(&cfg, 6, 40000, pts));
+	CHECK(read_frames(&cfg->sources[0], 6, 40000, pts));
 	CHECK(on_grid(pts, 6, 33333));
+	mc_config_free(cfg);
 	/* as fast as possible: compressed (reads microseconds apart), but strictly increasing */
-	cfg.realtime = false;
-	CHECK(read_frames(&cfg, 40, 0, pts));
+	snprintf(text, sizeof(text), "[source.clip]\ntype = file\npath = %s\nloop = true\nrealtime = false\n", path);
+	cfg = load_source(text);
+	CHECK(cfg != NULL);
+	if (!cfg) {
+		unlink(path);
+		return;
+	}
+	CHECK(read_frames(&cfg->sources[0], 40, 0, pts));
+	mc_config_free(cfg);
 	int increasing = 0;
 	for (int i = 1; i < 40; i++)
 		increasing += pts[i] > pts[i - 1];

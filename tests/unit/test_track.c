@@ -53,7 +53,8 @@ static bool rig_open(struct rig *r, double keyframe_interval, bool skip_unchange
 {
 	memset(r, 0, sizeof(*r));
 	r->src.ops = &fake_ops;
-	r->src.info = (struct mc_source_info){ W, H, 30, 1 };
+	r->src.info = (struct mc_source_info){ W, H, 30, 1, "fake", AV_PIX_FMT_YUV420P };
+	r->src.open = true; /* as after a backend open(): mc_source_lossless() asks an open backend only */
 	struct mc_track_config *tc = &r->tc;
 	strcpy(tc->name, "test");
 	tc->codec = MC_CODEC_H264;
@@ -268,7 +269,8 @@ static void test_keyframe_request(void)
 	}
 	for (int s = 0; s < 10; s++)
 		feed(&r, s, 0);
-	CHECK(wait_layer(&r, 2, 1));
+	/* the request after layer 1's first frame (a keyframe anyway): it must bring a keyframe of its own */
+	CHECK(wait_layer(&r, 2, 1) && wait_layer(&r, 1, 1));
 	mc_layer_request_keyframe(&r.t->layers[1]);
 	for (int s = 10; s < 70; s++)
 		feed(&r, s, 0);
