@@ -422,9 +422,9 @@ static int p_single_port(const struct mc_option *k, const char *v, void *field, 
 	return 0;
 }
 
-static int p_ssrcs(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
+/* "a, b, c": 1..MC_MAX_LAYERS SSRCs, highest layer first (the layers' own and their RTX streams') */
+static int parse_ssrc_list(const char *v, uint32_t *ssrcs, int *count, char *err, size_t n)
 {
-	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, ssrcs));
 	unsigned long vals[MC_MAX_LAYERS];
 	int c;
 	if (parse_list(v, vals, &c, 1, 0xffffffffUL)) {
@@ -432,9 +432,15 @@ static int p_ssrcs(const struct mc_option *k, const char *v, void *field, char *
 		return -EINVAL;
 	}
 	for (int i = 0; i < c; i++)
-		o->ssrcs[i] = (uint32_t)vals[i];
-	o->n_ssrcs = c;
+		ssrcs[i] = (uint32_t)vals[i];
+	*count = c;
 	return 0;
+}
+
+static int p_ssrcs(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
+{
+	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, ssrcs));
+	return parse_ssrc_list(v, o->ssrcs, &o->n_ssrcs, err, n);
 }
 
 /* "q, h, f": one RTP stream id (RFC 8852) per layer, highest first */
@@ -484,16 +490,7 @@ static int p_mid(const struct mc_option *k, const char *v, void *field, char *er
 static int p_rtx_ssrcs(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, rtx_ssrcs));
-	unsigned long vals[MC_MAX_LAYERS];
-	int c;
-	if (parse_list(v, vals, &c, 1, 0xffffffffUL)) {
-		snprintf(err, n, "expected 1 to %d SSRCs (1..4294967295) separated by commas, got '%s'", MC_MAX_LAYERS, v);
-		return -EINVAL;
-	}
-	for (int i = 0; i < c; i++)
-		o->rtx_ssrcs[i] = (uint32_t)vals[i];
-	o->n_rtx_ssrcs = c;
-	return 0;
+	return parse_ssrc_list(v, o->rtx_ssrcs, &o->n_rtx_ssrcs, err, n);
 }
 
 /* ---- the key table --------------------------------------------------------------------------------- */
