@@ -24,7 +24,7 @@ const struct mc_source_ops *const mc_source_backends[] = {
 };
 
 /* Every backend this build has, by name; which ones a layer tries and in what order is
- * mc_encoder_chain()'s (src/encoder.c): auto is vaapi, v4l2m2m, software. */
+ * mc_encoder_chain()'s (src/media/encoder.c): auto is vaapi, v4l2m2m, software. */
 const struct mc_encoder_ops *const mc_encoder_backends[] = {
 #ifdef HAVE_VAAPI
 	&mc_encoder_vaapi,

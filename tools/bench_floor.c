@@ -128,7 +128,7 @@ static int y4m_frame(struct layer *l, AVFrame *f)
 
 /*
  * The encoder settings: a copy of mixcastd's software H.264 encoder (hw/encoder_software.c) and of its
- * keyframe cadence (src/track.c). Keep them in step: preset, tune zerolatency, profile baseline, VBV maxrate =
+ * keyframe cadence (src/media/track.c). Keep them in step: preset, tune zerolatency, profile baseline, VBV maxrate =
  * bitrate and buffer = bitrate/fps (one frame), no B-frames, low delay, pts in microseconds of capture time,
  * SPS/PPS in band (repeat-headers, no global header), no AUD, x264 keyint = 4 x the keyframe interval while
  * an IDR is forced every keyframe interval (forced-idr + pict_type I).

@@ -1,6 +1,6 @@
 /* mixcast-probe: what this machine offers mixcastd. Cameras, DRM cards, V4L2 m2m encoders and scalers,
  * VA-API devices, and with -c FILE which encoder each layer of that config gets and why (the daemon's own
- * chain and probes: src/encoder.c, hw/). Human output by default, --json for scripts. */
+ * chain and probes: src/media/encoder.c, hw/). Human output by default, --json for scripts. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* libFuzzer target: the SRTP index state file parser (src/srtp_state.c). The file is written by mixcastd
+/* libFuzzer target: the SRTP index state file parser (src/net/srtp_state.c). The file is written by mixcastd
  * itself, but a disk, an editor or another program can leave anything there, and a wrong parse would rewind
  * SRTP indexes: it must refuse, never crash or accept garbage. */
 #include <stddef.h>

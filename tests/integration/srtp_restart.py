@@ -42,7 +42,7 @@ def check(cond, what):
 
 
 def state_text(output, key, entries):
-    """The state file format of src/srtp_state.h, written independently of the C code."""
+    """The state file format of src/net/srtp_state.h, written independently of the C code."""
     fp = hashlib.sha256(b"mixcast SRTP state v1" + key).hexdigest()[:16]
     body = f"mixcast-srtp-state 1 output={output} key={fp}\n"
     for ssrc, srtp, srtcp in entries:

@@ -1,4 +1,4 @@
-/* Congestion control (src/cc.c) and transport-wide feedback decoding (src/twcc.c), on synthetic feedback
+/* Congestion control (src/net/cc.c) and transport-wide feedback decoding (src/net/twcc.c), on synthetic feedback
  * and a clock the test drives: a simulated bottleneck (a rate and a FIFO queue) between the send times and
  * the arrival times. */
 #include <errno.h>

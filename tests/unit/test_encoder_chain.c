@@ -1,4 +1,4 @@
-/* The encoder chain and the layer's pixel format (src/encoder.c): libx264 takes a camera's NV12 as it is;
+/* The encoder chain and the layer's pixel format (src/media/encoder.c): libx264 takes a camera's NV12 as it is;
  * a backend that takes YUV420P only (OpenH264) gets YUV420P from the scaler, and when it fails while
  * streaming, libx264 behind it must take that YUV420P too (the scaler is not swapped under the track's
  * thread), not the camera's NV12. OpenH264's test-only fault switch makes the real encoder fail. */

@@ -1,4 +1,4 @@
-/* The "no signal" placeholder (src/placeholder.c) and the built-in font it shares with testsrc: every
+/* The "no signal" placeholder (src/media/placeholder.c) and the built-in font it shares with testsrc: every
  * glyph pixel of the text lands where the layout says, the rest is the plain slate. */
 #include <errno.h>
 #include <string.h>

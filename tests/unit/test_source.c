@@ -1,4 +1,4 @@
-/* The source core (src/source.c) with a scripted backend (a mock of one module): a source that loses its
+/* The source core (src/media/source.c) with a scripted backend (a mock of one module): a source that loses its
  * signal keeps running, its sink gets the placeholder at a low rate, the core reopens with backoff, and
  * frames come back; absent at start is "no signal" too; a wrong device at start is fatal; a source that
  * does not reconnect still ends as before. */

@@ -1,6 +1,6 @@
-/* An output's congestion control (src/cc.c) wired to its packets: what left with which transport-wide
+/* An output's congestion control (src/net/cc.c) wired to its packets: what left with which transport-wide
  * sequence number and when, the feedback that comes back (TWCC, RR loss, REMB), probe clusters, and the
- * estimate turned into the layers' bitrates and pauses (src/layer_ctl.h) and the pacing rate. Network
+ * estimate turned into the layers' bitrates and pauses (src/media/layer_ctl.h) and the pacing rate. Network
  * thread only; the mc_counters are for the stats thread. */
 #ifndef MC_OUTPUT_CC_H
 #define MC_OUTPUT_CC_H

@@ -163,7 +163,7 @@ static void test_stall(struct mc_layer *l)
 		nanosleep(&ts, NULL);
 }
 
-/* What congestion control asks of this layer (src/layer_ctl.h), applied between frames on the layer's own
+/* What congestion control asks of this layer (src/media/layer_ctl.h), applied between frames on the layer's own
  * thread, which owns the encoder. Returns true when the layer is paused (the frame is not encoded);
  * *key when it resumes (a decoder that saw nothing for a while needs a keyframe). */
 static bool apply_control(struct mc_layer *l, bool *key)

@@ -1,5 +1,5 @@
 /* The watchdog's question: are the media threads making progress? Asked by the daemon's main thread before
- * each WATCHDOG=1 to systemd (src/notify.h), from what the threads publish:
+ * each WATCHDOG=1 to systemd (src/ops/notify.h), from what the threads publish:
  * - each consumer of a mailbox (a track's thread, a layer's encoder thread) has taken the frame waiting for
  *   it within `limit` (the mailbox's waiting_since_us). A consumer with nothing to do is not stalled: on a
  *   static screen whose unchanged frames are skipped a layer gets a frame once per keyframe interval, and

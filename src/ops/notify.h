@@ -4,7 +4,7 @@
  *   layer's last_sent_us after the kernel took the packet), so `systemctl start` returns when the stream
  *   flows, and fails (TimeoutStartSec=) when it never does;
  * - STATUS= with the state ("streaming 3 layers to 10.0.0.5"), sent when it changes;
- * - WATCHDOG=1 every WATCHDOG_USEC/2, but only while the media threads make progress (src/watchdog.h):
+ * - WATCHDOG=1 every WATCHDOG_USEC/2, but only while the media threads make progress (src/ops/watchdog.h):
  *   a stalled encoder thread stops the pings, and systemd restarts the daemon (Restart=on-failure).
  * Without NOTIFY_SOCKET (not under systemd) nothing is sent. */
 #ifndef MC_NOTIFY_H

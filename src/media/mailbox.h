@@ -21,7 +21,7 @@ struct mc_mailbox {
 	uint64_t dropped;
 	/* CLOCK_MONOTONIC us since when a frame has been waiting for the consumer (set when one arrives in the
 	 * empty mailbox, kept when a newer one replaces it, 0 once taken): how long the consumer has had work
-	 * and taken none, the daemon's watchdog check (src/watchdog.h). An idle consumer has 0. */
+	 * and taken none, the daemon's watchdog check (src/ops/watchdog.h). An idle consumer has 0. */
 	mc_counter waiting_since_us;
 };
 

@@ -108,7 +108,7 @@ struct mc_output_config {
 	uint16_t rtcp_port;
 	bool rtcp_mux;
 	enum mc_rtcp_mode rtcp;
-	/* where this output reserves its SRTP indexes across restarts (src/srtp_state.h): [daemon] state_dir
+	/* where this output reserves its SRTP indexes across restarts (src/net/srtp_state.h): [daemon] state_dir
 	 * for an SRTP output, else empty */
 	char state_dir[MC_PATH_MAX];
 	/* RFC 8285 header extensions: ids 1..14 from the SFU's a=extmap lines, 0 = not sent */
@@ -134,7 +134,7 @@ struct mc_daemon_config {
 	char stats_listen[64]; /* as written, for messages */
 	uint32_t stats_addr;   /* stats_listen parsed at load: IPv4 address, network byte order */
 	uint16_t stats_port;   /* and port; 0: no stats endpoint */
-	/* SRTP index reservations (src/srtp_state.h); default: systemd's $STATE_DIRECTORY; empty: none */
+	/* SRTP index reservations (src/net/srtp_state.h); default: systemd's $STATE_DIRECTORY; empty: none */
 	char state_dir[MC_PATH_MAX];
 	int state_dir_line; /* 0: from $STATE_DIRECTORY */
 };

@@ -116,7 +116,7 @@ const char *mc_encoder_choice_name(enum mc_encoder_choice c)
 	return "?";
 }
 
-/* threads = auto (-1: mixcast picks per layer, src/encoder.c) | 0 (the encoder library picks) | 1..16 */
+/* threads = auto (-1: mixcast picks per layer, src/media/encoder.c) | 0 (the encoder library picks) | 1..16 */
 static int p_threads(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	if (strcmp(v, "auto") == 0) {
