@@ -91,6 +91,7 @@ int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg)
 	s->cfg = cfg;
 	s->ops = ops;
 	s->ended_fd = -1;
+	mc_tap_init(&s->tap);
 	s->last_pts = INT64_MIN;
 	s->priv = calloc(1, ops->priv_size ? ops->priv_size : 1);
 	if (!s->priv) {
@@ -134,6 +135,7 @@ static void deliver(struct mc_source *s, AVFrame *frame)
 	if (frame->pts <= s->last_pts)
 		frame->pts = s->last_pts + 1;
 	s->last_pts = frame->pts;
+	mc_tap_offer(&s->tap, frame);
 	for (int i = 0; i < s->n_sinks; i++) {
 		AVFrame *ref = i + 1 < s->n_sinks ? av_frame_clone(frame) : frame;
 		if (ref)
@@ -303,5 +305,6 @@ void mc_source_destroy(struct mc_source *s)
 		backend_close(s);
 	free(s->priv);
 	mc_frame_pool_destroy(s->slate);
+	mc_tap_finish(&s->tap);
 	free(s);
 }

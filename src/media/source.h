@@ -14,6 +14,7 @@
 #include "histogram.h"
 #include "mailbox.h"
 #include "option.h"
+#include "tap.h"
 #include "threadcpu.h"
 
 #define MC_SOURCE_EOF 1 /* read_frame: the source has ended (a non-looping file) */
@@ -117,6 +118,7 @@ struct mc_source {
 	int n_sinks;
 	struct mc_mailbox *sinks[MC_SOURCE_MAX_SINKS];
 	struct mc_source_stats stats;
+	struct mc_tap tap; /* /snapshot.jpg?source= */
 	struct mc_thread_cpu cpu;
 	struct mc_frame_pool *slate; /* placeholder frames, made when first needed */
 	int64_t last_pts;            /* of the last frame delivered (the source thread's) */

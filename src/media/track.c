@@ -23,6 +23,7 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 	t->source = source;
 	bool lossless = mc_source_lossless(source);
 	mc_mailbox_init(&t->input, lossless);
+	mc_tap_init(&t->tap);
 	const struct mc_source_info *si = &source->info;
 	int src_fps = si->fps_den ? (si->fps_num + si->fps_den / 2) / si->fps_den : 30;
 	if (src_fps < 1)
@@ -340,6 +341,7 @@ static void *track_thread(void *arg)
 	while (mc_mailbox_take(&t->input, &frame, &put_us) == 0) {
 		mc_hist_add(&t->mailbox_age, mc_now_us() - put_us);
 		mc_count_inc(&t->frames_in);
+		mc_tap_offer(&t->tap, frame);
 		bool due[MC_MAX_LAYERS];
 		int last_needed = layers_due(t, frame, due);
 		/* The pyramid: each picture is made from the previous (larger) one. A layer that is not due this
@@ -419,6 +421,7 @@ void mc_track_destroy(struct mc_track *t)
 		mc_mailbox_finish(&l->mailbox);
 	}
 	mc_mailbox_finish(&t->input);
+	mc_tap_finish(&t->tap);
 	free(t);
 }
 

@@ -83,6 +83,7 @@ struct mc_track {
 	pthread_t thread;
 	bool thread_started;
 	struct mc_thread_cpu cpu;
+	struct mc_tap tap;               /* the track's picture for /snapshot.jpg?track= */
 	struct mc_histogram mailbox_age; /* source → track */
 	mc_counter frames_in;
 	mc_counter frames_unchanged; /* equal to the previous frame */

@@ -504,6 +504,8 @@ static int p_rtx_ssrcs(const struct mc_option *k, const char *v, void *field, ch
 static const struct key keys[] = {
 	{ SEC_DAEMON, { "log_level", p_log_level, D(log_level) } },
 	{ SEC_DAEMON, { "stats_listen", p_listen, D(stats_listen), 0, SZ(struct mc_daemon_config, stats_listen) } },
+	{ SEC_DAEMON, { "stats_token", p_string, D(stats_token), 0, SZ(struct mc_daemon_config, stats_token) } },
+	{ SEC_DAEMON, { "stats_token_file", p_string, D(stats_token_file), 0, SZ(struct mc_daemon_config, stats_token_file) } },
 	{ SEC_DAEMON, { "state_dir", p_string, D(state_dir), 0, SZ(struct mc_daemon_config, state_dir) } },
 
 	/* The generic source keys; every other key of a [source.NAME] is its backend's (see finish_source). */
@@ -820,6 +822,12 @@ static void finish_section(struct parse_state *st)
 	int line;
 	if (st->section && st->kind == SEC_DAEMON && seen_key(st, "state_dir", &line))
 		st->cfg->daemon.state_dir_line = line;
+	if (st->section && st->kind == SEC_DAEMON && seen_key(st, "stats_listen", &line))
+		st->cfg->daemon.stats_listen_line = line;
+	if (st->section && st->kind == SEC_DAEMON && seen_key(st, "stats_token", &line))
+		st->cfg->daemon.stats_token_line = line;
+	if (st->section && st->kind == SEC_DAEMON && seen_key(st, "stats_token_file", &line))
+		st->cfg->daemon.stats_token_file_line = line;
 	if (!st->section || st->kind == SEC_DAEMON)
 		goto out;
 	const char *sname = st->section; /* name is the first member */
@@ -1010,6 +1018,81 @@ static void load_key_file(struct parse_state *st, struct mc_output_config *o)
 	explicit_bzero(text, sizeof(text));
 }
 
+/* RFC 6750 §2.1 b64token: what a bearer token may contain. */
+static bool token_valid(const char *t, char *err, size_t n)
+{
+	size_t len = strlen(t), i = 0;
+	for (; i < len && (isalnum((unsigned char)t[i]) || strchr("-._~+/", t[i])); i++)
+		;
+	while (i < len && t[i] == '=')
+		i++;
+	if (i < len || len < MC_STATS_TOKEN_MIN || len > MC_STATS_TOKEN_MAX) {
+		snprintf(err, n, "expected %d to %d characters of letters, digits and -._~+/ (then '=' padding)%s",
+			 MC_STATS_TOKEN_MIN, MC_STATS_TOKEN_MAX, i < len ? ", got another character" : "");
+		return false;
+	}
+	return true;
+}
+
+/* stats_token_file: as private as an SRTP key file (whoever reads it may read the stats; whoever writes
+ * it may let anyone in): a regular file of root or the daemon's user, not readable or writable by others. */
+static void load_token_file(struct parse_state *st, struct mc_daemon_config *d)
+{
+	const char *path = d->stats_token_file;
+	int line = d->stats_token_file_line;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	char text[MC_STATS_TOKEN_MAX + 8];
+	ssize_t got = -1;
+	if (fd < 0)
+		report(st, line, "[daemon] stats_token_file: cannot open '%s': %s", path, strerror(errno));
+	else if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+		report(st, line, "[daemon] stats_token_file: '%s' is not a regular file", path);
+	else if (sb.st_mode & (S_IROTH | S_IWOTH | S_IWGRP))
+		report(st, line, "[daemon] stats_token_file: '%s' is readable or writable by others (mode %04o): chmod 600 it",
+		       path, (unsigned)(sb.st_mode & 07777));
+	else if (sb.st_uid != 0 && sb.st_uid != geteuid())
+		report(st, line, "[daemon] stats_token_file: '%s' is owned by uid %u, neither root nor the daemon's user",
+		       path, (unsigned)sb.st_uid);
+	else if ((got = read(fd, text, sizeof(text) - 1)) < 0)
+		report(st, line, "[daemon] stats_token_file: cannot read '%s': %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	if (got < 0)
+		return;
+	while (got > 0 && (text[got - 1] == '\n' || text[got - 1] == '\r' || text[got - 1] == ' '))
+		got--; /* `echo TOKEN > file` */
+	text[got] = '\0';
+	char err[160];
+	if (!token_valid(text, err, sizeof(err)))
+		report(st, line, "[daemon] stats_token_file: '%s': %s", path, err);
+	else
+		memcpy(d->stats_token, text, strlen(text) + 1); /* at most MC_STATS_TOKEN_MAX: checked */
+	explicit_bzero(text, sizeof(text));
+}
+
+/* The stats endpoint answers with the pictures and figures of the device: off loopback only with a token. */
+static void check_stats_token(struct parse_state *st)
+{
+	struct mc_daemon_config *d = &st->cfg->daemon;
+	char err[160];
+	if (d->stats_token_line && d->stats_token_file_line)
+		report(st, d->stats_token_file_line, "[daemon] stats_token_file: set together with stats_token (line %d): keep one",
+		       d->stats_token_line);
+	else if (d->stats_token_line && !token_valid(d->stats_token, err, sizeof(err)))
+		report(st, d->stats_token_line, "[daemon] stats_token: %s", err);
+	else if (d->stats_token_file_line)
+		load_token_file(st, d);
+	if ((d->stats_token_line || d->stats_token_file_line) && !d->stats_port)
+		report(st, d->stats_token_line ? d->stats_token_line : d->stats_token_file_line,
+		       "[daemon] %s: set without stats_listen", d->stats_token_line ? "stats_token" : "stats_token_file");
+	bool loopback = (ntohl(d->stats_addr) >> 24) == 127;
+	if (d->stats_port && !loopback && !d->stats_token_line && !d->stats_token_file_line)
+		report(st, d->stats_listen_line, "[daemon] stats_listen: %s is not a loopback address, and the endpoint "
+		       "shows the device's pictures and figures to whoever connects: set stats_token or stats_token_file "
+		       "(a bearer token every request must carry), or listen on 127.0.0.1", d->stats_listen);
+}
+
 /* The state directory: [daemon] state_dir, else the first of systemd's $STATE_DIRECTORY (StateDirectory=).
  * Fixed SSRCs with a static key need it; random SSRCs are recorded there too when it is set. */
 static void check_state_dir(struct parse_state *st)
@@ -1134,6 +1217,7 @@ static void cross_check(struct parse_state *st)
 	}
 	check_state_dir(st);
 	check_fixed_ssrcs(st);
+	check_stats_token(st);
 }
 
 const struct mc_source_config *mc_config_find_source(const struct mc_config *cfg, const char *name)

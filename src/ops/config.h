@@ -128,12 +128,21 @@ struct mc_output_config {
 	uint32_t rtx_ssrcs[MC_MAX_LAYERS];
 };
 
+#define MC_STATS_TOKEN_MIN 16
+#define MC_STATS_TOKEN_MAX 128
+
 struct mc_daemon_config {
 	int log_level; /* enum mc_log_level */
 	bool log_level_set;
 	char stats_listen[64]; /* as written, for messages */
 	uint32_t stats_addr;   /* stats_listen parsed at load: IPv4 address, network byte order */
 	uint16_t stats_port;   /* and port; 0: no stats endpoint */
+	int stats_listen_line;
+	/* The bearer token every request to the stats endpoint must carry (stats_token, or read from
+	 * stats_token_file at load); empty: none, allowed only on a loopback address. */
+	char stats_token[MC_STATS_TOKEN_MAX + 1];
+	char stats_token_file[MC_PATH_MAX];
+	int stats_token_line, stats_token_file_line;
 	/* SRTP index reservations (src/net/srtp_state.h); default: systemd's $STATE_DIRECTORY; empty: none */
 	char state_dir[MC_PATH_MAX];
 	int state_dir_line; /* 0: from $STATE_DIRECTORY */

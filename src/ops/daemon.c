@@ -155,6 +155,9 @@ static void shutdown_all(struct mc_daemon *d)
 
 static void destroy(struct mc_daemon *d)
 {
+	/* first: its threads read the objects below (after a failed start-up shutdown_all did not stop it) */
+	mc_http_stop(d->http);
+	d->http = NULL;
 	for (int i = 0; i < d->n_sources; i++)
 		mc_source_stop(d->sources[i]);
 	for (int i = 0; i < d->n_tracks; i++)
@@ -164,7 +167,6 @@ static void destroy(struct mc_daemon *d)
 		mc_output_destroy(d->outputs[i]);
 	for (int i = 0; i < d->n_sources; i++)
 		mc_source_destroy(d->sources[i]);
-	mc_http_stop(d->http);
 	if (d->ended_fd >= 0)
 		close(d->ended_fd);
 }

@@ -1,5 +1,6 @@
 #include "histogram.h"
 
+#include <errno.h>
 #include <string.h>
 
 static int bucket_of(uint64_t v)
@@ -65,4 +66,24 @@ void mc_hist_summarize(const struct mc_histogram *h, struct mc_hist_summary *out
 	out->mean = (double)__atomic_load_n(&h->sum, __ATOMIC_RELAXED) / (double)total;
 	out->p50 = percentile(b, total, 0.50, out->max);
 	out->p99 = percentile(b, total, 0.99, out->max);
+}
+
+int mc_hist_cumulative(const struct mc_histogram *h, const uint64_t *edges_us, int n, uint64_t *counts,
+		       uint64_t *total, uint64_t *sum_us)
+{
+	uint64_t seen = 0;
+	int next = 0;
+	for (int k = 0; k < n; k++)
+		if (edges_us[k] >= MC_HIST_LINEAR && (edges_us[k] & (edges_us[k] - 1)))
+			return -EINVAL;
+	for (int i = 0; i < MC_HIST_BUCKETS; i++) {
+		while (next < n && bucket_of(edges_us[next]) <= i)
+			counts[next++] = seen;
+		seen += __atomic_load_n(&h->buckets[i], __ATOMIC_RELAXED);
+	}
+	while (next < n)
+		counts[next++] = seen;
+	*total = seen;
+	*sum_us = __atomic_load_n(&h->sum, __ATOMIC_RELAXED);
+	return 0;
 }

@@ -26,4 +26,10 @@ struct mc_hist_summary {
 void mc_hist_add(struct mc_histogram *h, int64_t value_us);
 void mc_hist_summarize(const struct mc_histogram *h, struct mc_hist_summary *out);
 
+/* Cumulative counts for Prometheus buckets: counts[i] = values below edges_us[i], each edge the lower bound of
+ * one of our buckets (any value below MC_HIST_LINEAR, or a power of two: exact, not interpolated). Also the
+ * total count and the sum (us). Returns -EINVAL when an edge is not a bucket bound. */
+int mc_hist_cumulative(const struct mc_histogram *h, const uint64_t *edges_us, int n, uint64_t *counts,
+		       uint64_t *total, uint64_t *sum_us);
+
 #endif

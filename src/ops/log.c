@@ -12,6 +12,10 @@ static enum mc_log_level g_level = MC_LOG_INFO;
 static bool g_journal;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static struct mc_log_entry g_recent[MC_LOG_RECENT];
+static unsigned g_recent_next; /* total entries ever written; the ring's next slot is this modulo its size */
+static uint64_t g_counts[2];    /* under g_lock */
+
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 /* syslog priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
 static const int level_prio[] = { 3, 4, 6, 7 };
@@ -47,11 +51,42 @@ void mc_log(enum mc_log_level level, const char *module, const char *fmt, ...)
 	va_end(ap);
 
 	pthread_mutex_lock(&g_lock);
+	if (level <= MC_LOG_WARN && level >= MC_LOG_ERROR) {
+		struct mc_log_entry *e = &g_recent[g_recent_next++ % MC_LOG_RECENT];
+		e->wall_us = mc_wall_us();
+		e->level = level;
+		/* truncated to the entry's size (a status page line) */
+		snprintf(e->module, sizeof(e->module), "%.*s", (int)sizeof(e->module) - 1, module);
+		snprintf(e->text, sizeof(e->text), "%.*s", (int)sizeof(e->text) - 1, msg);
+		g_counts[level]++;
+	}
 	if (g_journal)
 		fprintf(stderr, "<%d>%s: %s\n", level_prio[level], module, msg);
 	else
 		fprintf(stderr, "%-5s %s: %s\n", level_names[level], module, msg);
 	pthread_mutex_unlock(&g_lock);
+}
+
+int mc_log_recent(struct mc_log_entry *out, int max)
+{
+	pthread_mutex_lock(&g_lock);
+	unsigned total = g_recent_next, n = total < MC_LOG_RECENT ? total : MC_LOG_RECENT;
+	if ((int)n > max)
+		n = (unsigned)max;
+	for (unsigned i = 0; i < n; i++)
+		out[i] = g_recent[(total - n + i) % MC_LOG_RECENT];
+	pthread_mutex_unlock(&g_lock);
+	return (int)n;
+}
+
+uint64_t mc_log_count(enum mc_log_level level)
+{
+	if (level < MC_LOG_ERROR || level > MC_LOG_WARN)
+		return 0;
+	pthread_mutex_lock(&g_lock);
+	uint64_t n = g_counts[level];
+	pthread_mutex_unlock(&g_lock);
+	return n;
 }
 
 bool mc_ratelimit_ok(struct mc_ratelimit *rl, uint64_t *suppressed)

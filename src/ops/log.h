@@ -17,6 +17,20 @@ int mc_log_level_parse(const char *s, enum mc_log_level *out);
 void mc_log(enum mc_log_level level, const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The last warnings and errors (any thread), for the status page: a ring under the log's lock, which a
+ * logging thread holds only to print one line. */
+#define MC_LOG_RECENT 16
+struct mc_log_entry {
+	int64_t wall_us;
+	enum mc_log_level level;
+	char module[24];
+	char text[232];
+};
+/* Copies the recent entries, oldest first, into `out`; returns how many (at most `max`). */
+int mc_log_recent(struct mc_log_entry *out, int max);
+/* Warnings and errors logged since start (MC_LOG_ERROR, MC_LOG_WARN). */
+uint64_t mc_log_count(enum mc_log_level level);
+
 /* A rate limiter for repeated errors: allows `burst` messages per `interval_ms`, then counts suppressed
  * ones and reports their number with the next message that gets through. Not shared between threads. */
 struct mc_ratelimit {
