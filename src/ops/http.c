@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "snapshot.h"
+#include "status_page.h"
 #include "stats.h"
 
 #ifdef HAVE_MICROHTTPD
@@ -75,12 +76,30 @@ static enum MHD_Result snapshot(struct mc_http *h, struct MHD_Connection *c)
 	return reply(c, MHD_HTTP_OK, "image/jpeg", (char *)jpeg, len);
 }
 
+static enum MHD_Result page(struct MHD_Connection *c)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(mc_status_page_html), (void *)mc_status_page_html,
+								 MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+	/* nothing from elsewhere, even if the page were changed to ask for it */
+	MHD_add_response_header(r, "Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; "
+				"style-src 'unsafe-inline'; img-src blob:; connect-src 'self'");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *upload, size_t *upload_size, void **state)
 {
 	struct mc_http *h = cls;
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", strdup("GET only\n"), 9);
+	/* the page holds no figures: it fetches them with the token it is given (status_page.h) */
+	if (strcmp(url, "/") == 0)
+		return page(c);
 	if (h->token[0] && !token_ok(c, h->token)) {
 		struct MHD_Response *r = MHD_create_response_from_buffer(13, (void *)"unauthorized\n", MHD_RESPMEM_PERSISTENT);
 		if (!r)
