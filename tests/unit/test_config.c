@@ -1205,6 +1205,49 @@ static void test_extension_keys(void)
 	ERR1(VALID "pacer_queue_ms = 10\n", 11, "pacer_queue_ms:", "from 50 to 5000");
 }
 
+/* [daemon] stats_token / stats_token_file: a bearer token; off loopback the endpoint needs one. */
+static void test_stats_token(void)
+{
+	char tok[300], text[1024];
+	struct mc_config *cfg = NULL;
+	int nerr;
+	path_in_dir(tok, sizeof(tok), "stats.token");
+	CHECK(expect_valid("[daemon]\nstats_listen = 127.0.0.1:8090\n" SRC TRK));
+	CHECK(expect_valid("[daemon]\nstats_listen = 127.1.2.3:8090\n" SRC TRK));
+	ERR1("[daemon]\nstats_listen = 0.0.0.0:8090\n" SRC TRK, 2, "[daemon] stats_listen:",
+	     "0.0.0.0:8090 is not a loopback address, and the endpoint shows the device's pictures and figures to "
+	     "whoever connects: set stats_token or stats_token_file");
+	ERR1("[daemon]\nstats_listen = 10.0.0.5:8090\n" SRC TRK, 2, "stats_listen:", "not a loopback address");
+	CHECK_EQ(load("[daemon]\nstats_listen = 0.0.0.0:8090\nstats_token = abcdefghijklmnop-_.~+/==\n" SRC TRK, &cfg, &nerr), 0);
+	if (cfg) {
+		CHECK_STR_EQ(cfg->daemon.stats_token, "abcdefghijklmnop-_.~+/==");
+		mc_config_free(cfg);
+	}
+	ERR1("[daemon]\nstats_listen = 0.0.0.0:8090\nstats_token = short\n" SRC TRK, 3, "[daemon] stats_token:",
+	     "expected 16 to 128 characters of letters, digits and -._~+/ (then '=' padding)");
+	ERR1("[daemon]\nstats_listen = 0.0.0.0:8090\nstats_token = abcdefghijklmnop qrst\n" SRC TRK, 3, "stats_token:",
+	     "got another character");
+	ERR1("[daemon]\nstats_token = abcdefghijklmnopq\n" SRC TRK, 2, "stats_token:", "set without stats_listen");
+	/* a file: trailing newline dropped; as private as a key file; not both */
+	snprintf(text, sizeof(text), "[daemon]\nstats_listen = 10.0.0.5:8090\nstats_token_file = %s\n" SRC TRK, tok);
+	ERR1(text, 3, "[daemon] stats_token_file:", "cannot open");
+	write_file(tok, "0123456789abcdefXYZ\n", 0644);
+	ERR1(text, 3, "[daemon] stats_token_file:", "is readable or writable by others (mode 0644): chmod 600 it");
+	write_file(tok, "0123456789abcdefXYZ\n", 0600);
+	CHECK_EQ(load(text, &cfg, &nerr), 0);
+	if (cfg) {
+		CHECK_STR_EQ(cfg->daemon.stats_token, "0123456789abcdefXYZ");
+		mc_config_free(cfg);
+	}
+	write_file(tok, "0123456789 abcdefXYZ\n", 0600);
+	ERR1(text, 3, "stats_token_file:", "got another character");
+	CHECK(strstr(g_log, "0123456789 abcdef") == NULL); /* never the token in a message */
+	snprintf(text, sizeof(text), "[daemon]\nstats_listen = 10.0.0.5:8090\nstats_token = abcdefghijklmnopq\n"
+		 "stats_token_file = %s\n" SRC TRK, tok);
+	ERR1(text, 4, "[daemon] stats_token_file:", "set together with stats_token (line 3): keep one");
+	unlink(tok);
+}
+
 int main(void)
 {
 	unsetenv("STATE_DIRECTORY"); /* systemd's default for [daemon] state_dir: the tests set it themselves */
@@ -1231,8 +1274,9 @@ int main(void)
 	RUN(test_srtp_key_decode);
 	RUN(test_extension_keys);
 	RUN(test_feedback_keys);
+	RUN(test_stats_token);
 	/* whatever a failed test left behind */
-	static const char *const files[] = { "in.y4m", "full.key", "valid.ini", "k.key" };
+	static const char *const files[] = { "in.y4m", "full.key", "valid.ini", "k.key", "stats.token" };
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char path[300];
 		path_in_dir(path, sizeof(path), files[i]);

@@ -1,4 +1,5 @@
 /* The latency histogram: exact below 64 us, about 6% resolution above, exact max, count and mean. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,31 @@ static void test_random_distribution(void)
 	CHECK_NEAR(s.p99, p99, p99 * RESOLUTION);
 }
 
+/* Prometheus buckets: counts of values below each power-of-two edge, exact (not interpolated). */
+static void test_cumulative(void)
+{
+	reset();
+	static const int64_t values[] = { 0, 5, 63, 64, 127, 128, 1000, 1023, 1024, 1025, 50000, 1 << 30 };
+	uint64_t want_sum = 0;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		mc_hist_add(&g_h, values[i]);
+		want_sum += (uint64_t)values[i];
+	}
+	static const uint64_t edges[] = { 10, 64, 128, 1024, 65536, 1u << 24 };
+	uint64_t counts[6], total, sum;
+	CHECK_EQ(mc_hist_cumulative(&g_h, edges, 6, counts, &total, &sum), 0);
+	CHECK_EQ_U64(counts[0], 2);  /* 0, 5 */
+	CHECK_EQ_U64(counts[1], 3);  /* and 63 */
+	CHECK_EQ_U64(counts[2], 5);  /* and 64, 127 */
+	CHECK_EQ_U64(counts[3], 8);  /* and 128, 1000, 1023 (1024 is the next bucket's) */
+	CHECK_EQ_U64(counts[4], 11); /* and 1024, 1025, 50000 */
+	CHECK_EQ_U64(counts[5], 11);
+	CHECK_EQ_U64(total, 12);
+	CHECK_EQ_U64(sum, want_sum);
+	static const uint64_t not_bounds[] = { 64, 1000 };
+	CHECK_EQ(mc_hist_cumulative(&g_h, not_bounds, 2, counts, &total, &sum), -EINVAL);
+}
+
 int main(void)
 {
 	RUN(test_empty);
@@ -181,5 +207,6 @@ int main(void)
 	RUN(test_resolution_sweep);
 	RUN(test_huge_values);
 	RUN(test_random_distribution);
+	RUN(test_cumulative);
 	return check_done();
 }
