@@ -219,6 +219,7 @@ ports = {PORTS[0]}, {PORTS[1]}
 
         # /metrics: promtool, families, consistency with /stats, movement
         _, _, before = get(STATS, "/stats", TOKEN)
+        t1 = time.monotonic()
         s, h, m1 = get(STATS, "/metrics", TOKEN)
         _, _, after = get(STATS, "/stats", TOKEN)
         check(s == 200 and (h.get("Content-Type") or "").startswith("text/plain; version=0.0.4"),
@@ -280,6 +281,7 @@ ports = {PORTS[0]}, {PORTS[1]}
             v = value(samples, name, **labels)
             check(v is not None and lo <= v <= hi, f"{name} {v} between /stats' {lo} and {hi}")
         time.sleep(2.0)
+        t2 = time.monotonic()
         _, _, m2 = get(STATS, "/metrics", TOKEN)
         samples2, _ = parse_metrics(m2.decode())
         for name, labels in [("mixcast_source_frames_total", dict(source="cam")),
@@ -292,9 +294,16 @@ ports = {PORTS[0]}, {PORTS[1]}
                              ("process_cpu_seconds_total", {})]:
             a, b = value(samples, name, **labels), value(samples2, name, **labels)
             check(a is not None and b is not None and b > a, f"{name}{labels or ''} moves while streaming: {a} -> {b}")
-        fr = value(samples2, "mixcast_layer_frames_encoded_total", track="live", layer="0") - \
-            value(samples, "mixcast_layer_frames_encoded_total", track="live", layer="0")
-        check(35 <= fr <= 75, f"layer 0 encoded {fr:.0f} frames in the 2 s between two scrapes (30 fps)")
+        # the rates: the testsrc is paced by a timer at 30 fps (it skips slots when its thread wakes late: about
+        # 22 fps with the load of 5 builds on 2 cores), the encoder may fall behind (the mailbox drops), never ahead
+        def delta(name, **labels):
+            return value(samples2, name, **labels) - value(samples, name, **labels)
+        dt = t2 - t1
+        src = delta("mixcast_source_frames_total", source="cam")
+        enc = delta("mixcast_layer_frames_encoded_total", track="live", layer="0")
+        check(15 <= src / dt <= 33 and 0.5 * src <= enc <= src + 2,
+              f"between two scrapes {dt:.2f} s apart: the source made {src:.0f} frames ({src / dt:.1f} fps), "
+              f"layer 0 encoded {enc:.0f}")
 
         # /stats: the schema, the warnings
         import jsonschema
@@ -307,14 +316,16 @@ ports = {PORTS[0]}, {PORTS[1]}
               f"/stats lists the warning logged at start ({[w['text'] for w in sa.get('warnings', [])][:3]})")
 
         # /snapshot.jpg
-        fb = sb["sources"][0]["frames"]
+        # the tap hands over the next frame the track takes after the request: one made after this /stats read
+        _, _, before = get(STATS, "/stats", TOKEN)
+        fb = json.loads(before)["sources"][0]["frames"]
         s, h, jpeg = get(STATS, "/snapshot.jpg?track=live", TOKEN)
         _, _, after = get(STATS, "/stats", TOKEN)
         fa = json.loads(after)["sources"][0]["frames"]
         n, size = frame_number(jpeg) if s == 200 else (None, 0)
         check(s == 200 and h.get("Content-Type") == "image/jpeg" and size == W * H,
               f"/snapshot.jpg?track=live: a {W}x{H} JPEG ({s}, {h.get('Content-Type')}, {size} gray bytes decoded)")
-        check(n is not None and fb <= n + 1 <= fa + 1,
+        check(n is not None and fb - 1 <= n <= fa,
               f"the picture is the testsrc's current frame: number {n} within the source's {fb}..{fa} frames")
         s2, _, jpeg2 = get(STATS, "/snapshot.jpg?track=live", TOKEN)
         check(s2 == 200 and jpeg2 == jpeg, "a second request within 1 s gets the cached picture (same bytes)")
