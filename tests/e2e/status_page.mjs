@@ -76,7 +76,7 @@ async function main() {
   writeFileSync(path.join(outDir, 'status2.png'), shot2);
   check(Buffer.compare(shot1, shot2) !== 0, `two screenshots 3 s apart differ (${shot1.length} and ${shot2.length} bytes)`);
   const p2 = await page.evaluate(picture), c2 = await page.evaluate(chart);
-  check(p1 && p2 && p2.n >= p1.n + 45, `the picture refreshes: testsrc frame ${p1 && p1.n} -> ${p2 && p2.n}`);
+  check(p1 && p2 && p2.n >= p1.n + 30, `the picture refreshes: testsrc frame ${p1 && p1.n} -> ${p2 && p2.n}`);
   check(c2.url !== c1.url, 'the chart moved');
   const text = await page.evaluate(() => ({
     layers: document.querySelector('#layers tbody').innerText,
