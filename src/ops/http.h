@@ -1,4 +1,7 @@
-/* The stats endpoint (libmicrohttpd, its own thread): GET /stats (JSON) and /healthz. Loopback by default. */
+/* The stats endpoint (libmicrohttpd, a thread per connection): GET / (status page), /stats (JSON), /metrics
+ * (Prometheus), /healthz and /snapshot.jpg. Loopback by default; with [daemon] stats_token every request but
+ * the page needs "Authorization: Bearer TOKEN" (else 401). Handlers read the live objects only through
+ * figures.c (mc_counter, atomics) and the snapshot tap (tap.h), never a lock a media thread waits on. */
 #ifndef MC_HTTP_H
 #define MC_HTTP_H
 
