@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-PORTS = [16660, 16662]  # RTP; RTCP on +1
+PORTS = [16670, 16672]  # RTP; RTCP on +1
 LAYERS = [(640, 360, 30, "700k"), (320, 180, 15, "150k")]
 SECONDS = 3.0
 failures = []
@@ -140,7 +140,7 @@ def main():
         subprocess.run(["ip", "link", "set", "lo", "up"])
         return run(sys.argv[1])
     if os.geteuid() != 0:
-        return run(sys.argv[1])  # loopback ports of its own (16660-16663)
+        return run(sys.argv[1])  # loopback ports of its own (16670-16673)
     env = dict(os.environ, MIXCAST_IDR_NETNS="1")
     try:
         r = subprocess.run(["unshare", "-n", sys.executable, os.path.abspath(__file__)] + sys.argv[1:], env=env,
