@@ -1,8 +1,8 @@
 /* openh264: Cisco's BSD-licensed H.264 encoder through its own API (Debian's libavcodec is built without
- * it), for boards without a hardware encoder whose users need its licence. Real-time settings: one spatial
- * and one temporal layer, no B-frames (OpenH264 has none), bitrate rate control without frame skipping,
- * constrained baseline, IDR on request (ForceIntraFrame), SPS/PPS in band before every IDR (OpenH264 writes
- * them into each IDR access unit), Annex B output with 4-byte start codes.
+ * it), for boards without a hardware encoder whose users need its licence. Real-time settings: camera
+ * content type, one spatial and one temporal layer, no B-frames (OpenH264 has none), bitrate rate control
+ * without frame skipping, constrained baseline, IDR on request (ForceIntraFrame), SPS/PPS in band before
+ * every IDR (OpenH264 writes them into each IDR access unit), Annex B output with 4-byte start codes.
  *
  * Test-only fault switch (never set it in production): MIXCAST_TEST_OPENH264_FAULT=error:N makes
  * EncodeFrame's result an error from the N+1th frame on, stall:N makes it return no output from then on;
@@ -71,7 +71,13 @@ static int oh264_open(void *priv, const struct mc_encoder_params *p, enum AVPixe
 	(*enc)->SetOption(enc, ENCODER_OPTION_TRACE_LEVEL, &quiet);
 	SEncParamExt par;
 	(*enc)->GetDefaultParams(enc, &par);
-	par.iUsageType = p->screen ? SCREEN_CONTENT_REAL_TIME : CAMERA_VIDEO_REAL_TIME;
+	/* Camera mode for every source, screens too: OpenH264 2.3.1's SCREEN_CONTENT_REAL_TIME runs its own
+	 * scene-change detection whatever bEnableSceneChangeDetect says, and codes each large change as an IDR
+	 * (long-term references on or off). p->screen is the track's skip_unchanged, true by default, so every
+	 * layer got that mode: on testsrc's scrolling bars every frame of a 15 fps layer was an IDR (twice the
+	 * motion of 30 fps; 720p30 lost to dropped frames 37 of 92), measured on the same frames fed to the
+	 * library directly in both modes. Keyframes are the core's decision (tests/integration/openh264_idr.py). */
+	par.iUsageType = CAMERA_VIDEO_REAL_TIME;
 	par.iPicWidth = p->width;
 	par.iPicHeight = p->height;
 	par.iTargetBitrate = p->bitrate;
@@ -91,11 +97,7 @@ static int oh264_open(void *priv, const struct mc_encoder_params *p, enum AVPixe
 	par.iComplexityMode = LOW_COMPLEXITY;
 	par.bEnableDenoise = false;
 	par.bEnableBackgroundDetection = p->screen;
-	/* keyframes are the core's decision. Known: OpenH264 2.3.1 still codes every frame of a 15 fps layer of
-	 * mixcast's testsrc as an IDR (20 fps: every frame after a 66 ms step) with this off, with uiIntraPeriod
-	 * 0, and with frame skip, adaptive quant, LTR or complexity changed; 30 fps layers are normal. Not
-	 * found yet; the stream decodes, at a higher cost. */
-	par.bEnableSceneChangeDetect = false;
+	par.bEnableSceneChangeDetect = false; /* keyframes are the core's decision */
 	par.iNumRefFrame = 1;
 	SSpatialLayerConfig *sl = &par.sSpatialLayers[0];
 	sl->iVideoWidth = p->width;

@@ -13,6 +13,15 @@ to mixcastd's RTCP socket.
 Checks: >= 90 % of the media packets the relay dropped came back (dropped - the jitter buffer's num-lost);
 the receiver's and mixcastd's counters agree (rtx-success-count vs resent; NACKs sent and received);
 >= 99 % of the frames sent are decoded; <= 1 % of frames leave the depayloader with DISCONT (a gap).
+The frames are counted after an EOS has drained the jitter buffer and the decoder. One decoder behaviour is
+accounted for, not hidden: FFmpeg's H.264 decoder (avdec_h264, libavcodec 59) withholds the ~14 frames after a
+frame lost at the frame_num wrap (libx264's baseline streams: POC type 2, frame_num modulo 16; FFmpeg logs
+"Frame num gap 1 15", then "no picture ooo" for each) although they reach it intact; the test finds those
+gaps in the slice headers and counts the frames missing from the decoder's output within 16 frames after
+such a gap apart (printed); every other frame into the decoder must come out. Without this a run failed
+whenever one of its few unrecovered losses hit that frame, ~1 run in 3. Most of those losses were the
+receiver's own: rtpsession auto-discovered the session bandwidth, so for the first ~2.5 s its regular RTCP
+interval was 0.3-0.7 s and NACKs that could not go early expired unsent; the session's bandwidth is now set.
 Prints the figures. Exit: 0 pass, 1 fail, 77 skip. IT_KEEP=1 keeps the temp dir. Ports 16900-16999
 (+10 per mode so modes may run in parallel).
 """
@@ -64,11 +73,47 @@ for f in ("rtpbin", "udpsrc", "udpsink", "rtph264depay", "avdec_h264", "fakesink
         skip(f"GStreamer element {f} not available")
 
 
+def _ue(bits, pos):
+    """Exp-Golomb ue(v) from a bit string at pos: (value, new pos)."""
+    z = 0
+    while pos + z < len(bits) and bits[pos + z] == "0":
+        z += 1
+    v = int(bits[pos + z:pos + 2 * z + 1] or "1", 2) - 1
+    return v, pos + 2 * z + 1
+
+
+def _rbsp_bits(nal, n=24):
+    """The first n bytes after the NAL header, emulation prevention removed, as a bit string."""
+    out, zeros = bytearray(), 0
+    for b in nal[1:n + 1]:
+        if zeros >= 2 and b == 3:
+            zeros = 0
+            continue
+        zeros = zeros + 1 if b == 0 else 0
+        out.append(b)
+    return "".join(f"{b:08b}" for b in out)
+
+
+def nal_units(data):
+    """NAL units of an access unit in byte-stream (start codes) or avc (4-byte lengths) form."""
+    if data[:4] == b"\0\0\0\1" or data[:3] == b"\0\0\1":
+        return [n.rstrip(b"\0") for n in data.split(b"\0\0\1") if n.strip(b"\0")]
+    out, off = [], 0
+    while off + 4 <= len(data):
+        n = int.from_bytes(data[off:off + 4], "big")
+        out.append(data[off + 4:off + 4 + n])
+        off += 4 + n
+    return out
+
+
 class Receiver:
     def __init__(self, g_port, back_port, mode, key):
         self.mode, self.key = mode, key
         self.jb = None
         self.decoded = self.depayed = self.discont = 0
+        self.aus = []              # per access unit out of the depayloader: (pts, frame_num or None, idr)
+        self.decoded_pts = {}      # pts -> frames the decoder gave out with it
+        self.log2_max_frame_num = None
         self.pipeline = Gst.Pipeline.new("rx")
         rb = self.rtpbin = Gst.ElementFactory.make("rtpbin", "rb")
         rb.set_property("latency", 400)
@@ -104,6 +149,11 @@ class Receiver:
         rb.request_pad_simple("send_rtcp_src_0").link(out.get_static_pad("sink"))
         sess = rb.emit("get-internal-session", 0)
         sess.set_property("rtcp-min-interval", 50 * Gst.MSECOND)
+        # the session's bandwidth (the layer's 1 Mbit/s), not auto-discovered: discovered, it starts small, and
+        # for the first ~2.5 s the regular RTCP interval is 0.3-0.7 s (5 % of a small rate); a NACK that may not
+        # go early waits for it, expires ("Removing N expired NACKS" in rtpsession's log) and its packet is lost
+        # for good: most of a run's unrecovered losses were there. A WebRTC receiver sends NACKs at once.
+        sess.set_property("bandwidth", 1000000.0)  # bit/s (the internal RTPSession counts bits)
         self.session = sess
         rb.connect("pad-added", self.on_pad)
 
@@ -175,13 +225,66 @@ class Receiver:
 
     def on_depayed(self, pad, info):
         self.depayed += 1
-        if info.get_buffer().has_flags(Gst.BufferFlags.DISCONT) and self.depayed > 1:
+        buf = info.get_buffer()
+        if buf.has_flags(Gst.BufferFlags.DISCONT) and self.depayed > 1:
             self.discont += 1
+        fn, idr = None, False
+        nals = nal_units(buf.extract_dup(0, buf.get_size()))
+        if self.log2_max_frame_num is None:  # avc: the SPS is in the caps' codec_data (avcC), not in band
+            st = pad.get_current_caps().get_structure(0)
+            cd = st.get_value("codec_data") if st.has_field("codec_data") else None
+            if cd is not None:
+                d = cd.extract_dup(0, cd.get_size())
+                if len(d) > 8 and d[5] & 0x1F:
+                    nals = [d[8:8 + int.from_bytes(d[6:8], "big")]] + nals
+        for nal in nals:
+            t = nal[0] & 0x1F if nal else 0
+            if t == 7:  # SPS (baseline: no chroma/bit-depth fields): log2_max_frame_num
+                bits = _rbsp_bits(nal)
+                _, pos = _ue(bits, 24)
+                self.log2_max_frame_num = _ue(bits, pos)[0] + 4
+            elif t in (1, 5) and fn is None and self.log2_max_frame_num:
+                bits = _rbsp_bits(nal)
+                pos = 0
+                for _ in range(3):  # first_mb_in_slice, slice_type, pic_parameter_set_id
+                    _, pos = _ue(bits, pos)
+                fn, idr = int(bits[pos:pos + self.log2_max_frame_num], 2), t == 5
+        self.aus.append((buf.pts, fn, idr))
         return Gst.PadProbeReturn.OK
 
     def on_decoded(self, pad, info):
         self.decoded += 1
+        pts = info.get_buffer().pts
+        self.decoded_pts[pts] = self.decoded_pts.get(pts, 0) + 1
         return Gst.PadProbeReturn.OK
+
+    def withheld_at_wrap(self):
+        """Frames that reached the decoder but did not come out, within the 2^log2_max_frame_num frames after a
+        gap in frame_num that lost frame_num 0 (the wrap: FFmpeg then gives the next frame a POC one wrap too
+        high and drops the following ones as out of order). Returns (gaps, frames withheld)."""
+        if not self.log2_max_frame_num:
+            return 0, 0
+        mod = 1 << self.log2_max_frame_num
+        left = dict(self.decoded_pts)
+        missing = []
+        for pts, _, _ in self.aus:  # a frame is decoded if its pts came out (as often as it went in)
+            if left.get(pts, 0) > 0:
+                left[pts] -= 1
+                missing.append(False)
+            else:
+                missing.append(True)
+        gaps, window_end, withheld = 0, -1, 0
+        prev = None
+        for i, (_, fn, idr) in enumerate(self.aus):
+            if fn is None:
+                continue
+            if prev is not None and not idr and 1 <= fn < prev and (fn - prev) % mod >= 2:
+                gaps += 1
+                window_end = i + mod
+            if i < window_end and missing[i]:
+                withheld += 1
+            prev = fn
+        return gaps, withheld
 
     def jb_stats(self):
         if self.jb is None:
@@ -257,14 +360,13 @@ local_port = {L}
         except subprocess.TimeoutExpired:
             proc.kill()
             rc = proc.wait()
-    time.sleep(1.0)  # the jitter buffer's latency: let the last frames out
-    # and the decoder's: wait (bounded) until what the depayloader passed on has been decoded or the count
-    # stops moving, so frames still inside avdec_h264 are not counted as lost
-    deadline, last = time.monotonic() + 3.0, -1
-    while time.monotonic() < deadline and rx.decoded < rx.depayed and rx.decoded != last:
-        last = rx.decoded
-        time.sleep(0.5)
+    time.sleep(1.0)  # the jitter buffer's latency: its lost/retransmission counters settle
     jb, rtxs = rx.jb_stats(), rx.rtx_stats()
+    # EOS drains the jitter buffer, the depayloader and the decoder: every frame still inside comes out
+    # before the frames are counted (bounded)
+    rx.pipeline.send_event(Gst.Event.new_eos())
+    msg = rx.pipeline.get_bus().timed_pop_filtered(10 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    check(msg is not None and msg.type == Gst.MessageType.EOS, "the receiver pipeline drained to EOS")
     rx.pipeline.set_state(Gst.State.NULL)
     loop.quit()
     relay.stop()
@@ -307,7 +409,14 @@ local_port = {L}
               f"RTX sent {lay.get('resent', 0)} - dropped by relay {rtx_drop} covers rtx-success {succ}")
     check(fb.get('malformed', 0) == 0 and fb.get('rejected', 0) == 0 and fb.get('srtcp_failed', 0) == 0,
           "all of the receiver's RTCP parsed and authenticated")
-    check(rx.decoded >= 0.99 * frames, f"decoded {rx.decoded} of {frames} frames sent (>= 99 %)")
+    gaps, withheld = rx.withheld_at_wrap()
+    log(f"avdec_h264: {withheld} frames withheld after {gaps} frame_num gap(s) across the wrap "
+        f"(log2_max_frame_num {rx.log2_max_frame_num}); frames into the decoder {rx.depayed}, out {rx.decoded}")
+    check(rx.log2_max_frame_num is not None, "the SPS was read (frame_num parsed from the slice headers)")
+    check(rx.depayed - rx.decoded == withheld, f"every frame into the decoder came out but the {withheld} withheld "
+          f"at the wrap ({rx.depayed} in, {rx.decoded} out)")
+    check(rx.decoded + withheld >= 0.99 * frames,
+          f"decoded {rx.decoded} (+ {withheld} withheld by FFmpeg at the wrap) of {frames} frames sent (>= 99 %)")
     check(rx.discont <= 0.01 * max(rx.depayed, 1), f"{rx.discont} of {rx.depayed} frames with a gap (<= 1 %)")
     if failures or os.environ.get("IT_KEEP"):
         log(f"temp dir kept: {tmp}")
