@@ -61,6 +61,19 @@ int mc_mailbox_take(struct mc_mailbox *mb, AVFrame **frame, int64_t *put_us)
 	return rc;
 }
 
+int mc_mailbox_poll(struct mc_mailbox *mb, AVFrame **frame)
+{
+	pthread_mutex_lock(&mb->lock);
+	int rc = mb->frame ? 0 : mb->closed ? -EPIPE : -EAGAIN;
+	if (mb->frame) {
+		*frame = mb->frame;
+		mb->frame = NULL;
+		pthread_cond_broadcast(&mb->cond);
+	}
+	pthread_mutex_unlock(&mb->lock);
+	return rc;
+}
+
 void mc_mailbox_close(struct mc_mailbox *mb)
 {
 	pthread_mutex_lock(&mb->lock);

@@ -19,30 +19,21 @@ int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg)
 		return -ENOMEM;
 	s->cfg = cfg;
 	s->ops = ops;
-	s->ended_fd = -1;
+	mc_producer_init(&s->out, cfg->name, "source");
 	s->priv = calloc(1, ops->priv_size ? ops->priv_size : 1);
 	if (!s->priv) {
 		free(s);
 		return -ENOMEM;
 	}
-	int rc = ops->open(s->priv, cfg, &s->info);
+	int rc = ops->open(s->priv, cfg, &s->out.info);
 	if (rc) {
 		mc_source_destroy(s);
 		return rc;
 	}
+	s->out.lossless = ops->lossless && ops->lossless(s->priv);
 	*out = s;
 	return 0;
 }
-
-int mc_source_add_sink(struct mc_source *s, struct mc_mailbox *mb)
-{
-	if (s->n_sinks == MC_SOURCE_MAX_SINKS)
-		return -ENOSPC;
-	s->sinks[s->n_sinks++] = mb;
-	return 0;
-}
-
-bool mc_source_lossless(struct mc_source *s) { return s->ops->lossless && s->ops->lossless(s->priv); }
 
 static void *source_thread(void *arg)
 {
@@ -51,7 +42,7 @@ static void *source_thread(void *arg)
 	snprintf(tname, sizeof(tname), "src.%.11s", s->cfg->name);
 	pthread_setname_np(pthread_self(), tname);
 	mc_thread_cpu_begin(&s->cpu);
-
+	bool failed = false;
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
 		AVFrame *frame = NULL;
 		int64_t t0 = mc_now_us();
@@ -66,28 +57,14 @@ static void *source_thread(void *arg)
 			if (rc == -EINTR || __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
 				break;
 			mc_err("source", "%s: %s; the source stops", s->cfg->name, strerror(-rc));
-			s->failed = true;
+			failed = true;
 			break;
 		}
 		mc_hist_add(&s->stats.capture_wait, t1 - t0);
 		s->stats.frames++;
-		/* One reference per sink: the frame is shared, never copied. */
-		for (int i = 0; i < s->n_sinks; i++) {
-			AVFrame *ref = i + 1 < s->n_sinks ? av_frame_clone(frame) : frame;
-			if (ref)
-				mc_mailbox_put(s->sinks[i], ref);
-		}
-		if (s->n_sinks == 0)
-			av_frame_free(&frame);
+		mc_producer_deliver(&s->out, frame);
 	}
-	__atomic_store_n(&s->ended, true, __ATOMIC_RELEASE);
-	for (int i = 0; i < s->n_sinks; i++)
-		mc_mailbox_close(s->sinks[i]);
-	if (s->ended_fd >= 0) {
-		uint64_t one = 1;
-		ssize_t w = write(s->ended_fd, &one, sizeof(one));
-		(void)w;
-	}
+	mc_producer_end(&s->out, failed);
 	mc_thread_cpu_end(&s->cpu);
 	return NULL;
 }
@@ -107,8 +84,7 @@ void mc_source_stop(struct mc_source *s)
 		return;
 	__atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
 	/* a lossless put() may be waiting for a consumer that is gone */
-	for (int i = 0; i < s->n_sinks; i++)
-		mc_mailbox_close(s->sinks[i]);
+	mc_producer_close_sinks(&s->out);
 	pthread_join(s->thread, NULL);
 	s->thread_started = false;
 }

@@ -1,5 +1,5 @@
 /* Sources: a backend in hw/ (one ops table each) plus the capture thread that runs it and hands frames to
- * the mailboxes of the tracks that use the source. */
+ * the mailboxes of the tracks and mixes that use the source (through its producer, src/producer.h). */
 #ifndef MC_SOURCE_H
 #define MC_SOURCE_H
 
@@ -10,17 +10,10 @@
 #include "config.h"
 #include "histogram.h"
 #include "mailbox.h"
+#include "producer.h"
 #include "threadcpu.h"
 
 #define MC_SOURCE_EOF 1 /* read_frame: the source has ended (a non-looping file) */
-#define MC_SOURCE_MAX_SINKS 4
-
-/* What a source delivers, filled by its open(). */
-struct mc_source_info {
-	int width, height;
-	int fps_num, fps_den; /* nominal rate */
-};
-
 struct mc_source_ops {
 	const char *name;
 	enum mc_source_type type;
@@ -44,23 +37,15 @@ struct mc_source {
 	const struct mc_source_config *cfg;
 	const struct mc_source_ops *ops;
 	void *priv;
-	struct mc_source_info info;
+	struct mc_producer out; /* info (filled by open), sinks, ended/no-signal state */
 	pthread_t thread;
 	bool thread_started;
 	bool stop;
-	bool ended;     /* EOF or a fatal error */
-	bool failed;    /* ended by an error, not by EOF */
-	int ended_fd;   /* eventfd written when the thread ends; -1: none */
-	int n_sinks;
-	struct mc_mailbox *sinks[MC_SOURCE_MAX_SINKS];
 	struct mc_source_stats stats;
 	struct mc_thread_cpu cpu;
 };
 
 int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg);
-/* Before start: frames go to this mailbox too. */
-int mc_source_add_sink(struct mc_source *s, struct mc_mailbox *mb);
-bool mc_source_lossless(struct mc_source *s);
 int mc_source_start(struct mc_source *s);
 /* Ask the thread to stop and wait for it; closes the sinks. */
 void mc_source_stop(struct mc_source *s);

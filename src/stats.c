@@ -41,6 +41,8 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 	mc_strbuf_printf(b, "\"threads\":[");
 	for (int i = 0; i < d->n_sources; i++)
 		thread_entry(b, &first, "src", d->sources[i]->cfg->name, -1, &d->sources[i]->cpu);
+	for (int i = 0; i < d->n_mixes; i++)
+		thread_entry(b, &first, "mix", d->mixes[i]->cfg->name, -1, &d->mixes[i]->cpu);
 	for (int i = 0; i < d->n_tracks; i++) {
 		const struct mc_track *t = d->tracks[i];
 		thread_entry(b, &first, "track", t->cfg->name, -1, &t->cpu);
@@ -56,11 +58,27 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 		mc_strbuf_printf(b, "%s{\"name\":", i ? "," : "");
 		mc_strbuf_json_string(b, s->cfg->name);
 		mc_strbuf_printf(b, ",\"type\":\"%s\",\"width\":%d,\"height\":%d,\"fps\":%.3f,\"frames\":%llu,\"ended\":%s,",
-				 s->ops->name, s->info.width, s->info.height,
-				 s->info.fps_den ? (double)s->info.fps_num / s->info.fps_den : 0,
-				 (unsigned long long)s->stats.frames, s->ended ? "true" : "false");
+				 s->ops->name, s->out.info.width, s->out.info.height,
+				 s->out.info.fps_den ? (double)s->out.info.fps_num / s->out.info.fps_den : 0,
+				 (unsigned long long)s->stats.frames, mc_producer_ended(&s->out) ? "true" : "false");
 		mc_strbuf_printf(b, "\"timing_us\":{");
 		hist(b, "capture_wait", &s->stats.capture_wait, false);
+		mc_strbuf_printf(b, "}}");
+	}
+	mc_strbuf_printf(b, "],\"mixes\":[");
+	for (int i = 0; i < d->n_mixes; i++) {
+		const struct mc_mixer *m = d->mixes[i];
+		mc_strbuf_printf(b, "%s{\"name\":", i ? "," : "");
+		mc_strbuf_json_string(b, m->cfg->name);
+		mc_strbuf_printf(b, ",\"width\":%d,\"height\":%d,\"fps\":%d,\"frames\":%llu,\"frames_repeated\":%llu,"
+				    "\"inputs_dropped\":[",
+				 m->cfg->width, m->cfg->height, m->cfg->fps, (unsigned long long)m->frames,
+				 (unsigned long long)m->frames_repeated);
+		for (int k = 0; k < m->n_inputs; k++)
+			mc_strbuf_printf(b, "%s%llu", k ? "," : "",
+					 (unsigned long long)mc_mailbox_dropped((struct mc_mailbox *)&m->inputs[k].mailbox));
+		mc_strbuf_printf(b, "],\"ended\":%s,\"timing_us\":{", mc_producer_ended(&m->out) ? "true" : "false");
+		hist(b, "compose", &m->compose, false);
 		mc_strbuf_printf(b, "}}");
 	}
 	mc_strbuf_printf(b, "],\"tracks\":[");

@@ -12,20 +12,17 @@
 
 #define MOD "track"
 
-int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, struct mc_source *source)
+int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, struct mc_producer *input)
 {
 	*out = NULL;
 	struct mc_track *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->cfg = cfg;
-	t->source = source;
-	bool lossless = mc_source_lossless(source);
+	t->producer = input;
+	bool lossless = input->lossless;
 	mc_mailbox_init(&t->input, lossless);
-	const struct mc_source_info *si = &source->info;
-	int src_fps = si->fps_den ? (si->fps_num + si->fps_den / 2) / si->fps_den : 30;
-	if (src_fps < 1)
-		src_fps = 1;
+	int src_fps = mc_producer_fps(input);
 	t->src_fps = src_fps;
 	t->keyframe_interval_us = (int64_t)(cfg->keyframe_interval * 1e6);
 	int rc = 0;
@@ -39,7 +36,8 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 		t->n_layers++;
 		int fps = lc->fps < src_fps ? lc->fps : src_fps;
 		if (lc->fps > src_fps)
-			mc_warn(MOD, "%s: layer %d asks for %d fps; the source gives %d", cfg->name, i, lc->fps, src_fps);
+			mc_warn(MOD, "%s: layer %d asks for %d fps; %s %s gives %d", cfg->name, i, lc->fps, input->kind,
+				input->name, src_fps);
 		l->gop_frames = (int)(cfg->keyframe_interval * fps + 0.5);
 		if (l->gop_frames < 1)
 			l->gop_frames = 1;
@@ -56,7 +54,7 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 			goto fail;
 		}
 	}
-	if ((rc = mc_source_add_sink(source, &t->input)))
+	if ((rc = mc_producer_add_sink(input, &t->input)))
 		goto fail;
 	*out = t;
 	return 0;

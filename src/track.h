@@ -1,5 +1,5 @@
 /* A track: one video stream as the SFU sees it, with 1..3 simulcast layers. The media thread takes the
- * newest frame of the source and scales it into a pyramid (each layer from the next larger picture, which
+ * newest frame of its input (a source or a mix) and scales it into a pyramid (each layer from the next larger picture, which
  * is cheaper than every layer from the source); each layer has its own encoder thread behind a latest-frame
  * mailbox, so a slow layer drops its own frames and never delays another. Encoded frames go to the outputs. */
 #ifndef MC_TRACK_H
@@ -12,8 +12,8 @@
 #include "encoder.h"
 #include "histogram.h"
 #include "mailbox.h"
+#include "producer.h"
 #include "scaler.h"
-#include "source.h"
 #include "threadcpu.h"
 
 struct mc_output;
@@ -46,9 +46,9 @@ struct mc_layer {
 
 struct mc_track {
 	const struct mc_track_config *cfg;
-	struct mc_source *source;
+	struct mc_producer *producer; /* its input: a source or a mix */
 	struct mc_mailbox input;
-	int src_fps; /* the source's nominal rate, rounded: layers are decimated from it */
+	int src_fps; /* the input's nominal rate, rounded: layers are decimated from it */
 	int64_t keyframe_interval_us;
 	int n_layers;
 	struct mc_layer layers[MC_MAX_LAYERS];
@@ -64,8 +64,8 @@ struct mc_track {
 	struct mc_histogram compare;
 };
 
-/* Creates the layers' encoders; attaches to `source` (adds the track's mailbox as a sink). */
-int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, struct mc_source *source);
+/* Creates the layers' encoders; attaches to `input` (adds the track's mailbox as a sink). */
+int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, struct mc_producer *input);
 int mc_track_add_output(struct mc_track *t, struct mc_output *o);
 int mc_track_start(struct mc_track *t);
 /* Waits for the threads (after the source stopped or ended). */
