@@ -1,5 +1,7 @@
 /* testsrc: a synthetic camera. A moving pattern with the frame number and the capture time burned in (as
- * digits for people, and as a row of black/white blocks, one bit each, for programs), at a fixed rate. */
+ * digits for people, and as a row of black/white blocks, one bit each, for programs), at a fixed rate; or
+ * (pattern = solid:RRGGBB) one colour that never changes: a slate, and a picture whose every pixel a test
+ * knows. */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +16,7 @@ struct testsrc {
 	struct mc_frame_pool *pool;
 	struct mc_pace pace;
 	uint64_t n;
+	AVFrame *solid; /* pattern = solid: drawn once, each frame is a new reference to it */
 };
 
 /* 5x7 digits and ':' '.', one byte per row, 5 low bits used. */
@@ -93,6 +96,21 @@ static void draw(struct testsrc *t, AVFrame *f, int64_t wall_us)
 	draw_text(f, 2 * scale, bs + 14 * scale, scale, text);
 }
 
+/* BT.601 limited range, what the encoders signal by default */
+static void fill_solid(AVFrame *f, const uint8_t rgb[3])
+{
+	double r = rgb[0], g = rgb[1], b = rgb[2];
+	uint8_t y = (uint8_t)(16.5 + (65.481 * r + 128.553 * g + 24.966 * b) / 255);
+	uint8_t u = (uint8_t)(128.5 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255);
+	uint8_t v = (uint8_t)(128.5 + (112.0 * r - 93.786 * g - 18.214 * b) / 255);
+	for (int row = 0; row < f->height; row++)
+		memset(f->data[0] + (size_t)row * f->linesize[0], y, (size_t)f->width);
+	for (int row = 0; row < f->height / 2; row++) {
+		memset(f->data[1] + (size_t)row * f->linesize[1], u, (size_t)f->width / 2);
+		memset(f->data[2] + (size_t)row * f->linesize[2], v, (size_t)f->width / 2);
+	}
+}
+
 static int testsrc_open(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info)
 {
 	struct testsrc *t = priv;
@@ -103,7 +121,13 @@ static int testsrc_open(void *priv, const struct mc_source_config *cfg, struct m
 		return -ENOMEM;
 	mc_pace_init(&t->pace, cfg->fps, 1);
 	*info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1 };
-	mc_info("testsrc", "%s: %dx%d at %d fps", cfg->name, cfg->width, cfg->height, cfg->fps);
+	if (cfg->solid) {
+		if (!(t->solid = mc_frame_pool_get(t->pool)))
+			return -ENOMEM;
+		fill_solid(t->solid, cfg->rgb);
+	}
+	mc_info("testsrc", "%s: %dx%d at %d fps%s", cfg->name, cfg->width, cfg->height, cfg->fps,
+		cfg->solid ? ", one colour" : "");
 	return 0;
 }
 
@@ -113,10 +137,11 @@ static int testsrc_read(void *priv, AVFrame **out, const bool *stop)
 	if (mc_pace_wait(&t->pace, stop) < 0)
 		return -EINTR;
 	int64_t capture = mc_now_us();
-	AVFrame *f = mc_frame_pool_get(t->pool);
+	AVFrame *f = t->solid ? av_frame_clone(t->solid) : mc_frame_pool_get(t->pool);
 	if (!f)
 		return -ENOMEM;
-	draw(t, f, mc_wall_us());
+	if (!t->solid)
+		draw(t, f, mc_wall_us());
 	f->pts = capture;
 	t->n++;
 	*out = f;
@@ -126,6 +151,7 @@ static int testsrc_read(void *priv, AVFrame **out, const bool *stop)
 static void testsrc_close(void *priv)
 {
 	struct testsrc *t = priv;
+	av_frame_free(&t->solid);
 	mc_frame_pool_destroy(t->pool);
 }
 

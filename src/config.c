@@ -144,6 +144,26 @@ static int p_fraction(const struct key *k, const char *v, void *field, char *err
 	return 0;
 }
 
+/* testsrc: "bars" (the moving pattern) or "solid:RRGGBB" */
+static int p_pattern(const struct key *k, const char *v, void *field, char *err, size_t n)
+{
+	struct mc_source_config *sc = (struct mc_source_config *)((char *)field - offsetof(struct mc_source_config, solid));
+	unsigned r, g, b;
+	int used = 0;
+	if (strcmp(v, "bars") == 0) {
+		sc->solid = false;
+		return 0;
+	}
+	if (strlen(v) == 12 && sscanf(v, "solid:%2x%2x%2x%n", &r, &g, &b, &used) == 3 && used == 12 &&
+	    strspn(v + 6, "0123456789abcdefABCDEF") == 6) {
+		sc->solid = true;
+		sc->rgb[0] = (uint8_t)r, sc->rgb[1] = (uint8_t)g, sc->rgb[2] = (uint8_t)b;
+		return 0;
+	}
+	snprintf(err, n, "expected bars or solid:RRGGBB (hex), got '%s'", v);
+	return -EINVAL;
+}
+
 static int p_host(const struct key *k, const char *v, void *field, char *err, size_t n)
 {
 	struct in_addr a;
@@ -437,6 +457,7 @@ static const struct key keys[] = {
 	{ SEC_SOURCE, "type", p_source_type, S(type), .required = true },
 	{ SEC_SOURCE, "size", p_size, S(width), .only_types = TESTSRC },
 	{ SEC_SOURCE, "fps", p_int, S(fps), 1, 120, TESTSRC },
+	{ SEC_SOURCE, "pattern", p_pattern, S(solid), .only_types = TESTSRC },
 	{ SEC_SOURCE, "path", p_string, S(path), 0, SZ(struct mc_source_config, path), FILESRC },
 	{ SEC_SOURCE, "loop", p_bool, S(loop), .only_types = FILESRC },
 	{ SEC_SOURCE, "realtime", p_bool, S(realtime), .only_types = FILESRC },

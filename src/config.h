@@ -48,6 +48,8 @@ struct mc_source_config {
 	char path[MC_PATH_MAX];
 	int path_line;
 	bool loop, realtime;
+	bool solid;         /* testsrc pattern = solid:RRGGBB: one colour, unchanging (a slate, a test picture) */
+	uint8_t rgb[3];
 };
 
 /* [mix.NAME]: N inputs (sources or other mixes) composed into one picture at the mix's own rate. */

@@ -121,12 +121,20 @@ static bool take_inputs(struct mc_mixer *m, int *open, int64_t *newest_pts)
 		AVFrame *f;
 		int rc = mc_mailbox_poll(&in->mailbox, &f);
 		if (rc == 0) {
+			/* The same buffer again (a source whose picture did not change: a static screen, a slate):
+			 * while we hold the previous reference, no pool can have reused it for other pixels. */
+			const AVFrame *old = in->frame;
+			bool same = old && f->buf[0] && old->buf[0] && f->buf[0]->buffer == old->buf[0]->buffer &&
+				    f->data[0] == old->data[0] && f->width == old->width && f->height == old->height &&
+				    f->format == old->format;
+			if (!same) {
+				av_frame_free(&in->scaled);
+				changed = true;
+				if (f->pts > *newest_pts)
+					*newest_pts = f->pts;
+			}
 			av_frame_free(&in->frame);
-			av_frame_free(&in->scaled);
 			in->frame = f;
-			changed = true;
-			if (f->pts > *newest_pts)
-				*newest_pts = f->pts;
 		} else if (rc == -EPIPE && !in->closed) {
 			in->closed = true;
 			mc_info(MOD, "%s: %s %s has ended; its last picture stays", m->cfg->name, in->from->kind,
@@ -153,7 +161,7 @@ static void *mixer_thread(void *arg)
 		int64_t pts = 0;
 		bool changed = take_inputs(m, &open, &pts);
 		if (open == 0) {
-			mc_info(MOD, "%s: every input has ended after %llu pictures", m->cfg->name, (unsigned long long)m->frames);
+			mc_info(MOD, "%s: every input has ended after %llu pictures", m->cfg->name, (unsigned long long)mc_count_get(&m->frames));
 			break;
 		}
 		AVFrame *pic;
@@ -162,7 +170,7 @@ static void *mixer_thread(void *arg)
 			 * from the buffer pointers alone and encodes it only once per keyframe interval. */
 			pic = av_frame_clone(m->last);
 			pts = due;
-			m->frames_repeated++;
+			mc_count_inc(&m->frames_repeated);
 		} else {
 			int64_t t0 = mc_now_us();
 			pic = mc_frame_pool_get(m->pool);
@@ -182,7 +190,7 @@ static void *mixer_thread(void *arg)
 			av_frame_free(&m->last);
 			m->last = av_frame_clone(pic);
 		}
-		m->frames++;
+		mc_count_inc(&m->frames);
 		mc_producer_deliver(&m->out, pic);
 	}
 	mc_producer_end(&m->out, false);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "counter.h"
 #include "frame.h"
 #include "histogram.h"
 #include "mailbox.h"
@@ -42,7 +43,7 @@ struct mc_mixer {
 	bool thread_started;
 	bool stop;
 	struct mc_thread_cpu cpu;
-	uint64_t frames, frames_repeated; /* repeated: no input changed, the last picture went out again */
+	mc_counter frames, frames_repeated; /* repeated: no input changed, the last picture went out again */
 	struct mc_histogram compose;
 };
 

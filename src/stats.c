@@ -72,8 +72,8 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 		mc_strbuf_json_string(b, m->cfg->name);
 		mc_strbuf_printf(b, ",\"width\":%d,\"height\":%d,\"fps\":%d,\"frames\":%llu,\"frames_repeated\":%llu,"
 				    "\"inputs_dropped\":[",
-				 m->cfg->width, m->cfg->height, m->cfg->fps, (unsigned long long)m->frames,
-				 (unsigned long long)m->frames_repeated);
+				 m->cfg->width, m->cfg->height, m->cfg->fps, (unsigned long long)mc_count_get(&m->frames),
+				 (unsigned long long)mc_count_get(&m->frames_repeated));
 		for (int k = 0; k < m->n_inputs; k++)
 			mc_strbuf_printf(b, "%s%llu", k ? "," : "",
 					 (unsigned long long)mc_mailbox_dropped((struct mc_mailbox *)&m->inputs[k].mailbox));

@@ -687,6 +687,21 @@ static void test_mix(void)
 		CHECK(mc_config_input_used(cfg, "cam"));
 		mc_config_free(cfg);
 	}
+	/* testsrc's pattern */
+	CHECK_EQ(load(SRC "pattern = solid:C0ff20\n" TRK, &cfg, &nerr), 0);
+	if (cfg) {
+		CHECK(cfg->sources[0].solid);
+		CHECK_EQ(cfg->sources[0].rgb[0], 0xc0);
+		CHECK_EQ(cfg->sources[0].rgb[1], 0xff);
+		CHECK_EQ(cfg->sources[0].rgb[2], 0x20);
+		mc_config_free(cfg);
+	}
+	CHECK(expect_valid(SRC "pattern = bars\n" TRK));
+	ERR1(SRC "pattern = solid:12345\n" TRK, 3, "pattern:", "expected bars or solid:RRGGBB");
+	ERR1(SRC "pattern = solid:12345g\n" TRK, 3, "pattern:", "expected bars or solid:RRGGBB");
+	ERR1(SRC "pattern = solid:+12345\n" TRK, 3, "pattern:", "expected bars or solid:RRGGBB");
+	CHECK(expect_error(__LINE__, "[source.f]\ntype = file\npattern = bars\n[track.main]\ninput = f\nlayers = 640x360@30:800k\n",
+			   2, 3, "pattern:", "not a key of this source type"));
 	/* values */
 	ERR1(SRC "[mix.m]\ninputs = cam\nlayout = mosaic\n" MTRK, 5, "layout:",
 	     "expected one of single, pip, side-by-side, grid");
