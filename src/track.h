@@ -15,6 +15,7 @@
 #include "producer.h"
 #include "scaler.h"
 #include "threadcpu.h"
+#include "unchanged.h"
 
 struct mc_output;
 
@@ -61,6 +62,7 @@ struct mc_track {
 	uint64_t frames_in;
 	uint64_t frames_unchanged; /* skipped: equal to the previous frame */
 	AVFrame *prev;             /* the last frame encoded, to find unchanged ones */
+	struct mc_unchanged unchanged;
 	struct mc_histogram compare;
 };
 
