@@ -4,6 +4,9 @@
 
 extern const struct mc_source_ops mc_source_testsrc;
 extern const struct mc_source_ops mc_source_file;
+#ifdef HAVE_LIBDRM
+extern const struct mc_source_ops mc_source_kms;
+#endif
 extern const struct mc_encoder_ops mc_encoder_software;
 extern const struct mc_scaler_ops mc_scaler_half;
 extern const struct mc_scaler_ops mc_scaler_swscale;
@@ -11,6 +14,9 @@ extern const struct mc_scaler_ops mc_scaler_swscale;
 static const struct mc_source_ops *const sources[] = {
 	&mc_source_testsrc,
 	&mc_source_file,
+#ifdef HAVE_LIBDRM
+	&mc_source_kms,
+#endif
 	NULL,
 };
 

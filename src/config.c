@@ -207,7 +207,8 @@ static int parse_enum(const struct enum_name *names, const char *v, int *out, ch
 
 ENUM_PARSER(p_log_level, int, { "error", MC_LOG_ERROR }, { "warn", MC_LOG_WARN }, { "info", MC_LOG_INFO },
 	    { "debug", MC_LOG_DEBUG })
-ENUM_PARSER(p_source_type, enum mc_source_type, { "testsrc", MC_SOURCE_TESTSRC }, { "file", MC_SOURCE_FILE })
+ENUM_PARSER(p_source_type, enum mc_source_type, { "testsrc", MC_SOURCE_TESTSRC }, { "file", MC_SOURCE_FILE },
+	    { "kms", MC_SOURCE_KMS })
 ENUM_PARSER(p_codec, enum mc_codec, { "h264", MC_CODEC_H264 }, { "vp8", MC_CODEC_VP8 })
 ENUM_PARSER(p_encoder, enum mc_encoder_choice, { "auto", MC_ENCODER_AUTO }, { "software", MC_ENCODER_SOFTWARE })
 ENUM_PARSER(p_rtcp_mode, enum mc_rtcp_mode, { "on", MC_RTCP_ON }, { "plain", MC_RTCP_PLAIN }, { "off", MC_RTCP_OFF })
@@ -449,6 +450,7 @@ static int p_ssrcs(const struct key *k, const char *v, void *field, char *err, s
 #define SZ(type, f) ((long)sizeof(((type *)0)->f))
 #define TESTSRC (1u << MC_SOURCE_TESTSRC)
 #define FILESRC (1u << MC_SOURCE_FILE)
+#define KMSSRC (1u << MC_SOURCE_KMS)
 
 static const struct key keys[] = {
 	{ SEC_DAEMON, "log_level", p_log_level, D(log_level) },
@@ -456,7 +458,9 @@ static const struct key keys[] = {
 
 	{ SEC_SOURCE, "type", p_source_type, S(type), .required = true },
 	{ SEC_SOURCE, "size", p_size, S(width), .only_types = TESTSRC },
-	{ SEC_SOURCE, "fps", p_int, S(fps), 1, 120, TESTSRC },
+	{ SEC_SOURCE, "fps", p_int, S(fps), 1, 120, TESTSRC | KMSSRC },
+	{ SEC_SOURCE, "device", p_string, S(device), 0, SZ(struct mc_source_config, device), KMSSRC },
+	{ SEC_SOURCE, "connector", p_name, S(connector), 0, SZ(struct mc_source_config, connector), KMSSRC },
 	{ SEC_SOURCE, "pattern", p_pattern, S(solid), .only_types = TESTSRC },
 	{ SEC_SOURCE, "path", p_string, S(path), 0, SZ(struct mc_source_config, path), FILESRC },
 	{ SEC_SOURCE, "loop", p_bool, S(loop), .only_types = FILESRC },

@@ -17,7 +17,7 @@
 #define MC_PATH_MAX 512
 #define MC_SRTP_KEY_MAX 46
 
-enum mc_source_type { MC_SOURCE_NONE = 0, MC_SOURCE_TESTSRC, MC_SOURCE_FILE };
+enum mc_source_type { MC_SOURCE_NONE = 0, MC_SOURCE_TESTSRC, MC_SOURCE_FILE, MC_SOURCE_KMS };
 enum mc_layout { MC_LAYOUT_GRID = 0, MC_LAYOUT_SINGLE, MC_LAYOUT_PIP, MC_LAYOUT_SIDE_BY_SIDE };
 enum mc_corner { MC_CORNER_BOTTOM_RIGHT = 0, MC_CORNER_BOTTOM_LEFT, MC_CORNER_TOP_RIGHT, MC_CORNER_TOP_LEFT };
 enum mc_codec { MC_CODEC_H264 = 0, MC_CODEC_VP8 };
@@ -48,6 +48,8 @@ struct mc_source_config {
 	char path[MC_PATH_MAX];
 	int path_line;
 	bool loop, realtime;
+	char device[MC_PATH_MAX]; /* kms: /dev/dri/cardN, or a driver name (drmGetVersion); empty: the first card with a picture */
+	char connector[32];       /* kms: e.g. HDMI-A-1; empty: the first active CRTC */
 	bool solid;         /* testsrc pattern = solid:RRGGBB: one colour, unchanging (a slate, a test picture) */
 	uint8_t rgb[3];
 };
