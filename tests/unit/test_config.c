@@ -528,7 +528,7 @@ static void test_value_errors(void)
 	ERR1(SRC TRK "preset = very fast\n", 6, "preset:", "expected a name of letters, digits");
 	ERR1(SRC "[track.main]\ninput = my cam\nlayers = 640x360@30:800k\n", 4, "input:", "expected a name");
 	/* source keys */
-	ERR1("[source.cam]\ntype = camera\n" TRK, 2, "type:", "expected one of testsrc, file, got 'camera'");
+	ERR1("[source.cam]\ntype = camera\n" TRK, 2, "type:", "expected one of testsrc, file, kms, got 'camera'");
 	ERR1("[source.f]\ntype = file\npath = /dev/null\nloop = maybe\n" TRK, 4, "loop:",
 	     "expected true or false, got 'maybe'");
 	/* daemon keys */
