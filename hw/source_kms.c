@@ -434,6 +434,10 @@ static int kms_open(void *priv, const struct mc_source_config *cfg, struct mc_so
 	if (rc)
 		return rc;
 	const char *want = cfg->connector[0] ? cfg->connector : NULL;
+	/* The first to open a card without a master becomes its master: a display server started after us
+	 * could then not set a mode. We only read: give it up. */
+	if (drmIsMaster(k->fd))
+		drmDropMaster(k->fd);
 	/* universal planes: the primary plane is a plane like the others, with its own framebuffer */
 	drmSetClientCap(k->fd, DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1);
 	k->crtc_id = find_crtc(k->fd, want, names, sizeof(names), k->connector, sizeof(k->connector));

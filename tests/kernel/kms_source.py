@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""The kms source against a real KMS driver (runs in the kernel lane's guest: guest-run --modules bochs [vivid]).
+
+  kms_source.py MIXCASTD KMS_DRAW screen       the bochs framebuffer captured, and a mode set followed
+  kms_source.py MIXCASTD KMS_DRAW pip DEVICE   the screen and a vivid camera (v4l2 source) mixed as pip
+
+screen: kms_draw puts quadrants (red, green / blue, white) at 1280x720 on bochs's CRTC; mixcastd (type = kms)
+captures it at 5 fps into one 640x360 H.264 layer to a plain-RTP port on the guest's loopback, where FFmpeg
+decodes it. After a few seconds kms_draw exits (its framebuffer goes, the CRTC turns off) and a second
+kms_draw sets another mode, 1024x768, with eight colour bars. mixcastd must follow without restarting or an
+error: the decoded picture is the quadrants first and the bars at the end, pixel for pixel where each colour
+must be; its log shows both framebuffers; it exits 0 at SIGTERM.
+
+pip: kms_draw's bars at 1280x720 and vivid (the v4l2 source, 640x360) in a pip mix (camera bottom-right,
+a quarter of the width); the decoded picture shows the bars around and vivid's picture inside the pip.
+
+Exit 0 pass, 1 fail, 77 skip (no bochs card, no ffmpeg).
+"""
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+W, H = 640, 360
+PORT = 16610
+TOL = 48
+RED, GREEN, BLUE, WHITE, BLACK = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0)
+BARS = [WHITE, (255, 255, 0), (0, 255, 255), GREEN, (255, 0, 255), RED, BLUE, BLACK]  # kms_draw's -p bars
+failures = []
+procs = []
+
+
+def check(cond, what):
+    print(("PASS: " if cond else "FAIL: ") + what, file=sys.stderr, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def drm_card(driver):
+    for d in sorted(glob.glob("/sys/class/drm/card[0-9]*")):
+        if "-" in os.path.basename(d):
+            continue
+        if os.path.basename(os.path.realpath(d + "/device/driver")) == driver:
+            return "/dev/dri/" + os.path.basename(d)
+    return None
+
+
+def start(cmd, log):
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    procs.append(p)
+    return p
+
+
+def stop(p, secs=5):
+    """SIGTERM, wait (bounded), again (FFmpeg blocked on a silent socket needs a second), then KILL."""
+    for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL):
+        if p.poll() is not None:
+            break
+        p.send_signal(sig)
+        try:
+            p.wait(secs)
+        except subprocess.TimeoutExpired:
+            pass
+    return p.wait()
+
+
+def frames_of(path):
+    data = open(path, "rb").read() if os.path.exists(path) else b""
+    n = len(data) // (W * H * 3)
+    return [data[i * W * H * 3:(i + 1) * W * H * 3] for i in range(n)]
+
+
+def pixel(f, x, y):
+    o = (y * W + x) * 3
+    return tuple(f[o:o + 3])
+
+
+def near(a, b):
+    return all(abs(p - q) <= TOL for p, q in zip(a, b))
+
+
+def quad_points():
+    return [("top-left red", W // 4, H // 4, RED), ("top-right green", 3 * W // 4, H // 4, GREEN),
+            ("bottom-left blue", W // 4, 3 * H // 4, BLUE), ("bottom-right white", 3 * W // 4, 3 * H // 4, WHITE)]
+
+
+def bar_points(x0=0, x1=W, ys=(H // 4, H // 2, 3 * H // 4)):
+    """The centre of each of the 8 bars between x0 and x1 (the layer is the screen scaled: bars stay 1/8)."""
+    bw = (x1 - x0) / 8
+    return [(f"bar {i} at y {y}", int(x0 + (i + 0.5) * bw), y, BARS[i]) for i in range(8) for y in ys]
+
+
+def matches(f, points):
+    return all(near(pixel(f, x, y), want) for _, x, y, want in points)
+
+
+def report(f, points, label):
+    for what, x, y, want in points:
+        got = pixel(f, x, y)
+        check(near(got, want), f"{label}: {what} at ({x}, {y}) is {got}, want {want}")
+
+
+def write_conf(path, body):
+    with open(path, "w") as f:
+        f.write(body + f"""
+[output.o]
+type = rtp
+track = video
+host = 127.0.0.1
+port = {PORT}
+""")
+
+
+def receiver(tmp):
+    sdp = os.path.join(tmp, "recv.sdp")
+    with open(sdp, "w") as f:
+        f.write(f"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=kms\nc=IN IP4 127.0.0.1\nt=0 0\nm=video {PORT} RTP/AVP 96\n"
+                "a=rtpmap:96 H264/90000\na=fmtp:96 packetization-mode=1\n")
+    out = os.path.join(tmp, "recv.rgb")
+    log = open(os.path.join(tmp, "ffmpeg.log"), "w")
+    p = start(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", "-protocol_whitelist", "file,udp,rtp",
+               "-i", sdp, "-f", "rawvideo", "-pix_fmt", "rgb24", "-y", out], log)
+    return p, out
+
+
+def screen(mixcastd, kms_draw, card, tmp):
+    conf = os.path.join(tmp, "kms.ini")
+    write_conf(conf, f"""[source.screen]
+type = kms
+device = bochs-drm
+fps = 5
+[track.video]
+input = screen
+layers = {W}x{H}@5:600k
+keyframe_interval = 1
+""")
+    dlog = open(os.path.join(tmp, "mixcastd.log"), "w+")
+    klog = open(os.path.join(tmp, "kms_draw.log"), "w+")
+    # kms_draw first: it becomes the card's DRM master and sets the mode (mixcastd only reads)
+    draw1 = start([kms_draw, "-c", card, "-p", "quad", "-t", "9", "1280x720"], klog)
+    time.sleep(1.0)
+    recv, out = receiver(tmp)
+    time.sleep(0.5)
+    d = start([mixcastd, "-c", conf], dlog)
+    rc1 = draw1.wait(30)  # the quadrants for 9 s in all
+    time.sleep(1.0)       # the CRTC is off: mixcastd sends its last picture
+    draw2 = start([kms_draw, "-c", card, "-p", "bars", "-t", "0", "-w", "1024x768"], klog)
+    time.sleep(7.0)
+    still_running = d.poll() is None
+    rc = stop(d, 15)
+    stop(draw2)
+    time.sleep(0.5)
+    stop(recv)
+    check(rc1 == 0, f"kms_draw showed the quadrants at 1280x720 (exit {rc1})")
+    check(still_running, "mixcastd kept running across the framebuffer's end and the mode set")
+    check(rc == 0, f"mixcastd exits 0 at SIGTERM (got {rc})")
+    dlog.seek(0)
+    text = dlog.read()
+    attached = [l for l in text.splitlines() if "kms: screen:" in l and "framebuffer" in l and "LINEAR" in l]
+    check(any("1280x720" in l for l in attached) and any("1024x768" in l for l in attached),
+          f"mixcastd followed the framebuffers: {attached}")
+    errors = [l for l in text.splitlines() if l.startswith("error")]
+    check(not errors, f"no error in mixcastd's log ({errors[:3]})")
+    frames = frames_of(out)
+    check(len(frames) >= 5, f"FFmpeg decoded {len(frames)} pictures of {W}x{H} (>= 5)")
+    if frames:
+        first = next((i for i, f in enumerate(frames) if matches(f, quad_points())), None)
+        check(first is not None, "a decoded picture shows kms_draw's quadrants where they are on the screen")
+        if first is not None:
+            report(frames[first], quad_points(), f"picture {first}")
+        report(frames[-1], bar_points(), "last picture (after the 1024x768 mode set)")
+        if first is not None:
+            check(first < len(frames) - 1 and not matches(frames[-1], quad_points()),
+                  "the quadrants came before the bars")
+    if failures:
+        print("---- mixcastd log ----\n" + text[-4000:], file=sys.stderr)
+        klog.seek(0)
+        print("---- kms_draw log ----\n" + klog.read()[-1500:], file=sys.stderr)
+        print("---- ffmpeg log ----\n" + open(os.path.join(tmp, "ffmpeg.log")).read()[-1500:], file=sys.stderr)
+
+
+def pip(mixcastd, kms_draw, card, device, tmp):
+    conf = os.path.join(tmp, "pip.ini")
+    write_conf(conf, f"""[source.screen]
+type = kms
+device = {card}
+fps = 5
+[source.camera]
+type = v4l2
+device = {device}
+size = 640x360
+fps = 5
+[mix.main]
+inputs = screen, camera
+layout = pip
+size = {W}x{H}
+fps = 5
+pip_size = 0.4
+margin = 16
+[track.video]
+input = main
+layers = {W}x{H}@5:800k
+keyframe_interval = 1
+""")
+    dlog = open(os.path.join(tmp, "mixcastd.log"), "w+")
+    klog = open(os.path.join(tmp, "kms_draw.log"), "w+")
+    draw = start([kms_draw, "-c", card, "-p", "bars", "-t", "0", "-w", "1280x720"], klog)
+    time.sleep(1.0)
+    recv, out = receiver(tmp)
+    time.sleep(0.5)
+    d = start([mixcastd, "-c", conf], dlog)
+    time.sleep(10.0)
+    rc = stop(d, 15)
+    stop(draw)
+    time.sleep(0.5)
+    stop(recv)
+    check(rc == 0, f"mixcastd exits 0 at SIGTERM (got {rc})")
+    frames = frames_of(out)
+    check(len(frames) >= 5, f"FFmpeg decoded {len(frames)} pictures of {W}x{H} (>= 5)")
+    # the pip: 0.4 * 640 = 256 wide, 144 high (vivid's 16:9), 16 from the right and bottom edges
+    px, py, pw, ph = W - 16 - 256, H - 16 - 144, 256, 144
+    if frames:
+        f = frames[-1]
+        # the screen's bars where the pip is not: the upper half of the picture, every bar
+        report(f, bar_points(ys=(H // 8, H // 3)), "screen around the pip")
+        # vivid's default test pattern is 75 % colour bars too (white, yellow, cyan, green, magenta, red,
+        # blue, black at 75 %): the pip shows them in its own 256 px, 8 bars of 32 px
+        vbars = [(191, 191, 191), (191, 191, 0), (0, 191, 191), (0, 191, 0), (191, 0, 191), (191, 0, 0), (0, 0, 191),
+                 (0, 0, 0)]
+        pts = [(f"pip bar {i}", int(px + (i + 0.5) * pw / 8), py + ph // 2, vbars[i]) for i in range(8)]
+        report(f, pts, "camera in the pip")
+        # the screen's bar under the pip's left edge is not the camera's: outside the pip, left of it
+        report(f, [("screen left of the pip", px - 12, py + ph // 2, BARS[int((px - 12) * 8 / W)])], "screen")
+    if failures:
+        dlog.seek(0)
+        print("---- mixcastd log ----\n" + dlog.read()[-4000:], file=sys.stderr)
+
+
+def main():
+    if len(sys.argv) < 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    mixcastd, kms_draw, case = sys.argv[1:4]
+    if not shutil.which("ffmpeg"):
+        print("SKIP: ffmpeg not found", file=sys.stderr)
+        return 77
+    card = drm_card("bochs-drm")
+    if not card:
+        print("SKIP: no bochs-drm card (run in the kernel lane: guest-run --modules bochs)", file=sys.stderr)
+        return 77
+    tmp = os.environ.get("GUEST_OUT") or "/tmp"
+    tmp = os.path.join(tmp, "kms_source." + case)
+    os.makedirs(tmp, exist_ok=True)
+    try:
+        if case == "screen":
+            screen(mixcastd, kms_draw, card, tmp)
+        elif case == "pip":
+            pip(mixcastd, kms_draw, card, sys.argv[4], tmp)
+        else:
+            print(__doc__, file=sys.stderr)
+            return 2
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                stop(p)
+    print(f"kms_source {case}: {'FAIL' if failures else 'PASS'} ({len(failures)} failed checks)", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
