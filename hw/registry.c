@@ -1,9 +1,11 @@
 #include "registry.h"
 
 #include <stddef.h>
+#include <string.h>
 
 extern const struct mc_source_ops mc_source_testsrc;
 extern const struct mc_source_ops mc_source_file;
+extern const struct mc_source_ops mc_source_v4l2;
 #ifdef HAVE_LIBDRM
 extern const struct mc_source_ops mc_source_kms;
 #endif
@@ -11,9 +13,10 @@ extern const struct mc_encoder_ops mc_encoder_software;
 extern const struct mc_scaler_ops mc_scaler_half;
 extern const struct mc_scaler_ops mc_scaler_swscale;
 
-static const struct mc_source_ops *const sources[] = {
+const struct mc_source_ops *const mc_source_backends[] = {
 	&mc_source_testsrc,
 	&mc_source_file,
+	&mc_source_v4l2,
 #ifdef HAVE_LIBDRM
 	&mc_source_kms,
 #endif
@@ -33,10 +36,10 @@ const struct mc_scaler_ops *const mc_scaler_backends[] = {
 	NULL,
 };
 
-const struct mc_source_ops *mc_registry_find_source(enum mc_source_type type)
+const struct mc_source_ops *mc_registry_find_source(const char *type)
 {
-	for (size_t i = 0; sources[i]; i++)
-		if (sources[i]->type == type)
-			return sources[i];
+	for (size_t i = 0; mc_source_backends[i]; i++)
+		if (strcmp(mc_source_backends[i]->name, type) == 0)
+			return mc_source_backends[i];
 	return NULL;
 }

@@ -8,8 +8,10 @@
 #include "scaler.h"
 #include "source.h"
 
-const struct mc_source_ops *mc_registry_find_source(enum mc_source_type type);
-/* NULL-terminated, in probe order. */
+/* The source backend whose name is `type`, or NULL. */
+const struct mc_source_ops *mc_registry_find_source(const char *type);
+/* NULL-terminated; encoders and scalers in probe order. */
+extern const struct mc_source_ops *const mc_source_backends[];
 extern const struct mc_encoder_ops *const mc_encoder_backends[];
 extern const struct mc_scaler_ops *const mc_scaler_backends[];
 

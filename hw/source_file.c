@@ -23,8 +23,25 @@ struct clip_map {
 	uintptr_t page_mask;
 };
 
+/* The keys of [source.NAME] with type = file. */
+struct file_opts {
+	char path[MC_PATH_MAX];
+	bool loop, realtime;
+};
+
+static const struct mc_option file_options[] = {
+	{ "path", mc_opt_string, offsetof(struct file_opts, path), 0, MC_OPT_FIELD_SIZE(struct file_opts, path),
+	  .required = true },
+	{ "loop", mc_opt_bool, offsetof(struct file_opts, loop) },
+	{ "realtime", mc_opt_bool, offsetof(struct file_opts, realtime) },
+	{ NULL },
+};
+
+static const struct file_opts file_defaults = { .realtime = true };
+
 struct filesrc {
 	const struct mc_source_config *cfg;
+	const struct file_opts *opts;
 	struct clip_map *map;
 	size_t *frames_at; /* offset of each frame's pixels */
 	size_t n_frames, next;
@@ -59,7 +76,7 @@ static void frame_buffer_free(void *opaque, uint8_t *data)
 /* "YUV4MPEG2 W1280 H720 F30:1 Ip A1:1 C420jpeg" (the tags are space-separated, the line ends in '\n') */
 static int parse_header(struct filesrc *s, const char *line)
 {
-	const char *name = s->cfg->name, *path = s->cfg->path;
+	const char *name = s->cfg->name, *path = s->opts->path;
 	if (strncmp(line, "YUV4MPEG2 ", 10) != 0) {
 		mc_err("file", "%s: '%s' is not a Y4M file (no YUV4MPEG2 signature)", name, path);
 		return -EINVAL;
@@ -122,13 +139,13 @@ static int index_frames(struct filesrc *s, int fd, size_t data_start)
 		ssize_t got = pread(fd, head, sizeof(head), (off_t)off);
 		const char *nl = got > 0 ? memchr(head, '\n', (size_t)got) : NULL;
 		if (got < 5 || memcmp(head, "FRAME", 5) != 0 || !nl) {
-			mc_err("file", "%s: '%s': expected FRAME at offset %zu", s->cfg->name, s->cfg->path, off);
+			mc_err("file", "%s: '%s': expected FRAME at offset %zu", s->cfg->name, s->opts->path, off);
 			return -EINVAL;
 		}
 		size_t pixels = off + (size_t)(nl - head) + 1;
 		if (len - pixels < frame_size) {
 			mc_warn("file", "%s: '%s' ends inside frame %zu; the clip ends before it", s->cfg->name,
-				s->cfg->path, s->n_frames);
+				s->opts->path, s->n_frames);
 			break;
 		}
 		if (s->n_frames == cap) {
@@ -142,26 +159,39 @@ static int index_frames(struct filesrc *s, int fd, size_t data_start)
 		off = pixels + frame_size;
 	}
 	if (s->n_frames == 0) {
-		mc_err("file", "%s: '%s' has no frame", s->cfg->name, s->cfg->path);
+		mc_err("file", "%s: '%s' has no frame", s->cfg->name, s->opts->path);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static int filesrc_open(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info)
+static int filesrc_check(const struct mc_source_config *cfg, const char **key, char *err, size_t errlen)
+{
+	const struct file_opts *o = cfg->opts;
+	if (access(o->path, R_OK) == 0)
+		return 0;
+	*key = "path";
+	snprintf(err, errlen, "cannot read '%s': %s", o->path, strerror(errno));
+	return -1;
+}
+
+static int filesrc_open(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info,
+			struct mc_source_report *report)
 {
 	struct filesrc *s = priv;
 	s->cfg = cfg;
-	int fd = open(cfg->path, O_RDONLY | O_CLOEXEC);
+	s->opts = cfg->opts;
+	const char *path = s->opts->path;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
-		mc_err("file", "%s: cannot open '%s': %s", cfg->name, cfg->path, strerror(e));
+		mc_err("file", "%s: cannot open '%s': %s", cfg->name, path, strerror(e));
 		return -e;
 	}
 	struct stat sb;
 	int rc = fstat(fd, &sb) ? -errno : 0;
 	if (!rc && (sb.st_size < 10 || !S_ISREG(sb.st_mode))) {
-		mc_err("file", "%s: '%s' is empty or not a regular file", cfg->name, cfg->path);
+		mc_err("file", "%s: '%s' is empty or not a regular file", cfg->name, path);
 		rc = -EINVAL;
 	}
 	if (!rc && !(s->map = calloc(1, sizeof(*s->map))))
@@ -171,7 +201,7 @@ static int filesrc_open(void *priv, const struct mc_source_config *cfg, struct m
 		void *base = mmap(NULL, s->map->len, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (base == MAP_FAILED) {
 			rc = -errno;
-			mc_err("file", "%s: cannot map '%s': %s", cfg->name, cfg->path, strerror(-rc));
+			mc_err("file", "%s: cannot map '%s': %s", cfg->name, path, strerror(-rc));
 			free(s->map);
 			s->map = NULL;
 		} else {
@@ -185,7 +215,7 @@ static int filesrc_open(void *priv, const struct mc_source_config *cfg, struct m
 	ssize_t got = rc ? -1 : pread(fd, line, sizeof(line) - 1, 0);
 	char *nl = got > 0 ? memchr(line, '\n', (size_t)got) : NULL;
 	if (!rc && !nl) {
-		mc_err("file", "%s: '%s' is not a Y4M file (no header line)", cfg->name, cfg->path);
+		mc_err("file", "%s: '%s' is not a Y4M file (no header line)", cfg->name, path);
 		rc = -EINVAL;
 	}
 	if (!rc) {
@@ -197,10 +227,11 @@ static int filesrc_open(void *priv, const struct mc_source_config *cfg, struct m
 	if (rc)
 		return rc;
 	mc_pace_init(&s->pace, s->fps_num, s->fps_den);
-	*info = (struct mc_source_info){ s->width, s->height, s->fps_num, s->fps_den };
-	mc_info("file", "%s: '%s' %dx%d at %d/%d fps, %zu frames%s%s", cfg->name, cfg->path, s->width, s->height,
-		s->fps_num, s->fps_den, s->n_frames, cfg->realtime ? "" : ", as fast as possible",
-		cfg->loop ? ", looped" : "");
+	/* the frames point into the mapped file: no copy */
+	*info = (struct mc_source_info){ s->width, s->height, s->fps_num, s->fps_den, "yuv420p mmap" };
+	mc_info("file", "%s: '%s' %dx%d at %d/%d fps, %zu frames%s%s", cfg->name, path, s->width, s->height,
+		s->fps_num, s->fps_den, s->n_frames, s->opts->realtime ? "" : ", as fast as possible",
+		s->opts->loop ? ", looped" : "");
 	return 0;
 }
 
@@ -208,11 +239,11 @@ static int filesrc_read(void *priv, AVFrame **out, const bool *stop)
 {
 	struct filesrc *s = priv;
 	if (s->next == s->n_frames) {
-		if (!s->cfg->loop)
+		if (!s->opts->loop)
 			return MC_SOURCE_EOF;
 		s->next = 0;
 	}
-	if (s->cfg->realtime && mc_pace_wait(&s->pace, stop) < 0)
+	if (s->opts->realtime && mc_pace_wait(&s->pace, stop) < 0)
 		return -EINTR;
 	int64_t capture = mc_now_us();
 	AVFrame *f = av_frame_alloc();
@@ -245,7 +276,7 @@ static int filesrc_read(void *priv, AVFrame **out, const bool *stop)
 static bool filesrc_lossless(void *priv)
 {
 	struct filesrc *s = priv;
-	return !s->cfg->realtime;
+	return !s->opts->realtime;
 }
 
 static void filesrc_close(void *priv)
@@ -257,8 +288,12 @@ static void filesrc_close(void *priv)
 
 const struct mc_source_ops mc_source_file = {
 	.name = "file",
-	.type = MC_SOURCE_FILE,
 	.priv_size = sizeof(struct filesrc),
+	.options = file_options,
+	.options_size = sizeof(struct file_opts),
+	.options_defaults = &file_defaults,
+	.generic_keys = 0, /* size and frame rate come from the file */
+	.check = filesrc_check,
 	.open = filesrc_open,
 	.read_frame = filesrc_read,
 	.lossless = filesrc_lossless,

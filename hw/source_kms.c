@@ -10,6 +10,7 @@
 #include <drm_fourcc.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <linux/dma-buf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,17 @@
 #include "unchanged.h"
 
 #define MOD "kms"
+
+struct kms_opts {
+	char device[MC_PATH_MAX]; /* /dev/dri/cardN, a driver name (drmGetVersion), or empty: the first lit card */
+	char connector[32];       /* e.g. HDMI-A-1, or empty: the first active CRTC */
+};
+
+static const struct mc_option kms_options[] = {
+	{ "device", mc_opt_string, offsetof(struct kms_opts, device), 0, MC_OPT_FIELD_SIZE(struct kms_opts, device) },
+	{ "connector", mc_opt_name, offsetof(struct kms_opts, connector), 0, MC_OPT_FIELD_SIZE(struct kms_opts, connector) },
+	{ NULL },
+};
 
 /* The framebuffer being read: its geometry and a CPU mapping of each of its buffer objects. */
 struct kms_fb {
@@ -49,6 +61,8 @@ struct kms_fb {
 
 struct kms {
 	const struct mc_source_config *cfg;
+	const struct kms_opts *opts;
+	struct mc_source_report *report;
 	int fd;
 	char driver[32];
 	char card[MC_PATH_MAX];
@@ -66,11 +80,28 @@ struct kms {
 	struct mc_scaler *conv;
 	int conv_w, conv_h;
 	AVFrame *last; /* the last picture delivered */
+	struct mc_source_info *info;
 	uint64_t converted, unchanged_frames;
-	bool off_logged;
 };
 
 static const char *name_of(const struct kms *k) { return k->cfg->name; }
+
+/* "FILE:LINE: [source.NAME] KEY: ..." into the report the core logs (once per change while reconnecting). */
+__attribute__((format(printf, 3, 4))) static void why(struct kms *k, const char *key, const char *fmt, ...)
+{
+	int line = 0;
+	if (strcmp(key, "fps") == 0)
+		line = k->cfg->fps_line;
+	else
+		mc_source_opt(k->cfg, key, &line);
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(k->report->why, sizeof(k->report->why), "%s:%d: [source.%s] %s: %s", k->cfg->file ? k->cfg->file : "?",
+		 line ? line : k->cfg->line, k->cfg->name, key, msg);
+}
 
 /* ---- the card, the CRTC and its primary plane ------------------------------------------------------------ */
 
@@ -166,14 +197,13 @@ static uint32_t find_primary_plane(int fd, uint32_t crtc_id)
  * shows a picture. */
 static int open_device(struct kms *k, char *names, size_t cap)
 {
-	const char *dev = k->cfg->device;
-	const char *want = k->cfg->connector[0] ? k->cfg->connector : NULL;
+	const char *dev = k->opts->device;
+	const char *want = k->opts->connector[0] ? k->opts->connector : NULL;
 	if (dev[0] == '/') {
 		int fd = open_card(dev, k->driver, sizeof(k->driver));
 		if (fd < 0) {
-			mc_err(MOD, "%s: device '%s': %s", name_of(k), dev,
-			       fd == -ENOTTY ? "not a DRM device" : strerror(-fd));
-			return fd;
+			why(k, "device", "'%s': %s", dev, fd == -ENOTTY ? "not a DRM device" : strerror(-fd));
+			return fd == -ENOTTY ? -EINVAL : fd;
 		}
 		snprintf(k->card, sizeof(k->card), "%s", dev);
 		k->fd = fd;
@@ -199,10 +229,10 @@ static int open_device(struct kms *k, char *names, size_t cap)
 		close(fd);
 	}
 	if (dev[0])
-		mc_err(MOD, "%s: device: no DRM card has the driver '%s' (found: %s)", name_of(k), dev, seen[0] ? seen : "none");
+		why(k, "device", "no DRM card has the driver '%s' (found: %s)", dev, seen[0] ? seen : "none");
 	else
-		mc_err(MOD, "%s: device: no DRM card shows a picture%s (found: %s)", name_of(k), want ? " on that connector" : "",
-		       seen[0] ? seen : "none");
+		why(k, "device", "no DRM card shows a picture%s (found: %s)", want ? " on that connector" : "",
+		    seen[0] ? seen : "none");
 	return -ENODEV;
 }
 
@@ -273,8 +303,8 @@ static int map_plane(struct kms *k, int i)
 	}
 	if (!fb->map[i]) {
 		int e = errno ? errno : EIO;
-		mc_err(MOD, "%s: framebuffer %u: cannot map its buffer (PRIME export %s; dumb map: %s)", name_of(k), fb->id,
-		       rc == 0 ? "worked, mmap failed" : "failed", strerror(e));
+		why(k, "device", "%s: framebuffer %u: cannot map its buffer (PRIME export %s; dumb map: %s)", k->card, fb->id,
+		    rc == 0 ? "worked, mmap failed" : "failed", strerror(e));
 		return -e;
 	}
 check:
@@ -287,8 +317,8 @@ static int attach_fb(struct kms *k, uint32_t fb_id)
 	release_fb(k);
 	drmModeFB2Ptr f = drmModeGetFB2(k->fd, fb_id);
 	if (!f) {
-		int e = errno;
-		mc_err(MOD, "%s: framebuffer %u: GETFB2 failed: %s", name_of(k), fb_id, strerror(e));
+		int e = errno ? errno : EIO;
+		why(k, "device", "%s: framebuffer %u: GETFB2 failed: %s", k->card, fb_id, strerror(e));
 		return -e;
 	}
 	struct kms_fb *fb = &k->fb;
@@ -304,10 +334,11 @@ static int attach_fb(struct kms *k, uint32_t fb_id)
 	char *fmt = drmGetFormatName(fb->fourcc);
 	int rc = 0;
 	if (!fb->handles[0]) {
-		mc_err(MOD, "%s: %s: the kernel gave the framebuffer's size but no buffer handle: reading another "
-			    "program's framebuffer needs CAP_SYS_ADMIN (or DRM master). Run mixcastd as root, or in its "
-			    "systemd unit set AmbientCapabilities=CAP_SYS_ADMIN (and CapabilityBoundingSet= to include it)",
-		       name_of(k), k->card);
+		why(k, "device", "%s: the kernel gave framebuffer %u's size but no buffer handle: reading another "
+				 "program's framebuffer needs CAP_SYS_ADMIN (or DRM master). Run mixcastd as root, or in its "
+				 "systemd unit set AmbientCapabilities=CAP_SYS_ADMIN (and keep CAP_SYS_ADMIN in "
+				 "CapabilityBoundingSet=)",
+		    k->card, fb_id);
 		rc = -EPERM;
 		goto out;
 	}
@@ -316,17 +347,17 @@ static int attach_fb(struct kms *k, uint32_t fb_id)
 	case DRM_FORMAT_ARGB8888: fb->av_format = AV_PIX_FMT_BGRA, fb->n_planes = 1; break;
 	case DRM_FORMAT_NV12: fb->av_format = AV_PIX_FMT_NV12, fb->n_planes = 2; break;
 	default:
-		mc_err(MOD, "%s: framebuffer %u: pixel format %s is not supported (XRGB8888, ARGB8888 or NV12)", name_of(k),
-		       fb_id, fmt ? fmt : "?");
+		why(k, "device", "%s: framebuffer %u: pixel format %s is not supported (XRGB8888, ARGB8888 or NV12)", k->card,
+		    fb_id, fmt ? fmt : "?");
 		rc = -ENOTSUP;
 		goto out;
 	}
 	if (fb->modifier != DRM_FORMAT_MOD_LINEAR) {
 		char *mod = drmGetFormatModifierName(fb->modifier);
-		mc_err(MOD, "%s: framebuffer %u (%s %dx%d): modifier %s (0x%016llx) is not supported: only LINEAR "
-			    "framebuffers can be read by the CPU (a tiled or compressed layout would need detiling)",
-		       name_of(k), fb_id, fmt ? fmt : "?", fb->width, fb->height, mod ? mod : "unknown",
-		       (unsigned long long)fb->modifier);
+		why(k, "device", "%s: framebuffer %u (%s %dx%d): modifier %s (0x%016llx) is not supported: only LINEAR "
+				 "framebuffers can be read by the CPU (a tiled or compressed layout would need detiling)",
+		    k->card, fb_id, fmt ? fmt : "?", fb->width, fb->height, mod ? mod : "unknown",
+		    (unsigned long long)fb->modifier);
 		free(mod);
 		rc = -ENOTSUP;
 		goto out;
@@ -342,9 +373,11 @@ static int attach_fb(struct kms *k, uint32_t fb_id)
 		fb->planes.row_bytes[i] = fb->n_planes == 1 ? fb->width * 4 : (fb->width + 1) / 2 * 2;
 		fb->planes.rows[i] = plane_rows(fb, i);
 	}
-	mc_info(MOD, "%s: %s (%s), connector %s: framebuffer %u, %dx%d %s, LINEAR, mapped through %s", name_of(k),
-		k->card, k->driver, k->connector, fb_id, fb->width, fb->height, fmt ? fmt : "?",
-		fb->dumb_map[0] ? "the card (dumb buffer)" : "its DMABUF");
+	mc_info(MOD, "%s: %s (%s), connector %s: framebuffer %u, %dx%d %s, LINEAR, PRIME fd %s, mapped through %s",
+		name_of(k), k->card, k->driver, k->connector, fb_id, fb->width, fb->height, fmt ? fmt : "?",
+		fb->prime_fd[0] >= 0 ? "exported" : "not exported",
+		fb->dumb_map[0] ? "the card (MODE_MAP_DUMB: the driver cannot mmap its DMABUFs)" : "its DMABUF");
+	k->info->path = fb->n_planes == 1 ? "kms rgb swscale" : "kms nv12 swscale";
 out:
 	free(fmt);
 	if (rc)
@@ -422,10 +455,14 @@ static uint32_t current_fb(struct kms *k)
 	return id;
 }
 
-static int kms_open(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info)
+static int kms_open(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info,
+		    struct mc_source_report *report)
 {
 	struct kms *k = priv;
 	k->cfg = cfg;
+	k->opts = cfg->opts;
+	k->report = report;
+	k->info = info;
 	k->fd = -1;
 	for (int i = 0; i < 4; i++)
 		k->fb.prime_fd[i] = -1;
@@ -433,7 +470,7 @@ static int kms_open(void *priv, const struct mc_source_config *cfg, struct mc_so
 	int rc = open_device(k, names, sizeof(names));
 	if (rc)
 		return rc;
-	const char *want = cfg->connector[0] ? cfg->connector : NULL;
+	const char *want = k->opts->connector[0] ? k->opts->connector : NULL;
 	/* The first to open a card without a master becomes its master: a display server started after us
 	 * could then not set a mode. We only read: give it up. */
 	if (drmIsMaster(k->fd))
@@ -441,31 +478,35 @@ static int kms_open(void *priv, const struct mc_source_config *cfg, struct mc_so
 	/* universal planes: the primary plane is a plane like the others, with its own framebuffer */
 	drmSetClientCap(k->fd, DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1);
 	k->crtc_id = find_crtc(k->fd, want, names, sizeof(names), k->connector, sizeof(k->connector));
+	/* The card is there but shows nothing: a clear error at start, "no signal" after a loss (the core). */
 	if (!k->crtc_id) {
 		if (want)
-			mc_err(MOD, "%s: connector: '%s' on %s (%s) drives no active CRTC (connectors: %s)", cfg->name, want,
-			       k->card, k->driver, names[0] ? names : "none");
+			why(k, "connector", "'%s' on %s (%s) drives no active CRTC (connectors: %s)", want, k->card, k->driver,
+			    names[0] ? names : "none");
 		else
-			mc_err(MOD, "%s: device: %s (%s) has no active CRTC: no display is lit, nothing to capture "
-				    "(connectors: %s)", cfg->name, k->card, k->driver, names[0] ? names : "none");
-		return -ENODEV;
+			why(k, "device", "%s (%s) has no active CRTC: no display is lit, nothing to capture (connectors: %s)",
+			    k->card, k->driver, names[0] ? names : "none");
+		return -ENXIO;
 	}
 	k->plane_id = find_primary_plane(k->fd, k->crtc_id);
 	if (!k->plane_id) {
-		mc_err(MOD, "%s: %s (%s): CRTC %u has no primary plane", cfg->name, k->card, k->driver, k->crtc_id);
-		return -ENODEV;
+		why(k, "device", "%s (%s): CRTC %u has no primary plane", k->card, k->driver, k->crtc_id);
+		return -ENXIO;
 	}
 	uint32_t fb_id = current_fb(k);
 	if (!fb_id) {
-		mc_err(MOD, "%s: %s (%s): CRTC %u shows no framebuffer", cfg->name, k->card, k->driver, k->crtc_id);
-		return -ENODEV;
+		why(k, "device", "%s (%s): CRTC %u shows no framebuffer", k->card, k->driver, k->crtc_id);
+		return -ENXIO;
 	}
 	if ((rc = attach_fb(k, fb_id)))
 		return rc;
 	if (!(k->wrap = av_frame_alloc()))
 		return -ENOMEM;
 	mc_pace_init(&k->pace, cfg->fps, 1);
-	*info = (struct mc_source_info){ k->fb.width, k->fb.height, cfg->fps, 1 };
+	info->width = k->fb.width;
+	info->height = k->fb.height;
+	info->fps_num = cfg->fps;
+	info->fps_den = 1;
 	return 0;
 }
 
@@ -478,22 +519,12 @@ static int kms_read(void *priv, AVFrame **out, const bool *stop)
 		int64_t capture = mc_now_us();
 		uint32_t fb_id = current_fb(k);
 		if (!fb_id) {
-			/* the display was switched off (or is between two mode sets): the last picture stays */
-			if (!k->off_logged)
-				mc_warn(MOD, "%s: CRTC %u shows no framebuffer; waiting for one", name_of(k), k->crtc_id);
-			k->off_logged = true;
-			if (!k->last)
-				continue;
-			AVFrame *f = av_frame_clone(k->last);
-			if (!f)
-				return -ENOMEM;
-			f->pts = capture;
-			*out = f;
-			return 0;
+			/* The display was switched off, or its program closed the card: "no signal" (the core sends
+			 * the placeholder and reopens, which finds the CRTC again when a picture is back). */
+			why(k, "device", "%s (%s): CRTC %u shows no framebuffer any more (the display is off)", k->card,
+			    k->driver, k->crtc_id);
+			return -ENODATA;
 		}
-		if (k->off_logged)
-			mc_info(MOD, "%s: CRTC %u shows framebuffer %u again", name_of(k), k->crtc_id, fb_id);
-		k->off_logged = false;
 		if (fb_id != k->fb.id) {
 			/* a page flip, a mode set, a new compositor: the new framebuffer (any size, format, modifier) */
 			int rc = attach_fb(k, fb_id);
@@ -546,8 +577,12 @@ static void kms_close(void *priv)
 
 const struct mc_source_ops mc_source_kms = {
 	.name = "kms",
-	.type = MC_SOURCE_KMS,
 	.priv_size = sizeof(struct kms),
+	.options = kms_options,
+	.options_size = sizeof(struct kms_opts),
+	.generic_keys = MC_SOURCE_TAKES_FPS, /* the size is the screen's */
+	/* a display switched off, a card that goes away: the placeholder until it is back */
+	.reconnects = true,
 	.open = kms_open,
 	.read_frame = kms_read,
 	.close = kms_close,

@@ -3,13 +3,45 @@
  * (pattern = solid:RRGGBB) one colour that never changes: a slate, and a picture whose every pixel a test
  * knows. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "font.h"
 #include "frame.h"
 #include "log.h"
 #include "pace.h"
 #include "source.h"
+
+/* pattern = bars (the moving pattern) | solid:RRGGBB */
+struct testsrc_opts {
+	bool solid;
+	uint8_t rgb[3];
+};
+
+static int parse_pattern(const struct mc_option *o, const char *v, void *field, char *err, size_t n)
+{
+	struct testsrc_opts *t = field;
+	unsigned r, g, b;
+	int used = 0;
+	if (strcmp(v, "bars") == 0) {
+		t->solid = false;
+		return 0;
+	}
+	if (strlen(v) == 12 && sscanf(v, "solid:%2x%2x%2x%n", &r, &g, &b, &used) == 3 && used == 12 &&
+	    strspn(v + 6, "0123456789abcdefABCDEF") == 6) {
+		t->solid = true;
+		t->rgb[0] = (uint8_t)r, t->rgb[1] = (uint8_t)g, t->rgb[2] = (uint8_t)b;
+		return 0;
+	}
+	snprintf(err, n, "expected bars or solid:RRGGBB (hex), got '%s'", v);
+	return -EINVAL;
+}
+
+static const struct mc_option testsrc_options[] = {
+	{ "pattern", parse_pattern, 0 },
+	{ NULL },
+};
 
 struct testsrc {
 	const struct mc_source_config *cfg;
@@ -17,16 +49,6 @@ struct testsrc {
 	struct mc_pace pace;
 	uint64_t n;
 	AVFrame *solid; /* pattern = solid: drawn once, each frame is a new reference to it */
-};
-
-/* 5x7 digits and ':' '.', one byte per row, 5 low bits used. */
-static const uint8_t font[12][7] = {
-	{ 0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e }, { 0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e },
-	{ 0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f }, { 0x1f, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0e },
-	{ 0x02, 0x06, 0x0a, 0x12, 0x1f, 0x02, 0x02 }, { 0x1f, 0x10, 0x1e, 0x01, 0x01, 0x11, 0x0e },
-	{ 0x06, 0x08, 0x10, 0x1e, 0x11, 0x11, 0x0e }, { 0x1f, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 },
-	{ 0x0e, 0x11, 0x11, 0x0e, 0x11, 0x11, 0x0e }, { 0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c },
-	{ 0x00, 0x0c, 0x0c, 0x00, 0x0c, 0x0c, 0x00 }, { 0x00, 0x00, 0x00, 0x00, 0x00, 0x0c, 0x0c },
 };
 
 static void fill_rect(AVFrame *f, int x0, int y0, int w, int h, uint8_t y)
@@ -37,18 +59,10 @@ static void fill_rect(AVFrame *f, int x0, int y0, int w, int h, uint8_t y)
 		memset(f->data[0] + (size_t)yy * f->linesize[0] + x0, y, (size_t)w);
 }
 
+/* white digits, each on a dark box */
 static void draw_text(AVFrame *f, int x, int y, int scale, const char *text)
 {
-	for (const char *c = text; *c; c++, x += 6 * scale) {
-		int g = *c >= '0' && *c <= '9' ? *c - '0' : *c == ':' ? 10 : *c == '.' ? 11 : -1;
-		fill_rect(f, x - scale, y - scale, 7 * scale, 9 * scale, 16); /* dark box behind each glyph */
-		if (g < 0)
-			continue;
-		for (int row = 0; row < 7; row++)
-			for (int col = 0; col < 5; col++)
-				if (font[g][row] & (0x10 >> col))
-					fill_rect(f, x + col * scale, y + row * scale, scale, scale, 235);
-	}
+	mc_font_draw(f->data[0], f->linesize[0], f->width, f->height, x, y, scale, text, 235, 16);
 }
 
 static void draw(struct testsrc *t, AVFrame *f, int64_t wall_us)
@@ -111,23 +125,25 @@ static void fill_solid(AVFrame *f, const uint8_t rgb[3])
 	}
 }
 
-static int testsrc_open(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info)
+static int testsrc_open(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info,
+			struct mc_source_report *report)
 {
 	struct testsrc *t = priv;
+	const struct testsrc_opts *o = cfg->opts;
 	t->cfg = cfg;
 	/* I420, what the software encoders take without a conversion */
 	t->pool = mc_frame_pool_create(cfg->width, cfg->height, AV_PIX_FMT_YUV420P);
 	if (!t->pool)
 		return -ENOMEM;
 	mc_pace_init(&t->pace, cfg->fps, 1);
-	*info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1 };
-	if (cfg->solid) {
+	*info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, o->solid ? "yuv420p solid" : "yuv420p drawn" };
+	if (o->solid) {
 		if (!(t->solid = mc_frame_pool_get(t->pool)))
 			return -ENOMEM;
-		fill_solid(t->solid, cfg->rgb);
+		fill_solid(t->solid, o->rgb);
 	}
 	mc_info("testsrc", "%s: %dx%d at %d fps%s", cfg->name, cfg->width, cfg->height, cfg->fps,
-		cfg->solid ? ", one colour" : "");
+		o->solid ? ", one colour" : "");
 	return 0;
 }
 
@@ -157,8 +173,10 @@ static void testsrc_close(void *priv)
 
 const struct mc_source_ops mc_source_testsrc = {
 	.name = "testsrc",
-	.type = MC_SOURCE_TESTSRC,
 	.priv_size = sizeof(struct testsrc),
+	.options = testsrc_options,
+	.options_size = sizeof(struct testsrc_opts),
+	.generic_keys = MC_SOURCE_TAKES_SIZE | MC_SOURCE_TAKES_FPS,
 	.open = testsrc_open,
 	.read_frame = testsrc_read,
 	.close = testsrc_close,

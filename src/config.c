@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
-#include <libavutil/base64.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,23 +14,23 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "registry.h"
+#include "source.h"
 
 #define MOD "config"
 
 enum section_kind { SEC_NONE = 0, SEC_DAEMON, SEC_SOURCE, SEC_TRACK, SEC_OUTPUT, SEC_MIX };
 
-struct key;
-typedef int (*key_parser)(const struct key *k, const char *value, void *field, char *err, size_t errlen);
-
 struct key {
 	enum section_kind section;
-	const char *name;
-	key_parser parse;
-	size_t offset;
-	long min, max;       /* for integers */
-	unsigned only_types; /* bit (1 << type) of the source/output types that accept it; 0 = all */
-	bool required;
+	struct mc_option o;
 };
+
+#define p_string mc_opt_string
+#define p_name mc_opt_name
+#define p_int mc_opt_int
+#define p_bool mc_opt_bool
+#define p_size mc_opt_size
 
 /* ---- value parsers ------------------------------------------------------------------------------- */
 
@@ -53,44 +52,7 @@ static int parse_long(const char *s, long *out)
 	return 0;
 }
 
-static int p_string(const struct key *k, const char *v, void *field, char *err, size_t n)
-{
-	size_t cap = (size_t)k->max; /* field size */
-	if (!*v) {
-		snprintf(err, n, "empty value");
-		return -EINVAL;
-	}
-	if (strlen(v) >= cap) {
-		snprintf(err, n, "longer than %zu characters", cap - 1);
-		return -EINVAL;
-	}
-	memcpy(field, v, strlen(v) + 1);
-	return 0;
-}
-
-static int p_name(const struct key *k, const char *v, void *field, char *err, size_t n)
-{
-	for (const char *p = v; *p; p++) {
-		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-') {
-			snprintf(err, n, "expected a name of letters, digits, '_' or '-'");
-			return -EINVAL;
-		}
-	}
-	return p_string(k, v, field, err, n);
-}
-
-static int p_int(const struct key *k, const char *v, void *field, char *err, size_t n)
-{
-	long x;
-	if (parse_long(v, &x) || x < k->min || x > k->max) {
-		snprintf(err, n, "expected an integer from %ld to %ld, got '%s'", k->min, k->max, v);
-		return -EINVAL;
-	}
-	*(int *)field = (int)x;
-	return 0;
-}
-
-static int p_port(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_port(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	long x;
 	if (parse_long(v, &x) || x < k->min || x > 65535) {
@@ -101,24 +63,7 @@ static int p_port(const struct key *k, const char *v, void *field, char *err, si
 	return 0;
 }
 
-static int p_bool(const struct key *k, const char *v, void *field, char *err, size_t n)
-{
-	static const char *const yes[] = { "true", "yes", "on", "1" }, *const no[] = { "false", "no", "off", "0" };
-	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(v, yes[i]) == 0) {
-			*(bool *)field = true;
-			return 0;
-		}
-		if (strcasecmp(v, no[i]) == 0) {
-			*(bool *)field = false;
-			return 0;
-		}
-	}
-	snprintf(err, n, "expected true or false, got '%s'", v);
-	return -EINVAL;
-}
-
-static int p_seconds(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_seconds(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	char *end;
 	errno = 0;
@@ -131,7 +76,7 @@ static int p_seconds(const struct key *k, const char *v, void *field, char *err,
 	return 0;
 }
 
-static int p_fraction(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_fraction(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	char *end;
 	errno = 0;
@@ -144,27 +89,7 @@ static int p_fraction(const struct key *k, const char *v, void *field, char *err
 	return 0;
 }
 
-/* testsrc: "bars" (the moving pattern) or "solid:RRGGBB" */
-static int p_pattern(const struct key *k, const char *v, void *field, char *err, size_t n)
-{
-	struct mc_source_config *sc = (struct mc_source_config *)((char *)field - offsetof(struct mc_source_config, solid));
-	unsigned r, g, b;
-	int used = 0;
-	if (strcmp(v, "bars") == 0) {
-		sc->solid = false;
-		return 0;
-	}
-	if (strlen(v) == 12 && sscanf(v, "solid:%2x%2x%2x%n", &r, &g, &b, &used) == 3 && used == 12 &&
-	    strspn(v + 6, "0123456789abcdefABCDEF") == 6) {
-		sc->solid = true;
-		sc->rgb[0] = (uint8_t)r, sc->rgb[1] = (uint8_t)g, sc->rgb[2] = (uint8_t)b;
-		return 0;
-	}
-	snprintf(err, n, "expected bars or solid:RRGGBB (hex), got '%s'", v);
-	return -EINVAL;
-}
-
-static int p_host(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_host(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct in_addr a;
 	if (inet_pton(AF_INET, v, &a) != 1) {
@@ -195,7 +120,7 @@ static int parse_enum(const struct enum_name *names, const char *v, int *out, ch
 }
 
 #define ENUM_PARSER(fn, type, ...)                                                            \
-	static int fn(const struct key *k, const char *v, void *field, char *err, size_t n) \
+	static int fn(const struct mc_option *k, const char *v, void *field, char *err, size_t n) \
 	{                                                                                     \
 		static const struct enum_name names[] = { __VA_ARGS__, { NULL, 0 } };        \
 		int x;                                                                        \
@@ -207,8 +132,6 @@ static int parse_enum(const struct enum_name *names, const char *v, int *out, ch
 
 ENUM_PARSER(p_log_level, int, { "error", MC_LOG_ERROR }, { "warn", MC_LOG_WARN }, { "info", MC_LOG_INFO },
 	    { "debug", MC_LOG_DEBUG })
-ENUM_PARSER(p_source_type, enum mc_source_type, { "testsrc", MC_SOURCE_TESTSRC }, { "file", MC_SOURCE_FILE },
-	    { "kms", MC_SOURCE_KMS })
 ENUM_PARSER(p_codec, enum mc_codec, { "h264", MC_CODEC_H264 }, { "vp8", MC_CODEC_VP8 })
 ENUM_PARSER(p_encoder, enum mc_encoder_choice, { "auto", MC_ENCODER_AUTO }, { "software", MC_ENCODER_SOFTWARE })
 ENUM_PARSER(p_rtcp_mode, enum mc_rtcp_mode, { "on", MC_RTCP_ON }, { "plain", MC_RTCP_PLAIN }, { "off", MC_RTCP_OFF })
@@ -220,6 +143,23 @@ ENUM_PARSER(p_output_type, enum mc_output_type, { "rtp", MC_OUTPUT_RTP })
 ENUM_PARSER(p_srtp_suite, enum mc_srtp_suite, { "AES_CM_128_HMAC_SHA1_80", MC_SRTP_AES_CM_128_HMAC_SHA1_80 },
 	    { "AES_CM_128_HMAC_SHA1_32", MC_SRTP_AES_CM_128_HMAC_SHA1_32 },
 	    { "AEAD_AES_128_GCM", MC_SRTP_AEAD_AES_128_GCM })
+
+/* `type` names a backend of the registry; the list in the message is what this build has. */
+static int p_source_type(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
+{
+	const struct mc_source_ops *ops = mc_registry_find_source(v);
+	if (ops) {
+		*(const struct mc_source_ops **)field = ops;
+		return 0;
+	}
+	char list[160] = "";
+	for (size_t i = 0; mc_source_backends[i]; i++) {
+		size_t l = strlen(list);
+		snprintf(list + l, sizeof(list) - l, "%s%s", l ? ", " : "", mc_source_backends[i]->name);
+	}
+	snprintf(err, n, "expected one of %s, got '%s'", list, v);
+	return -EINVAL;
+}
 
 int mc_parse_size(const char *s, int *w, int *h)
 {
@@ -259,16 +199,6 @@ int mc_parse_bitrate(const char *s, int *bps)
 	if (v < 10000 || v > 50000000)
 		return -ERANGE;
 	*bps = (int)v;
-	return 0;
-}
-
-static int p_size(const struct key *k, const char *v, void *field, char *err, size_t n)
-{
-	int *wh = field;
-	if (mc_parse_size(v, &wh[0], &wh[1])) {
-		snprintf(err, n, "expected WIDTHxHEIGHT, even, from 16x16 to 4096x4096, got '%s'", v);
-		return -EINVAL;
-	}
 	return 0;
 }
 
@@ -327,14 +257,14 @@ int mc_parse_layers(const char *s, struct mc_layer_config *layers, int *n, char 
 	return 0;
 }
 
-static int p_layers(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_layers(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_track_config *t = (struct mc_track_config *)((char *)field - offsetof(struct mc_track_config, layers));
 	return mc_parse_layers(v, t->layers, &t->n_layers, err, n);
 }
 
 /* "screen, camera": names of sources or mixes, each once. */
-static int p_inputs(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_inputs(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_mix_config *m = (struct mc_mix_config *)((char *)field - offsetof(struct mc_mix_config, inputs));
 	char buf[MC_MIX_MAX_INPUTS * MC_NAME_MAX + 64];
@@ -354,7 +284,7 @@ static int p_inputs(const struct key *k, const char *v, void *field, char *err, 
 			snprintf(err, n, "at most %d inputs", MC_MIX_MAX_INPUTS);
 			return -EINVAL;
 		}
-		struct key nk = { .max = MC_NAME_MAX };
+		struct mc_option nk = { .max = MC_NAME_MAX };
 		char sub[200];
 		if (p_name(&nk, tok, m->inputs[c], sub, sizeof(sub))) {
 			snprintf(err, n, "input %d '%s': %s", c + 1, tok, sub);
@@ -399,7 +329,7 @@ static int parse_list(const char *v, unsigned long *vals, int *count, unsigned l
 	return 0;
 }
 
-static int p_ports(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_ports(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, ports));
 	unsigned long vals[MC_MAX_LAYERS];
@@ -415,7 +345,7 @@ static int p_ports(const struct key *k, const char *v, void *field, char *err, s
 	return 0;
 }
 
-static int p_single_port(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_single_port(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, ports));
 	if (p_port(k, v, &o->ports[0], err, n))
@@ -425,7 +355,7 @@ static int p_single_port(const struct key *k, const char *v, void *field, char *
 	return 0;
 }
 
-static int p_ssrcs(const struct key *k, const char *v, void *field, char *err, size_t n)
+static int p_ssrcs(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, ssrcs));
 	unsigned long vals[MC_MAX_LAYERS];
@@ -448,56 +378,48 @@ static int p_ssrcs(const struct key *k, const char *v, void *field, char *err, s
 #define O(f) offsetof(struct mc_output_config, f)
 #define M(f) offsetof(struct mc_mix_config, f)
 #define SZ(type, f) ((long)sizeof(((type *)0)->f))
-#define TESTSRC (1u << MC_SOURCE_TESTSRC)
-#define FILESRC (1u << MC_SOURCE_FILE)
-#define KMSSRC (1u << MC_SOURCE_KMS)
 
 static const struct key keys[] = {
-	{ SEC_DAEMON, "log_level", p_log_level, D(log_level) },
-	{ SEC_DAEMON, "stats_listen", p_string, D(stats_listen), 0, SZ(struct mc_daemon_config, stats_listen) },
+	{ SEC_DAEMON, { "log_level", p_log_level, D(log_level) } },
+	{ SEC_DAEMON, { "stats_listen", p_string, D(stats_listen), 0, SZ(struct mc_daemon_config, stats_listen) } },
 
-	{ SEC_SOURCE, "type", p_source_type, S(type), .required = true },
-	{ SEC_SOURCE, "size", p_size, S(width), .only_types = TESTSRC },
-	{ SEC_SOURCE, "fps", p_int, S(fps), 1, 120, TESTSRC | KMSSRC },
-	{ SEC_SOURCE, "device", p_string, S(device), 0, SZ(struct mc_source_config, device), KMSSRC },
-	{ SEC_SOURCE, "connector", p_name, S(connector), 0, SZ(struct mc_source_config, connector), KMSSRC },
-	{ SEC_SOURCE, "pattern", p_pattern, S(solid), .only_types = TESTSRC },
-	{ SEC_SOURCE, "path", p_string, S(path), 0, SZ(struct mc_source_config, path), FILESRC },
-	{ SEC_SOURCE, "loop", p_bool, S(loop), .only_types = FILESRC },
-	{ SEC_SOURCE, "realtime", p_bool, S(realtime), .only_types = FILESRC },
+	/* The generic source keys; every other key of a [source.NAME] is its backend's (see finish_source). */
+	{ SEC_SOURCE, { "type", p_source_type, S(backend), .required = true } },
+	{ SEC_SOURCE, { "size", p_size, S(width) } },
+	{ SEC_SOURCE, { "fps", p_int, S(fps), 1, 120 } },
 
-	{ SEC_TRACK, "input", p_name, T(input), 0, SZ(struct mc_track_config, input), .required = true },
-	{ SEC_TRACK, "codec", p_codec, T(codec) },
-	{ SEC_TRACK, "encoder", p_encoder, T(encoder) },
-	{ SEC_TRACK, "layers", p_layers, T(layers), .required = true },
-	{ SEC_TRACK, "keyframe_interval", p_seconds, T(keyframe_interval) },
-	{ SEC_TRACK, "preset", p_name, T(preset), 0, SZ(struct mc_track_config, preset) },
-	{ SEC_TRACK, "threads", p_int, T(threads), 0, 16 },
-	{ SEC_TRACK, "skip_unchanged", p_bool, T(skip_unchanged) },
+	{ SEC_TRACK, { "input", p_name, T(input), 0, SZ(struct mc_track_config, input), .required = true } },
+	{ SEC_TRACK, { "codec", p_codec, T(codec) } },
+	{ SEC_TRACK, { "encoder", p_encoder, T(encoder) } },
+	{ SEC_TRACK, { "layers", p_layers, T(layers), .required = true } },
+	{ SEC_TRACK, { "keyframe_interval", p_seconds, T(keyframe_interval) } },
+	{ SEC_TRACK, { "preset", p_name, T(preset), 0, SZ(struct mc_track_config, preset) } },
+	{ SEC_TRACK, { "threads", p_int, T(threads), 0, 16 } },
+	{ SEC_TRACK, { "skip_unchanged", p_bool, T(skip_unchanged) } },
 
-	{ SEC_MIX, "inputs", p_inputs, M(inputs), .required = true },
-	{ SEC_MIX, "size", p_size, M(width) },
-	{ SEC_MIX, "fps", p_int, M(fps), 1, 120 },
-	{ SEC_MIX, "layout", p_layout, M(layout) },
-	{ SEC_MIX, "pip_position", p_corner, M(pip_position) },
-	{ SEC_MIX, "pip_size", p_fraction, M(pip_size) },
-	{ SEC_MIX, "margin", p_int, M(margin), 0, 256 },
+	{ SEC_MIX, { "inputs", p_inputs, M(inputs), .required = true } },
+	{ SEC_MIX, { "size", p_size, M(width) } },
+	{ SEC_MIX, { "fps", p_int, M(fps), 1, 120 } },
+	{ SEC_MIX, { "layout", p_layout, M(layout) } },
+	{ SEC_MIX, { "pip_position", p_corner, M(pip_position) } },
+	{ SEC_MIX, { "pip_size", p_fraction, M(pip_size) } },
+	{ SEC_MIX, { "margin", p_int, M(margin), 0, 256 } },
 
-	{ SEC_OUTPUT, "type", p_output_type, O(type), .required = true },
-	{ SEC_OUTPUT, "track", p_name, O(track), 0, SZ(struct mc_output_config, track), .required = true },
-	{ SEC_OUTPUT, "host", p_host, O(host), 0, SZ(struct mc_output_config, host), .required = true },
-	{ SEC_OUTPUT, "ports", p_ports, O(ports) },
-	{ SEC_OUTPUT, "port", p_single_port, O(ports), 1 }, /* a destination: 0 is not a port (ports: 1..) */
-	{ SEC_OUTPUT, "local_port", p_port, O(local_port), 0 },
-	{ SEC_OUTPUT, "srtp_key_file", p_string, O(srtp_key_file), 0, SZ(struct mc_output_config, srtp_key_file) },
-	{ SEC_OUTPUT, "srtp_suite", p_srtp_suite, O(srtp_suite) },
-	{ SEC_OUTPUT, "payload_type", p_int, O(payload_type), 96, 127 },
-	{ SEC_OUTPUT, "mtu", p_int, O(mtu), 300, 1500 },
-	{ SEC_OUTPUT, "ssrcs", p_ssrcs, O(ssrcs) },
-	{ SEC_OUTPUT, "cname", p_string, O(cname), 0, SZ(struct mc_output_config, cname) },
-	{ SEC_OUTPUT, "rtcp_port", p_port, O(rtcp_port), 1 },
-	{ SEC_OUTPUT, "rtcp_mux", p_bool, O(rtcp_mux) },
-	{ SEC_OUTPUT, "rtcp", p_rtcp_mode, O(rtcp) },
+	{ SEC_OUTPUT, { "type", p_output_type, O(type), .required = true } },
+	{ SEC_OUTPUT, { "track", p_name, O(track), 0, SZ(struct mc_output_config, track), .required = true } },
+	{ SEC_OUTPUT, { "host", p_host, O(host), 0, SZ(struct mc_output_config, host), .required = true } },
+	{ SEC_OUTPUT, { "ports", p_ports, O(ports) } },
+	{ SEC_OUTPUT, { "port", p_single_port, O(ports), 1 } }, /* a destination: 0 is not a port (ports: 1..) */
+	{ SEC_OUTPUT, { "local_port", p_port, O(local_port), 0 } },
+	{ SEC_OUTPUT, { "srtp_key_file", p_string, O(srtp_key_file), 0, SZ(struct mc_output_config, srtp_key_file) } },
+	{ SEC_OUTPUT, { "srtp_suite", p_srtp_suite, O(srtp_suite) } },
+	{ SEC_OUTPUT, { "payload_type", p_int, O(payload_type), 96, 127 } },
+	{ SEC_OUTPUT, { "mtu", p_int, O(mtu), 300, 1500 } },
+	{ SEC_OUTPUT, { "ssrcs", p_ssrcs, O(ssrcs) } },
+	{ SEC_OUTPUT, { "cname", p_string, O(cname), 0, SZ(struct mc_output_config, cname) } },
+	{ SEC_OUTPUT, { "rtcp_port", p_port, O(rtcp_port), 1 } },
+	{ SEC_OUTPUT, { "rtcp_mux", p_bool, O(rtcp_mux) } },
+	{ SEC_OUTPUT, { "rtcp", p_rtcp_mode, O(rtcp) } },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(N_KEYS <= 64, "seen-key bitmask is 64 bits");
@@ -516,6 +438,14 @@ struct parse_state {
 	int daemon_line;     /* where [daemon] was, 0 before */
 	uint64_t seen;        /* keys seen in the current section */
 	int seen_line[N_KEYS];
+	/* A source section's other keys wait for the section's end: only then is `type` (which may come
+	 * last) known, and with it the backend whose option table they belong to. */
+	int n_deferred;
+	struct deferred_key {
+		char name[32];
+		char value[256];
+		int line;
+	} deferred[MC_SOURCE_MAX_OPTS + 8];
 	/* reader */
 	const char *data;
 	size_t len, pos;
@@ -635,7 +565,6 @@ static void begin_section(struct parse_state *st, const char *name, int line)
 		struct mc_source_config *s = (void *)entry;
 		s->line = line;
 		s->width = 1280, s->height = 720, s->fps = 30;
-		s->realtime = true;
 		break;
 	}
 	case SEC_TRACK: {
@@ -676,7 +605,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct key *k = &keys[i];
-		if (k->section != st->kind || strcmp(k->name, name) != 0)
+		if (k->section != st->kind || strcmp(k->o.name, name) != 0)
 			continue;
 		if (st->seen & (1ull << i)) {
 			report(st, st->line, "%s: duplicate key (first set on line %d)", name, st->seen_line[i]);
@@ -685,8 +614,20 @@ static int handler(void *user, const char *section, const char *name, const char
 		st->seen |= 1ull << i;
 		st->seen_line[i] = st->line;
 		char err[256] = "invalid value";
-		if (k->parse(k, value, (char *)st->section + k->offset, err, sizeof(err)))
+		if (k->o.parse(&k->o, value, (char *)st->section + k->o.offset, err, sizeof(err)))
 			report(st, st->line, "%s: %s", name, err);
+		return 1;
+	}
+	if (st->kind == SEC_SOURCE && strlen(name) < sizeof(st->deferred[0].name) &&
+	    strlen(value) < sizeof(st->deferred[0].value)) {
+		if (st->n_deferred == (int)(sizeof(st->deferred) / sizeof(st->deferred[0]))) {
+			report(st, st->line, "%s: too many keys in [source.%s]", name, (const char *)st->section);
+			return 1;
+		}
+		struct deferred_key *d = &st->deferred[st->n_deferred++];
+		strcpy(d->name, name);
+		strcpy(d->value, value);
+		d->line = st->line;
 		return 1;
 	}
 	if (st->kind == SEC_DAEMON)
@@ -699,7 +640,7 @@ static int handler(void *user, const char *section, const char *name, const char
 static bool seen_key(const struct parse_state *st, const char *name, int *line)
 {
 	for (size_t i = 0; i < N_KEYS; i++) {
-		if (keys[i].section == st->kind && strcmp(keys[i].name, name) == 0 && (st->seen & (1ull << i))) {
+		if (keys[i].section == st->kind && strcmp(keys[i].o.name, name) == 0 && (st->seen & (1ull << i))) {
 			if (line)
 				*line = st->seen_line[i];
 			return true;
@@ -736,34 +677,84 @@ static void finish_mix(struct parse_state *st, struct mc_mix_config *m)
 			report(st, line, "%s: only with layout = pip (this mix's layout is %s)", pip_keys[i], lname);
 }
 
+static bool key_of_any_backend(const char *name)
+{
+	for (size_t i = 0; mc_source_backends[i]; i++)
+		if (mc_option_find(mc_source_backends[i]->options, name, NULL))
+			return true;
+	return false;
+}
+
+/* A source section's backend keys, now that `type` is known: parsed through the backend's option table
+ * into its own options struct. A key of another backend, or of none, is an error on its own line. */
+static void finish_source(struct parse_state *st, struct mc_source_config *s)
+{
+	const struct mc_source_ops *b = s->backend;
+	int line;
+	s->file = st->cfg->path;
+	if (seen_key(st, "size", &line))
+		s->size_line = line;
+	if (seen_key(st, "fps", &line))
+		s->fps_line = line;
+	if (b && !(b->generic_keys & MC_SOURCE_TAKES_SIZE) && s->size_line)
+		report(st, s->size_line, "size: not a key of this source type");
+	if (b && !(b->generic_keys & MC_SOURCE_TAKES_FPS) && s->fps_line)
+		report(st, s->fps_line, "fps: not a key of this source type");
+	if (b && b->options_size && !(s->opts = calloc(1, b->options_size))) {
+		report(st, s->line, "[source.%s]: out of memory", s->name);
+		return;
+	}
+	if (s->opts && b->options_defaults)
+		memcpy(s->opts, b->options_defaults, b->options_size);
+	for (int i = 0; i < st->n_deferred; i++) {
+		const struct deferred_key *d = &st->deferred[i];
+		int idx;
+		const struct mc_option *o = b ? mc_option_find(b->options, d->name, &idx) : NULL;
+		if (!o) {
+			if (key_of_any_backend(d->name)) {
+				if (b) /* without a valid type, that error stands for this one */
+					report(st, d->line, "%s: not a key of this source type", d->name);
+			} else {
+				report(st, d->line, "%s: unknown key in [source.%s]", d->name, s->name);
+			}
+			continue;
+		}
+		if (s->opt_line[idx]) {
+			report(st, d->line, "%s: duplicate key (first set on line %d)", d->name, s->opt_line[idx]);
+			continue;
+		}
+		s->opt_line[idx] = d->line;
+		char err[256] = "invalid value";
+		if (o->parse(o, d->value, (char *)s->opts + o->offset, err, sizeof(err)))
+			report(st, d->line, "%s: %s", d->name, err);
+	}
+	for (int i = 0; b && b->options && b->options[i].name; i++)
+		if (b->options[i].required && !s->opt_line[i])
+			report(st, st->section_line, "[source.%s]: missing required key '%s' (type = %s)", s->name,
+			       b->options[i].name, b->name);
+}
+
 /* Checks that need the whole section: required keys and keys that only some types take. */
 static void finish_section(struct parse_state *st)
 {
 	if (!st->section || st->kind == SEC_DAEMON)
 		goto out;
 	const char *sname = st->section; /* name is the first member */
-	unsigned type = 0;
-	if (st->kind == SEC_SOURCE)
-		type = ((struct mc_source_config *)st->section)->type;
 	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct key *k = &keys[i];
 		if (k->section != st->kind)
 			continue;
 		bool seen = st->seen & (1ull << i);
-		if (k->required && !seen)
-			report(st, st->section_line, "[%s.%s]: missing required key '%s'", section_prefix(st->kind), sname, k->name);
-		if (seen && type && k->only_types && !(k->only_types & (1u << type)))
-			report(st, st->seen_line[i], "%s: not a key of this source type", k->name);
+		if (k->o.required && !seen)
+			report(st, st->section_line, "[%s.%s]: missing required key '%s'", section_prefix(st->kind), sname, k->o.name);
 	}
 	int line;
-	if (st->kind == SEC_SOURCE && type == MC_SOURCE_FILE && !seen_key(st, "path", NULL))
-		report(st, st->section_line, "[source.%s]: missing required key 'path' (type = file)", sname);
+	if (st->kind == SEC_SOURCE)
+		finish_source(st, st->section);
 	if (st->kind == SEC_TRACK && seen_key(st, "input", &line))
 		((struct mc_track_config *)st->section)->input_line = line;
 	if (st->kind == SEC_MIX)
 		finish_mix(st, st->section);
-	if (st->kind == SEC_SOURCE && seen_key(st, "path", &line))
-		((struct mc_source_config *)st->section)->path_line = line;
 	if (st->kind == SEC_OUTPUT) {
 		struct mc_output_config *o = st->section;
 		bool has_ports = seen_key(st, "ports", &line), has_port = seen_key(st, "port", NULL);
@@ -796,6 +787,7 @@ static void finish_section(struct parse_state *st)
 out:
 	st->section = NULL;
 	st->kind = SEC_NONE;
+	st->n_deferred = 0;
 }
 
 /* The line reader for ini_parse_stream: counts lines and tells sections (with their line) to the parser
@@ -844,51 +836,6 @@ static char *reader(char *str, int num, void *stream)
 }
 
 /* ---- cross-section checks and key files ---------------------------------------------------------------- */
-
-size_t mc_srtp_suite_key_len(enum mc_srtp_suite suite)
-{
-	switch (suite) {
-	case MC_SRTP_AES_CM_128_HMAC_SHA1_80:
-	case MC_SRTP_AES_CM_128_HMAC_SHA1_32: return 30; /* 16-byte key + 14-byte salt, RFC 4568 */
-	case MC_SRTP_AEAD_AES_128_GCM: return 28;       /* 16-byte key + 12-byte salt, RFC 7714 */
-	default: return 0;
-	}
-}
-
-int mc_srtp_key_decode(const char *b64, enum mc_srtp_suite suite, uint8_t *key, size_t *len, char *err, size_t errlen)
-{
-	char clean[128];
-	size_t n = 0;
-	/* Accept the bare base64 or the SDP form "inline:KEY|lifetime|MKI" (the part up to '|'). */
-	const char *p = skip_space(b64);
-	if (strncmp(p, "inline:", 7) == 0)
-		p += 7;
-	for (; *p && *p != '|'; p++) {
-		if (isspace((unsigned char)*p))
-			continue;
-		if (n + 1 >= sizeof(clean)) {
-			snprintf(err, errlen, "too long for an SRTP master key");
-			return -EINVAL;
-		}
-		clean[n++] = *p;
-	}
-	clean[n] = '\0';
-	uint8_t buf[96];
-	int got = av_base64_decode(buf, clean, sizeof(buf));
-	size_t want = mc_srtp_suite_key_len(suite);
-	if (got < 0 || n == 0) {
-		snprintf(err, errlen, "not valid base64");
-		return -EINVAL;
-	}
-	if ((size_t)got != want) {
-		snprintf(err, errlen, "decodes to %d bytes; the suite needs %zu (master key + salt)", got, want);
-		return -EINVAL;
-	}
-	memcpy(key, buf, want);
-	*len = want;
-	memset(buf, 0, sizeof(buf));
-	return 0;
-}
 
 static void load_key_file(struct parse_state *st, struct mc_output_config *o)
 {
@@ -984,17 +931,33 @@ static void cross_check(struct parse_state *st)
 	struct mc_config *c = st->cfg;
 	if (c->n_tracks == 0)
 		report(st, 1, "no [track.NAME] section: nothing to send");
-	for (int i = 0; i < c->n_sources; i++) {
-		struct mc_source_config *s = &c->sources[i];
-		if (s->type == MC_SOURCE_FILE && s->path[0] && access(s->path, R_OK) != 0)
-			report(st, s->path_line, "[source.%s] path: cannot read '%s': %s", s->name, s->path, strerror(errno));
-	}
 	check_mixes(st);
 	for (int i = 0; i < c->n_tracks; i++) {
 		struct mc_track_config *t = &c->tracks[i];
-		if (t->input[0] && !mc_config_find_source(c, t->input) && !mc_config_find_mix(c, t->input))
+		struct mc_source_config *s = (struct mc_source_config *)mc_config_find_source(c, t->input);
+		if (t->input[0] && !s && !mc_config_find_mix(c, t->input))
 			report(st, t->input_line, "[track.%s] input: no [source.%s] or [mix.%s] section", t->name, t->input,
 			       t->input);
+		if (s)
+			s->consumers++;
+	}
+	for (int i = 0; i < c->n_mixes; i++)
+		for (int k = 0; k < c->mixes[i].n_inputs; k++) {
+			struct mc_source_config *s = (struct mc_source_config *)mc_config_find_source(c, c->mixes[i].inputs[k]);
+			if (s)
+				s->consumers++;
+		}
+	/* What a backend checks beyond its values' syntax (a file that must be there), on the key's line. */
+	for (int i = 0; i < c->n_sources; i++) {
+		struct mc_source_config *s = &c->sources[i];
+		const char *key = NULL;
+		char err[400];
+		if (s->backend && s->backend->check && s->backend->check(s, &key, err, sizeof(err))) {
+			int line = s->line;
+			if (key)
+				mc_source_opt(s, key, &line);
+			report(st, line ? line : s->line, "[source.%s] %s%s%s", s->name, key ? key : "", key ? ": " : "", err);
+		}
 	}
 	check_consumers(st);
 	for (int i = 0; i < c->n_outputs; i++) {
@@ -1047,6 +1010,15 @@ static bool input_used(const struct mc_config *cfg, const char *name, int depth)
 }
 
 bool mc_config_input_used(const struct mc_config *cfg, const char *name) { return input_used(cfg, name, 0); }
+
+const void *mc_source_opt(const struct mc_source_config *s, const char *key, int *line)
+{
+	int idx;
+	const struct mc_option *o = s->backend && s->opts ? mc_option_find(s->backend->options, key, &idx) : NULL;
+	if (line)
+		*line = o ? s->opt_line[idx] : 0;
+	return o ? (const char *)s->opts + o->offset : NULL;
+}
 
 const struct mc_track_config *mc_config_find_track(const struct mc_config *cfg, const char *name)
 {
@@ -1136,5 +1108,7 @@ void mc_config_free(struct mc_config *cfg)
 		return;
 	for (int i = 0; i < MC_MAX_OUTPUTS; i++)
 		memset(cfg->outputs[i].srtp_key, 0, sizeof(cfg->outputs[i].srtp_key));
+	for (int i = 0; i < MC_MAX_SOURCES; i++)
+		free(cfg->sources[i].opts);
 	free(cfg);
 }

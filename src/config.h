@@ -17,7 +17,7 @@
 #define MC_PATH_MAX 512
 #define MC_SRTP_KEY_MAX 46
 
-enum mc_source_type { MC_SOURCE_NONE = 0, MC_SOURCE_TESTSRC, MC_SOURCE_FILE, MC_SOURCE_KMS };
+#define MC_SOURCE_MAX_OPTS 16 /* keys in one source backend's option table */
 enum mc_layout { MC_LAYOUT_GRID = 0, MC_LAYOUT_SINGLE, MC_LAYOUT_PIP, MC_LAYOUT_SIDE_BY_SIDE };
 enum mc_corner { MC_CORNER_BOTTOM_RIGHT = 0, MC_CORNER_BOTTOM_LEFT, MC_CORNER_TOP_RIGHT, MC_CORNER_TOP_LEFT };
 enum mc_codec { MC_CODEC_H264 = 0, MC_CODEC_VP8 };
@@ -40,18 +40,20 @@ struct mc_layer_config {
 	int bitrate; /* bit/s */
 };
 
+struct mc_source_ops;
+
+/* The generic keys (type, size, fps) are parsed here; every other key of a source section belongs to its
+ * backend, which declares it in the option table of its mc_source_ops and finds it in `opts`. */
 struct mc_source_config {
 	char name[MC_NAME_MAX];
 	int line;
-	enum mc_source_type type;
+	const char *file;                   /* the configuration's file name, for messages at run time */
+	const struct mc_source_ops *backend; /* named by `type` */
 	int width, height, fps;
-	char path[MC_PATH_MAX];
-	int path_line;
-	bool loop, realtime;
-	char device[MC_PATH_MAX]; /* kms: /dev/dri/cardN, or a driver name (drmGetVersion); empty: the first card with a picture */
-	char connector[32];       /* kms: e.g. HDMI-A-1; empty: the first active CRTC */
-	bool solid;         /* testsrc pattern = solid:RRGGBB: one colour, unchanging (a slate, a test picture) */
-	uint8_t rgb[3];
+	int size_line, fps_line;            /* 0: not set (the defaults) */
+	int consumers;                      /* tracks and mixes that take this source: sizes a camera's buffer pool */
+	void *opts;                         /* the backend's keys (backend->options_size), defaults filled in */
+	int opt_line[MC_SOURCE_MAX_OPTS];   /* line of each key of backend->options, 0: not set */
 };
 
 /* [mix.NAME]: N inputs (sources or other mixes) composed into one picture at the mix's own rate. */
@@ -138,6 +140,9 @@ const struct mc_track_config *mc_config_find_track(const struct mc_config *cfg, 
 const struct mc_mix_config *mc_config_find_mix(const struct mc_config *cfg, const char *name);
 /* Whether a track, or a mix that is used itself, takes `name` (a source or a mix) as its input. */
 bool mc_config_input_used(const struct mc_config *cfg, const char *name);
+/* The backend key `key` of a source: its value's address in s->opts (NULL: the backend has no such key)
+ * and the line it was set on (0: the default). For messages at run time that name file, line and key. */
+const void *mc_source_opt(const struct mc_source_config *s, const char *key, int *line);
 
 /* Parsers shared with tools and tests. */
 int mc_parse_size(const char *s, int *w, int *h);

@@ -88,3 +88,11 @@ bool mc_frame_equal(const AVFrame *a, const AVFrame *b)
 int mc_frame_pool_width(const struct mc_frame_pool *pool) { return pool->width; }
 int mc_frame_pool_height(const struct mc_frame_pool *pool) { return pool->height; }
 enum AVPixelFormat mc_frame_pool_format(const struct mc_frame_pool *pool) { return pool->format; }
+
+const struct mc_frame_dmabuf *mc_frame_get_dmabuf(const AVFrame *f)
+{
+	if (!f->opaque_ref || f->opaque_ref->size != sizeof(struct mc_frame_dmabuf))
+		return NULL;
+	const struct mc_frame_dmabuf *d = (const struct mc_frame_dmabuf *)f->opaque_ref->data;
+	return d->map == f->data[0] ? d : NULL;
+}

@@ -5,6 +5,7 @@
 #define MC_FRAME_H
 
 #include <libavutil/frame.h>
+#include <libavutil/hwcontext_drm.h>
 #include <libavutil/pixfmt.h>
 #include <stdbool.h>
 
@@ -16,6 +17,18 @@ void mc_frame_pool_destroy(struct mc_frame_pool *pool);
 AVFrame *mc_frame_pool_get(struct mc_frame_pool *pool);
 /* Same size, format and pixels (CPU frames only; compares row by row, stops at the first difference). */
 bool mc_frame_equal(const AVFrame *a, const AVFrame *b);
+
+/* A CPU frame whose pixels are a device's buffer (a camera's V4L2 buffer, a KMS framebuffer) carries that
+ * buffer as a DMABUF in frame->opaque_ref: FFmpeg's AVDRMFrameDescriptor (what AV_PIX_FMT_DRM_PRIME frames
+ * carry in data[0]), so a hardware encoder can import the buffer without a copy, while data[] stays the
+ * CPU mapping for the software path. The fds stay open while the reference lives. */
+struct mc_frame_dmabuf {
+	AVDRMFrameDescriptor drm;
+	const uint8_t *map; /* the CPU address of the buffer's start (object 0, offset 0) */
+};
+/* The descriptor, if f carries one and f's pixels are that buffer (not a copy that inherited the
+ * properties); NULL otherwise. */
+const struct mc_frame_dmabuf *mc_frame_get_dmabuf(const AVFrame *f);
 
 int mc_frame_pool_width(const struct mc_frame_pool *pool);
 int mc_frame_pool_height(const struct mc_frame_pool *pool);

@@ -15,6 +15,7 @@
 struct mc_source_info {
 	int width, height;
 	int fps_num, fps_den; /* nominal rate */
+	const char *path;     /* how frames are made, for the stats: e.g. "nv12 mmap", "yuyv swscale", "mix" */
 };
 
 struct mc_producer {

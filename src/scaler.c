@@ -88,6 +88,7 @@ AVFrame *mc_scaler_run(struct mc_scaler *s, const AVFrame *in)
 	if (!out)
 		return NULL;
 	av_frame_copy_props(out, in);
+	av_buffer_unref(&out->opaque_ref); /* a device buffer's descriptor (frame.h): not this picture's */
 	if (s->ops->scale(s->priv, in, out)) {
 		av_frame_free(&out);
 		return NULL;

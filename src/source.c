@@ -3,15 +3,75 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "log.h"
-#include "registry.h"
+#include "placeholder.h"
+
+#define MOD "source"
+
+/* Without signal: the placeholder at 2 fps (enough for the SFU to keep the stream, and a keyframe each
+ * interval for viewers who join), and a reopen 200 ms after the loss, then every 400 ms, then every 500 ms:
+ * an open() that fails costs next to nothing, and a camera that is plugged in again is found within half a
+ * second, which leaves time for its first frame within the 2 s a replug may take. */
+#define PLACEHOLDER_PERIOD_US 500000
+#define REOPEN_FIRST_US 200000
+#define REOPEN_MAX_US 500000
+
+const char *mc_source_state_name(enum mc_source_state st)
+{
+	switch (st) {
+	case MC_SOURCE_LIVE: return "live";
+	case MC_SOURCE_NO_SIGNAL: return "no signal";
+	default: return "ended";
+	}
+}
+
+static int backend_open(struct mc_source *s)
+{
+	memset(s->priv, 0, s->ops->priv_size ? s->ops->priv_size : 1);
+	s->stats.backend.why[0] = '\0';
+	int rc = s->ops->open(s->priv, s->cfg, &s->out.info, &s->stats.backend);
+	if (rc) {
+		s->ops->close(s->priv);
+		return rc;
+	}
+	s->open = true;
+	return 0;
+}
+
+static void backend_close(struct mc_source *s)
+{
+	if (s->open)
+		s->ops->close(s->priv);
+	s->open = false;
+}
+
+/* The state "no signal", entered at start or on a loss: logged once here, not at every reopen. */
+static void lose_signal(struct mc_source *s, int rc, bool at_start)
+{
+	mc_count_set(&s->stats.state, MC_SOURCE_NO_SIGNAL);
+	__atomic_store_n(&s->out.no_signal, true, __ATOMIC_RELEASE);
+	mc_count_inc(&s->stats.signal_losses);
+	mc_count_set(&s->stats.last_error, (uint64_t)-rc);
+	mc_count_set(&s->stats.no_signal_since_us, (uint64_t)mc_now_us());
+	const char *why = s->stats.backend.why;
+	mc_warn(MOD, "%s: no signal (%s%s)%s%s: sending the placeholder and reopening", s->cfg->name,
+		at_start ? "at start: " : "", strerror(-rc), *why ? ": " : "", why);
+	if (s->out.info.width < 16 || s->out.info.height < 16) { /* the placeholder's size: the configuration's */
+		s->out.info.width = s->cfg->width;
+		s->out.info.height = s->cfg->height;
+	}
+	if (s->out.info.fps_num <= 0 || s->out.info.fps_den <= 0)
+		s->out.info.fps_num = s->cfg->fps, s->out.info.fps_den = 1;
+}
 
 int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg)
 {
 	*out = NULL;
-	const struct mc_source_ops *ops = mc_registry_find_source(cfg->type);
+	const struct mc_source_ops *ops = cfg->backend;
 	if (!ops)
 		return -ENOTSUP;
 	struct mc_source *s = calloc(1, sizeof(*s));
@@ -25,14 +85,92 @@ int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg)
 		free(s);
 		return -ENOMEM;
 	}
-	int rc = ops->open(s->priv, cfg, &s->out.info);
+	int rc = backend_open(s);
+	if (rc && s->stats.backend.why[0] && !(ops->reconnects && (rc == -ENODEV || rc == -ENOENT)))
+		mc_err(MOD, "%s", s->stats.backend.why);
+	if (rc && ops->reconnects && (rc == -ENODEV || rc == -ENOENT)) {
+		/* Absent at start (not plugged in yet): the daemon runs, the source comes when the device does. */
+		s->out.info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, "none" };
+		lose_signal(s, rc, true);
+		rc = 0;
+	}
 	if (rc) {
 		mc_source_destroy(s);
 		return rc;
 	}
-	s->out.lossless = ops->lossless && ops->lossless(s->priv);
+	s->out.lossless = s->open && ops->lossless && ops->lossless(s->priv);
 	*out = s;
 	return 0;
+}
+
+static bool stopping(struct mc_source *s) { return __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE); }
+
+/* One reference per sink: the frame is shared, never copied. */
+static void deliver(struct mc_source *s, AVFrame *frame) { mc_producer_deliver(&s->out, frame); }
+
+static void send_placeholder(struct mc_source *s, int64_t now)
+{
+	if (s->slate && (mc_frame_pool_width(s->slate) != s->out.info.width ||
+			 mc_frame_pool_height(s->slate) != s->out.info.height)) {
+		mc_frame_pool_destroy(s->slate);
+		s->slate = NULL;
+	}
+	if (!s->slate && !(s->slate = mc_frame_pool_create(s->out.info.width, s->out.info.height, AV_PIX_FMT_YUV420P)))
+		return;
+	AVFrame *f = mc_frame_pool_get(s->slate);
+	if (!f)
+		return;
+	/* how long, so that a viewer sees the picture is live (and the track does not skip it as unchanged) */
+	int64_t since = (int64_t)mc_count_get(&s->stats.no_signal_since_us);
+	int secs = (int)((now - since) / 1000000);
+	char elapsed[32];
+	snprintf(elapsed, sizeof(elapsed), "%d:%02d", secs / 60, secs % 60);
+	const char *lines[] = { s->cfg->name, "no signal", elapsed };
+	mc_placeholder_draw(f, lines, 3);
+	f->pts = now;
+	mc_count_inc(&s->stats.placeholder_frames);
+	deliver(s, f);
+}
+
+static void sleep_until(struct mc_source *s, int64_t deadline)
+{
+	for (int64_t now = mc_now_us(); now < deadline && !stopping(s); now = mc_now_us()) {
+		int64_t d = deadline - now > 100000 ? 100000 : deadline - now; /* see a stop within 100 ms */
+		struct timespec ts = { 0, (long)d * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Without signal until the backend opens again (true) or the source stops (false). */
+static bool wait_for_signal(struct mc_source *s)
+{
+	int64_t next_frame = mc_now_us(), backoff = REOPEN_FIRST_US, next_open = next_frame + backoff;
+	int last_rc = -(int)mc_count_get(&s->stats.last_error);
+	char last_why[sizeof(s->stats.backend.why)];
+	snprintf(last_why, sizeof(last_why), "%s", s->stats.backend.why);
+	while (!stopping(s)) {
+		int64_t now = mc_now_us();
+		if (now >= next_frame) {
+			send_placeholder(s, now);
+			next_frame = now - next_frame > PLACEHOLDER_PERIOD_US ? now + PLACEHOLDER_PERIOD_US
+									      : next_frame + PLACEHOLDER_PERIOD_US;
+		}
+		if (now >= next_open) {
+			int rc = backend_open(s);
+			if (rc == 0)
+				return true;
+			const char *why = s->stats.backend.why;
+			if (rc != last_rc || strcmp(why, last_why)) /* once per change of the reason, not every try */
+				mc_warn(MOD, "%s: still no signal: %s%s%s", s->cfg->name, strerror(-rc), *why ? ": " : "", why);
+			last_rc = rc;
+			snprintf(last_why, sizeof(last_why), "%s", why);
+			mc_count_set(&s->stats.last_error, (uint64_t)-rc);
+			backoff = backoff * 2 > REOPEN_MAX_US ? REOPEN_MAX_US : backoff * 2;
+			next_open = mc_now_us() + backoff;
+		}
+		sleep_until(s, next_frame < next_open ? next_frame : next_open);
+	}
+	return false;
 }
 
 static void *source_thread(void *arg)
@@ -43,27 +181,49 @@ static void *source_thread(void *arg)
 	pthread_setname_np(pthread_self(), tname);
 	mc_thread_cpu_begin(&s->cpu);
 	bool failed = false;
-	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+	bool restoring = false; /* reopened after a loss: the first frame ends the outage */
+	while (!stopping(s)) {
+		if (!s->open) {
+			if (!wait_for_signal(s))
+				break;
+			restoring = true;
+		}
 		AVFrame *frame = NULL;
 		int64_t t0 = mc_now_us();
 		int rc = s->ops->read_frame(s->priv, &frame, &s->stop);
 		int64_t t1 = mc_now_us();
 		if (rc == MC_SOURCE_EOF) {
-			mc_info("source", "%s: end of stream after %llu frames", s->cfg->name,
-				(unsigned long long)s->stats.frames);
+			mc_info(MOD, "%s: end of stream after %llu frames", s->cfg->name,
+				(unsigned long long)mc_count_get(&s->stats.frames));
 			break;
 		}
 		if (rc < 0) {
-			if (rc == -EINTR || __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
+			if (rc == -EINTR || stopping(s))
 				break;
-			mc_err("source", "%s: %s; the source stops", s->cfg->name, strerror(-rc));
+			if (s->ops->reconnects) {
+				backend_close(s);
+				lose_signal(s, rc, false);
+				continue;
+			}
+			mc_err(MOD, "%s: %s; the source stops", s->cfg->name, strerror(-rc));
 			failed = true;
 			break;
 		}
+		if (restoring) {
+			int64_t since = (int64_t)mc_count_get(&s->stats.no_signal_since_us);
+			mc_count_set(&s->stats.last_restore_us, (uint64_t)(t1 - since));
+			mc_count_set(&s->stats.state, MC_SOURCE_LIVE);
+			__atomic_store_n(&s->out.no_signal, false, __ATOMIC_RELEASE);
+			mc_count_set(&s->stats.no_signal_since_us, 0);
+			mc_info(MOD, "%s: signal back: %dx%d, first frame %.3f s after the loss", s->cfg->name, s->out.info.width,
+				s->out.info.height, (double)(t1 - since) / 1e6);
+			restoring = false;
+		}
 		mc_hist_add(&s->stats.capture_wait, t1 - t0);
-		s->stats.frames++;
-		mc_producer_deliver(&s->out, frame);
+		mc_count_inc(&s->stats.frames);
+		deliver(s, frame);
 	}
+	mc_count_set(&s->stats.state, MC_SOURCE_ENDED);
 	mc_producer_end(&s->out, failed);
 	mc_thread_cpu_end(&s->cpu);
 	return NULL;
@@ -95,7 +255,8 @@ void mc_source_destroy(struct mc_source *s)
 		return;
 	mc_source_stop(s);
 	if (s->priv && s->ops)
-		s->ops->close(s->priv);
+		backend_close(s);
 	free(s->priv);
+	mc_frame_pool_destroy(s->slate);
 	free(s);
 }

@@ -57,10 +57,25 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 		const struct mc_source *s = d->sources[i];
 		mc_strbuf_printf(b, "%s{\"name\":", i ? "," : "");
 		mc_strbuf_json_string(b, s->cfg->name);
+		const struct mc_source_stats *st = &s->stats;
+		uint64_t frames = mc_count_get(&st->frames), copies = mc_count_get(&st->backend.copies);
+		int err = (int)mc_count_get(&st->last_error);
 		mc_strbuf_printf(b, ",\"type\":\"%s\",\"width\":%d,\"height\":%d,\"fps\":%.3f,\"frames\":%llu,\"ended\":%s,",
 				 s->ops->name, s->out.info.width, s->out.info.height,
 				 s->out.info.fps_den ? (double)s->out.info.fps_num / s->out.info.fps_den : 0,
-				 (unsigned long long)s->stats.frames, mc_producer_ended(&s->out) ? "true" : "false");
+				 (unsigned long long)frames, mc_producer_ended(&s->out) ? "true" : "false");
+		/* the signal: a state of a running source; the reason is the errno of the last loss or reopen */
+		mc_strbuf_printf(b, "\"state\":\"%s\",\"signal_losses\":%llu,\"placeholder_frames\":%llu,\"last_error\":",
+				 mc_source_state_name((enum mc_source_state)mc_count_get(&st->state)),
+				 (unsigned long long)mc_count_get(&st->signal_losses),
+				 (unsigned long long)mc_count_get(&st->placeholder_frames));
+		mc_strbuf_json_string(b, err ? strerror(err) : "");
+		mc_strbuf_printf(b, ",\"last_restore_us\":%llu,\"path\":", (unsigned long long)mc_count_get(&st->last_restore_us));
+		mc_strbuf_json_string(b, s->out.info.path ? s->out.info.path : "");
+		/* picture copies (conversions, decodes) between the device's buffer and the frame handed on */
+		mc_strbuf_printf(b, ",\"copies\":%llu,\"copies_per_frame\":%.3f,\"corrupt_frames\":%llu,",
+				 (unsigned long long)copies, frames ? (double)copies / (double)frames : 0.0,
+				 (unsigned long long)mc_count_get(&st->backend.corrupt));
 		mc_strbuf_printf(b, "\"timing_us\":{");
 		hist(b, "capture_wait", &s->stats.capture_wait, false);
 		mc_strbuf_printf(b, "}}");

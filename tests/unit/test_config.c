@@ -13,6 +13,8 @@
 #include "check.h"
 #include "config.h"
 #include "log.h"
+#include "registry.h"
+#include "source.h"
 
 #define NAME "test.ini"
 
@@ -223,22 +225,28 @@ static void test_valid_full(void)
 	CHECK(mc_config_find_source(cfg, "nope") == NULL);
 	if (cam) {
 		CHECK_EQ(cam->line, 7);
-		CHECK_EQ(cam->type, MC_SOURCE_TESTSRC);
+		CHECK(cam->backend && strcmp(cam->backend->name, "testsrc") == 0);
 		CHECK_EQ(cam->width, 640);
 		CHECK_EQ(cam->height, 360);
 		CHECK_EQ(cam->fps, 25);
 	}
 	if (dflt) { /* defaults: 1280x720 at 30 */
-		CHECK_EQ(dflt->type, MC_SOURCE_TESTSRC);
+		CHECK(dflt->backend && strcmp(dflt->backend->name, "testsrc") == 0);
 		CHECK_EQ(dflt->width, 1280);
 		CHECK_EQ(dflt->height, 720);
 		CHECK_EQ(dflt->fps, 30);
 	}
 	if (clip) {
-		CHECK_EQ(clip->type, MC_SOURCE_FILE);
-		CHECK_STR_EQ(clip->path, y4m);
-		CHECK(clip->loop);
-		CHECK(!clip->realtime);
+		/* the file backend's own keys, through its option table */
+		CHECK(clip->backend && strcmp(clip->backend->name, "file") == 0);
+		const char *path = mc_source_opt(clip, "path", NULL);
+		const bool *loop = mc_source_opt(clip, "loop", NULL), *realtime = mc_source_opt(clip, "realtime", NULL);
+		CHECK(path && loop && realtime);
+		if (path && loop && realtime) {
+			CHECK_STR_EQ(path, y4m);
+			CHECK(*loop);
+			CHECK(!*realtime);
+		}
 	}
 
 	const struct mc_track_config *main_t = mc_config_find_track(cfg, "main");
@@ -528,7 +536,7 @@ static void test_value_errors(void)
 	ERR1(SRC TRK "preset = very fast\n", 6, "preset:", "expected a name of letters, digits");
 	ERR1(SRC "[track.main]\ninput = my cam\nlayers = 640x360@30:800k\n", 4, "input:", "expected a name");
 	/* source keys */
-	ERR1("[source.cam]\ntype = camera\n" TRK, 2, "type:", "expected one of testsrc, file, kms, got 'camera'");
+	ERR1("[source.cam]\ntype = camera\n" TRK, 2, "type:", "expected one of testsrc, file, v4l2");
 	ERR1("[source.f]\ntype = file\npath = /dev/null\nloop = maybe\n" TRK, 4, "loop:",
 	     "expected true or false, got 'maybe'");
 	/* daemon keys */
@@ -690,10 +698,11 @@ static void test_mix(void)
 	/* testsrc's pattern */
 	CHECK_EQ(load(SRC "pattern = solid:C0ff20\n" TRK, &cfg, &nerr), 0);
 	if (cfg) {
-		CHECK(cfg->sources[0].solid);
-		CHECK_EQ(cfg->sources[0].rgb[0], 0xc0);
-		CHECK_EQ(cfg->sources[0].rgb[1], 0xff);
-		CHECK_EQ(cfg->sources[0].rgb[2], 0x20);
+		int line = 0;
+		/* testsrc's own key (its option table); the colour itself is checked on decoded pictures by
+		 * tests/integration/mixer.py */
+		CHECK(mc_source_opt(&cfg->sources[0], "pattern", &line) != NULL);
+		CHECK_EQ(line, 3);
 		mc_config_free(cfg);
 	}
 	CHECK(expect_valid(SRC "pattern = bars\n" TRK));
@@ -811,6 +820,111 @@ static void test_key_files(void)
 	}
 	unlink(key);
 }
+
+/* ---- backend option tables ------------------------------------------------------------------------------ */
+
+/* Each source backend declares its own keys; the central table keeps type, size and fps. */
+static void test_backend_options(void)
+{
+	struct mc_config *cfg = NULL;
+	int nerr;
+	/* v4l2's keys, given before and after `type`; the generic size and fps apply to it */
+	CHECK_EQ(load("[source.cam]\ndevice = usb-Cam_123-video-index0\ntype = v4l2\nformat = mjpeg\nsize = 640x360\n"
+		      "fps = 15\n" TRK, &cfg, &nerr), 0);
+	if (cfg) {
+		const struct mc_source_config *c = &cfg->sources[0];
+		CHECK(c->backend && strcmp(c->backend->name, "v4l2") == 0);
+		int line = 0;
+		const char *dev = mc_source_opt(c, "device", &line);
+		CHECK(dev && strcmp(dev, "usb-Cam_123-video-index0") == 0);
+		CHECK_EQ(line, 2);
+		const int *fmt = mc_source_opt(c, "format", &line);
+		CHECK(fmt && *fmt == 3); /* MC_V4L2_MJPEG */
+		CHECK_EQ(line, 4);
+		CHECK_EQ(c->width, 640);
+		CHECK_EQ(c->fps, 15);
+		CHECK_EQ(c->size_line, 5);
+		CHECK_EQ(c->fps_line, 6);
+		CHECK_EQ(c->consumers, 1); /* the track takes it: a camera sizes its buffer pool by this */
+		CHECK(mc_source_opt(c, "path", &line) == NULL); /* not its key */
+		CHECK_EQ(line, 0);
+		CHECK_STR_EQ(c->file, NAME);
+		mc_config_free(cfg);
+	}
+	/* defaults of a backend key: format = auto (0), set on no line */
+	CHECK_EQ(load("[source.cam]\ntype = v4l2\ndevice = /dev/video0\n" TRK, &cfg, &nerr), 0);
+	if (cfg) {
+		int line = -1;
+		const int *fmt = mc_source_opt(&cfg->sources[0], "format", &line);
+		CHECK(fmt && *fmt == 0);
+		CHECK_EQ(line, 0);
+		CHECK_EQ(cfg->sources[0].size_line, 0);
+		mc_config_free(cfg);
+	}
+	/* file's defaults: realtime on, loop off */
+	CHECK_EQ(load("[source.f]\ntype = file\npath = /dev/null\n[track.main]\ninput = f\nlayers = 640x360@30:800k\n", &cfg,
+		      &nerr), 0);
+	if (cfg) {
+		const bool *rt = mc_source_opt(&cfg->sources[0], "realtime", NULL), *loop = mc_source_opt(&cfg->sources[0], "loop", NULL);
+		CHECK(rt && *rt && loop && !*loop);
+		mc_config_free(cfg);
+	}
+	/* errors, each on its line naming the key */
+	ERR1("[source.cam]\ntype = v4l2\n" TRK, 1, "[source.cam]", "missing required key 'device' (type = v4l2)");
+	ERR1("[source.cam]\ntype = v4l2\ndevice = /dev/video0\nformat = rgb\n" TRK, 4, "format:",
+	     "expected one of auto, nv12, yuyv, mjpeg, got 'rgb'");
+	ERR1("[source.cam]\nformat = nv12\ntype = v4l2\ndevice = /dev/video0\nformat = yuyv\n" TRK, 5, "format:",
+	     "duplicate key (first set on line 2)");
+	ERR1("[source.cam]\ntype = v4l2\ndevice =\n" TRK, 3, "device:", "empty value");
+	ERR1("[source.cam]\ntype = v4l2\ndevice = /dev/video0\npath = /dev/null\n" TRK, 4, "path:",
+	     "not a key of this source type");
+	ERR1("[source.f]\ndevice = /dev/video0\ntype = file\npath = /dev/null\n" TRK, 2, "device:",
+	     "not a key of this source type");
+	ERR1("[source.cam]\ntype = v4l2\ndevice = /dev/video0\nexposure = 3\n" TRK, 4, "exposure:",
+	     "unknown key in [source.cam]");
+	/* an unknown key is an error even when the type is missing or wrong (the type's error comes too) */
+	CHECK(expect_error(__LINE__, "[source.cam]\nexposure = 3\n" TRK, 2, 2, "exposure:", "unknown key in [source.cam]"));
+	CHECK(expect_error(__LINE__, "[source.cam]\ntype = vnc\ndevice = /dev/dri/card0\n" TRK, 1, 2, "type:",
+			   "expected one of testsrc, file, v4l2"));
+	/* kms (when built with libdrm): device and connector are its own keys, fps the generic one, size not */
+	bool have_kms = false;
+	for (size_t i = 0; mc_source_backends[i]; i++)
+		have_kms |= strcmp(mc_source_backends[i]->name, "kms") == 0;
+	if (have_kms) {
+		CHECK_EQ(load("[source.s]\ntype = kms\ndevice = vc4\nconnector = HDMI-A-1\nfps = 10\n"
+			      "[track.main]\ninput = s\nlayers = 640x360@10:800k\n", &cfg, &nerr), 0);
+		if (cfg) {
+			int line = 0;
+			CHECK_STR_EQ((const char *)mc_source_opt(&cfg->sources[0], "device", NULL), "vc4");
+			CHECK_STR_EQ((const char *)mc_source_opt(&cfg->sources[0], "connector", &line), "HDMI-A-1");
+			CHECK_EQ(line, 4);
+			CHECK_EQ(cfg->sources[0].fps, 10);
+			mc_config_free(cfg);
+		}
+		CHECK(expect_valid("[source.cam]\ntype = kms\n" TRK)); /* the first lit card and CRTC */
+		ERR1("[source.cam]\ntype = kms\nsize = 1280x720\n" TRK, 3, "size:", "not a key of this source type");
+		ERR1("[source.cam]\ntype = kms\nconnector = HDMI A 1\n" TRK, 3, "connector:", "expected a name");
+		ERR1("[source.cam]\ntype = kms\nformat = nv12\n" TRK, 3, "format:", "not a key of this source type");
+	}
+	/* a key of some backend with a missing type: only the type's error */
+	ERR1("[source.cam]\ndevice = /dev/video0\n" TRK, 1, "[source.cam]", "missing required key 'type'");
+	/* a value longer than a key's field */
+	char text[1024], longv[600];
+	memset(longv, 'd', sizeof(longv) - 1);
+	longv[sizeof(longv) - 1] = '\0';
+	snprintf(text, sizeof(text), "[source.cam]\ntype = v4l2\ndevice = /dev/%.180s\n" TRK, longv);
+	CHECK(expect_valid(text));
+	/* two sources with their own tables in one file; consumers counted per source */
+	CHECK_EQ(load("[source.a]\ntype = v4l2\ndevice = /dev/video0\n[source.b]\ntype = testsrc\n"
+		      "[track.t1]\ninput = a\nlayers = 640x360@30:800k\n[track.t2]\ninput = a\nlayers = 320x180@15:200k\n",
+		      &cfg, &nerr), 0);
+	if (cfg) {
+		CHECK_EQ(cfg->sources[0].consumers, 2);
+		CHECK_EQ(cfg->sources[1].consumers, 0);
+		mc_config_free(cfg);
+	}
+}
+
 
 /* ---- the shared parsers ------------------------------------------------------------------------------------ */
 
@@ -976,6 +1090,7 @@ int main(void)
 	RUN(test_section_checks);
 	RUN(test_mix);
 	RUN(test_key_files);
+	RUN(test_backend_options);
 	RUN(test_parse_size);
 	RUN(test_parse_bitrate);
 	RUN(test_parse_layers);
