@@ -2,14 +2,15 @@
 """The kms source against a real KMS driver (runs in the kernel lane's guest: guest-run --modules bochs [vivid]).
 
   kms_source.py MIXCASTD KMS_DRAW screen       the bochs framebuffer captured, and a mode set followed
-  kms_source.py MIXCASTD KMS_DRAW pip DEVICE   the screen and a vivid camera (v4l2 source) mixed as pip
+  kms_source.py MIXCASTD KMS_DRAW pip          the screen and vivid's camera (the v4l2 source) mixed as pip
 
 screen: kms_draw puts quadrants (red, green / blue, white) at 1280x720 on bochs's CRTC; mixcastd (type = kms)
 captures it at 5 fps into one 640x360 H.264 layer to a plain-RTP port on the guest's loopback, where FFmpeg
-decodes it. After a few seconds kms_draw exits (its framebuffer goes, the CRTC turns off) and a second
-kms_draw sets another mode, 1024x768, with eight colour bars. mixcastd must follow without restarting or an
-error: the decoded picture is the quadrants first and the bars at the end, pixel for pixel where each colour
-must be; its log shows both framebuffers; it exits 0 at SIGTERM.
+decodes it. kms_draw then sets a second mode, 1024x768 (a new framebuffer): mixcastd follows it in place,
+without restarting or an error. Then kms_draw exits (its framebuffer goes, the CRTC turns off: "no signal",
+the placeholder) and a second kms_draw sets 1024x768 with eight colour bars: the signal comes back by
+itself. The decoded picture is the quadrants first and the bars at the end, pixel for pixel where each colour
+must be; mixcastd exits 0 at SIGTERM.
 
 pip: kms_draw's bars at 1280x720 and vivid (the v4l2 source, 640x360) in a pip mix (camera bottom-right,
 a quarter of the width); the decoded picture shows the bars around and vivid's picture inside the pip.
@@ -45,6 +46,13 @@ def drm_card(driver):
             continue
         if os.path.basename(os.path.realpath(d + "/device/driver")) == driver:
             return "/dev/dri/" + os.path.basename(d)
+    return None
+
+
+def video_node(name):
+    for f in sorted(glob.glob("/sys/class/video4linux/video*/name")):
+        if open(f).read().strip() == name:
+            return "/dev/" + os.path.basename(os.path.dirname(f))
     return None
 
 
@@ -103,6 +111,25 @@ def report(f, points, label):
         check(near(got, want), f"{label}: {what} at ({x}, {y}) is {got}, want {want}")
 
 
+def udp_bound(port):
+    want = ":%04X" % port
+    try:
+        with open("/proc/net/udp") as f:
+            return any(line.split()[1].endswith(want) for line in f.readlines()[1:])
+    except OSError:
+        return False
+
+
+def wait_until(cond, secs):
+    """Polls cond every 0.2 s for at most secs (TCG on a shared machine: times vary a lot). True when met."""
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.2)
+    return cond()
+
+
 def write_conf(path, body):
     with open(path, "w") as f:
         f.write(body + f"""
@@ -123,6 +150,7 @@ def receiver(tmp):
     log = open(os.path.join(tmp, "ffmpeg.log"), "w")
     p = start(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", "-protocol_whitelist", "file,udp,rtp",
                "-i", sdp, "-f", "rawvideo", "-pix_fmt", "rgb24", "-y", out], log)
+    check(wait_until(lambda: udp_bound(PORT), 30), f"FFmpeg listens on UDP {PORT}")
     return p, out
 
 
@@ -139,31 +167,53 @@ keyframe_interval = 1
 """)
     dlog = open(os.path.join(tmp, "mixcastd.log"), "w+")
     klog = open(os.path.join(tmp, "kms_draw.log"), "w+")
-    # kms_draw first: it becomes the card's DRM master and sets the mode (mixcastd only reads)
-    draw1 = start([kms_draw, "-c", card, "-p", "quad", "-t", "9", "1280x720"], klog)
+    # kms_draw first: it becomes the card's DRM master and sets the mode (mixcastd only reads). Each phase
+    # lasts until the receiver has decoded what it should show (bounded): TCG on a shared machine is slow.
+    # Phase 1: the quadrants at 1280x720, then (the same kms_draw, 20 s later) a mode set to 1024x768 with the
+    # quadrants again: a new framebuffer on a CRTC that never goes dark, to be followed in place.
+    draw1 = start([kms_draw, "-c", card, "-p", "quad", "-t", "20", "-w", "1280x720", "1024x768"], klog)
     time.sleep(1.0)
     recv, out = receiver(tmp)
-    time.sleep(0.5)
     d = start([mixcastd, "-c", conf], dlog)
-    rc1 = draw1.wait(30)  # the quadrants for 9 s in all
-    time.sleep(1.0)       # the CRTC is off: mixcastd sends its last picture
+    saw_quad = wait_until(lambda: sum(matches(f, quad_points()) for f in frames_of(out)) >= 3, 60)
+    dlog.flush()
+    mode_set = wait_until(lambda: "1024x768 XR24" in open(dlog.name).read(), 60)
+    n = len(frames_of(out))
+    wait_until(lambda: len(frames_of(out)) >= n + 3, 30)
+    quad_after = frames_of(out)[-1:]
+    check(mode_set, "mixcastd attached the 1024x768 framebuffer of the mode set")
+    check(bool(quad_after) and matches(quad_after[0], quad_points()), "after the mode set the picture is still the quadrants")
+    # Phase 2: kms_draw ends: its framebuffer goes and the CRTC turns off (or shows the console again);
+    # another kms_draw sets 1024x768 with the bars.
+    rc1 = stop(draw1)  # closing the card removes its framebuffer: the CRTC goes off (or back to the console)
+    time.sleep(1.5)
     draw2 = start([kms_draw, "-c", card, "-p", "bars", "-t", "0", "-w", "1024x768"], klog)
-    time.sleep(7.0)
+    saw_bars = wait_until(lambda: (lambda fs: bool(fs) and matches(fs[-1], bar_points()))(frames_of(out)), 60)
+    time.sleep(1.0)
     still_running = d.poll() is None
     rc = stop(d, 15)
     stop(draw2)
     time.sleep(0.5)
     stop(recv)
-    check(rc1 == 0, f"kms_draw showed the quadrants at 1280x720 (exit {rc1})")
+    check(rc1 == 0, f"kms_draw showed the quadrants at 1280x720 until told to stop (exit {rc1})")
+    check(saw_quad and saw_bars, f"the receiver saw the quadrants ({saw_quad}), then the bars ({saw_bars})")
     check(still_running, "mixcastd kept running across the framebuffer's end and the mode set")
     check(rc == 0, f"mixcastd exits 0 at SIGTERM (got {rc})")
     dlog.seek(0)
     text = dlog.read()
-    attached = [l for l in text.splitlines() if "kms: screen:" in l and "framebuffer" in l and "LINEAR" in l]
+    lines = text.splitlines()
+    attached = [l for l in lines if "kms: screen:" in l and "framebuffer" in l and "LINEAR" in l]
     check(any("1280x720" in l for l in attached) and any("1024x768" in l for l in attached),
           f"mixcastd followed the framebuffers: {attached}")
+    first_720 = next((i for i, l in enumerate(lines) if "1280x720 XR24" in l), None)
+    first_768 = next((i for i, l in enumerate(lines) if "1024x768 XR24" in l), None)
+    in_place = first_720 is not None and first_768 is not None and first_720 < first_768 and \
+        not any("no signal" in l for l in lines[first_720:first_768])
+    check(in_place, "the mode set from 1280x720 to 1024x768 was followed in place (no 'no signal' between)")
     errors = [l for l in text.splitlines() if l.startswith("error")]
     check(not errors, f"no error in mixcastd's log ({errors[:3]})")
+    # the framebuffer's end is "no signal" (the placeholder), and the signal comes back by itself
+    check("no signal" in text and "signal back" in text, "the CRTC going off was 'no signal', then 'signal back'")
     frames = frames_of(out)
     check(len(frames) >= 5, f"FFmpeg decoded {len(frames)} pictures of {W}x{H} (>= 5)")
     if frames:
@@ -210,9 +260,8 @@ keyframe_interval = 1
     draw = start([kms_draw, "-c", card, "-p", "bars", "-t", "0", "-w", "1280x720"], klog)
     time.sleep(1.0)
     recv, out = receiver(tmp)
-    time.sleep(0.5)
     d = start([mixcastd, "-c", conf], dlog)
-    time.sleep(10.0)
+    wait_until(lambda: len(frames_of(out)) >= 10, 60)
     rc = stop(d, 15)
     stop(draw)
     time.sleep(0.5)
@@ -258,7 +307,11 @@ def main():
         if case == "screen":
             screen(mixcastd, kms_draw, card, tmp)
         elif case == "pip":
-            pip(mixcastd, kms_draw, card, sys.argv[4], tmp)
+            device = video_node("vivid-000-vid-cap")
+            if not device:
+                print("SKIP: no vivid capture node (guest-run --modules bochs,vivid)", file=sys.stderr)
+                return 77
+            pip(mixcastd, kms_draw, card, device, tmp)
         else:
             print(__doc__, file=sys.stderr)
             return 2
