@@ -41,7 +41,9 @@ static int swenc_open(void *priv, const struct mc_encoder_params *p, enum AVPixe
 		return -ENOMEM;
 	c->width = p->width;
 	c->height = p->height;
-	c->pix_fmt = AV_PIX_FMT_YUV420P;
+	/* libx264 takes NV12 as it is (its own pictures are NV12 inside): a camera's NV12 frame then goes to
+	 * the encoder without a conversion. libvpx takes I420 only. */
+	c->pix_fmt = p->codec == MC_CODEC_H264 && p->source_format == AV_PIX_FMT_NV12 ? AV_PIX_FMT_NV12 : AV_PIX_FMT_YUV420P;
 	/* pts in microseconds of capture time: the packets carry it back, and rate control sees real time */
 	c->time_base = (AVRational){ 1, 1000000 };
 	c->framerate = (AVRational){ p->fps, 1 };
@@ -83,7 +85,7 @@ static int swenc_open(void *priv, const struct mc_encoder_params *p, enum AVPixe
 		mc_err("encoder", "%s: %s failed to open: %s", p->name, codec->name, av_err2str(rc));
 		return rc == AVERROR(ENOMEM) ? -ENOMEM : -EINVAL;
 	}
-	*input_format = AV_PIX_FMT_YUV420P;
+	*input_format = c->pix_fmt;
 	return 0;
 }
 

@@ -228,7 +228,7 @@ static int filesrc_open(void *priv, const struct mc_source_config *cfg, struct m
 		return rc;
 	mc_pace_init(&s->pace, s->fps_num, s->fps_den);
 	/* the frames point into the mapped file: no copy */
-	*info = (struct mc_source_info){ s->width, s->height, s->fps_num, s->fps_den, "yuv420p mmap" };
+	*info = (struct mc_source_info){ s->width, s->height, s->fps_num, s->fps_den, "yuv420p mmap", AV_PIX_FMT_YUV420P };
 	mc_info("file", "%s: '%s' %dx%d at %d/%d fps, %zu frames%s%s", cfg->name, path, s->width, s->height,
 		s->fps_num, s->fps_den, s->n_frames, s->opts->realtime ? "" : ", as fast as possible",
 		s->opts->loop ? ", looped" : "");

@@ -507,6 +507,7 @@ static int kms_open(void *priv, const struct mc_source_config *cfg, struct mc_so
 	info->height = k->fb.height;
 	info->fps_num = cfg->fps;
 	info->fps_den = 1;
+	info->format = AV_PIX_FMT_YUV420P;
 	return 0;
 }
 

@@ -136,7 +136,8 @@ static int testsrc_open(void *priv, const struct mc_source_config *cfg, struct m
 	if (!t->pool)
 		return -ENOMEM;
 	mc_pace_init(&t->pace, cfg->fps, 1);
-	*info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, o->solid ? "yuv420p solid" : "yuv420p drawn" };
+	*info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, o->solid ? "yuv420p solid" : "yuv420p drawn",
+					 AV_PIX_FMT_YUV420P };
 	if (o->solid) {
 		if (!(t->solid = mc_frame_pool_get(t->pool)))
 			return -ENOMEM;

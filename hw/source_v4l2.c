@@ -456,6 +456,7 @@ static int v4l2_open(void *priv, const struct mc_source_config *cfg, struct mc_s
 	    (rc = start_streaming(s)))
 		return rc;
 	info->path = path_name(s->format);
+	info->format = s->format == MC_V4L2_NV12 ? AV_PIX_FMT_NV12 : s->format == MC_V4L2_YUYV ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_NONE;
 	char fc[5];
 	mc_info(MOD, "%s: %s: %s %dx%d at %.2f fps, %d buffers, %s", cfg->name, s->path,
 		mc_v4l2_fourcc_str(s->mode.fourcc, fc), info->width, info->height, (double)info->fps_num / info->fps_den,
@@ -523,11 +524,13 @@ static int decode_mjpeg(struct v4l2src *s, const struct v4l2_buffer *vb, AVFrame
 {
 	/* the compressed bytes are copied into a padded packet: the decoder reads past the end, and the
 	 * buffer goes back to the driver before decoding (a few tens of kB, not a picture copy) */
-	if (vb->bytesused < 4 || av_new_packet(s->pkt, (int)vb->bytesused) < 0)
-		return vb->bytesused < 4 ? 1 : -ENOMEM;
-	memcpy(s->pkt->data, s->bufs->slot[vb->index].map, vb->bytesused);
+	int rc = vb->bytesused < 4 ? 1 : av_new_packet(s->pkt, (int)vb->bytesused) < 0 ? -ENOMEM : 0;
+	if (rc == 0)
+		memcpy(s->pkt->data, s->bufs->slot[vb->index].map, vb->bytesused);
 	queue(s->bufs, (int)vb->index);
-	int rc = avcodec_send_packet(s->jpeg, s->pkt);
+	if (rc)
+		return rc;
+	rc = avcodec_send_packet(s->jpeg, s->pkt);
 	av_packet_unref(s->pkt);
 	if (rc == 0)
 		rc = avcodec_receive_frame(s->jpeg, s->decoded);
@@ -578,7 +581,10 @@ static int v4l2_read(void *priv, AVFrame **out, const bool *stop)
 			continue;
 		}
 		switch (s->format) {
-		case MC_V4L2_NV12: return wrap_nv12(s, &vb, out);
+		case MC_V4L2_NV12:
+			if ((rc = wrap_nv12(s, &vb, out)))
+				queue(b, (int)vb.index);
+			return rc;
 		case MC_V4L2_YUYV:
 			rc = convert_yuyv(s, &vb, out);
 			queue(b, (int)vb.index);

@@ -16,6 +16,9 @@ struct mc_encoder_params {
 	int gop;          /* the backend's own keyframe distance: a safety net, the core forces keyframes */
 	const char *preset;
 	int threads;      /* 0: the backend's choice */
+	/* The pixel format the layer's pictures come in when the scaler passes the source's frames through
+	 * (a layer of the source's size): a backend that takes it avoids a conversion. NONE: no preference. */
+	enum AVPixelFormat source_format;
 	const char *name; /* for logs, e.g. "video/0" */
 };
 

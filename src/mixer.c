@@ -17,7 +17,7 @@ int mc_mixer_create(struct mc_mixer **out, const struct mc_mix_config *cfg, stru
 		return -ENOMEM;
 	m->cfg = cfg;
 	mc_producer_init(&m->out, cfg->name, "mix");
-	m->out.info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1 };
+	m->out.info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, "mix", AV_PIX_FMT_YUV420P };
 	m->layout = (struct mc_layout_params){ .layout = cfg->layout, .width = cfg->width, .height = cfg->height,
 					       .pip_position = cfg->pip_position, .pip_size = cfg->pip_size,
 					       .margin = cfg->margin };

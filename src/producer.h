@@ -5,6 +5,7 @@
 #define MC_PRODUCER_H
 
 #include <libavutil/frame.h>
+#include <libavutil/pixfmt.h>
 #include <stdbool.h>
 
 #include "mailbox.h"
@@ -16,6 +17,7 @@ struct mc_source_info {
 	int width, height;
 	int fps_num, fps_den; /* nominal rate */
 	const char *path;     /* how frames are made, for the stats: e.g. "nv12 mmap", "yuyv swscale", "mix" */
+	enum AVPixelFormat format; /* of the frames; AV_PIX_FMT_NONE (-1): not known before the first */
 };
 
 struct mc_producer {

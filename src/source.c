@@ -90,7 +90,7 @@ int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg)
 		mc_err(MOD, "%s", s->stats.backend.why);
 	if (rc && ops->reconnects && (rc == -ENODEV || rc == -ENOENT)) {
 		/* Absent at start (not plugged in yet): the daemon runs, the source comes when the device does. */
-		s->out.info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, "none" };
+		s->out.info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, "none", AV_PIX_FMT_NONE };
 		lose_signal(s, rc, true);
 		rc = 0;
 	}
@@ -110,12 +110,15 @@ static void deliver(struct mc_source *s, AVFrame *frame) { mc_producer_deliver(&
 
 static void send_placeholder(struct mc_source *s, int64_t now)
 {
+	/* the size and format of the source's last pictures: the tracks' scalers and encoders stay as they are
+	 * (an NV12 camera's top layer encodes NV12: an I420 slate would cost a conversion per frame) */
+	enum AVPixelFormat fmt = s->out.info.format == AV_PIX_FMT_NV12 ? AV_PIX_FMT_NV12 : AV_PIX_FMT_YUV420P;
 	if (s->slate && (mc_frame_pool_width(s->slate) != s->out.info.width ||
-			 mc_frame_pool_height(s->slate) != s->out.info.height)) {
+			 mc_frame_pool_height(s->slate) != s->out.info.height || mc_frame_pool_format(s->slate) != fmt)) {
 		mc_frame_pool_destroy(s->slate);
 		s->slate = NULL;
 	}
-	if (!s->slate && !(s->slate = mc_frame_pool_create(s->out.info.width, s->out.info.height, AV_PIX_FMT_YUV420P)))
+	if (!s->slate && !(s->slate = mc_frame_pool_create(s->out.info.width, s->out.info.height, fmt)))
 		return;
 	AVFrame *f = mc_frame_pool_get(s->slate);
 	if (!f)

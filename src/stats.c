@@ -114,6 +114,10 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 			mc_strbuf_printf(b, "%s{\"index\":%d,\"width\":%d,\"height\":%d,\"fps\":%d,\"bitrate\":%d,", l ? "," : "",
 					 l, ly->cfg->width, ly->cfg->height, ly->cfg->fps, ly->cfg->bitrate);
 			mc_strbuf_printf(b, "\"encoder\":\"%s\",", ly->encoder ? mc_encoder_backend_name(ly->encoder) : "");
+			/* copies: pictures this layer's scaler made; device_frames: frames the encoder got that are
+			 * the device's buffer itself (with the source's copies, the whole path's count) */
+			mc_strbuf_printf(b, "\"copies\":%llu,\"device_frames\":%llu,", (unsigned long long)mc_count_get(&st->copies),
+					 (unsigned long long)mc_count_get(&st->device_frames));
 			mc_strbuf_printf(b, "\"frames_in\":%llu,\"frames_encoded\":%llu,\"frames_dropped\":%llu,"
 					    "\"keyframes\":%llu,\"bytes\":%llu,\"timing_us\":{",
 					 (unsigned long long)st->frames_in, (unsigned long long)st->frames_encoded,

@@ -22,6 +22,7 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 	t->producer = input;
 	bool lossless = input->lossless;
 	mc_mailbox_init(&t->input, lossless);
+	const struct mc_source_info *si = &input->info;
 	int src_fps = mc_producer_fps(input);
 	t->src_fps = src_fps;
 	t->keyframe_interval_us = (int64_t)(cfg->keyframe_interval * 1e6);
@@ -43,9 +44,13 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 			l->gop_frames = 1;
 		char name[64];
 		snprintf(name, sizeof(name), "%s/%d", cfg->name, i);
+		/* the top layer at the source's size gets the source's frames themselves (the scaler passes them
+		 * through) if its encoder takes their format */
+		bool same_size = i == 0 && lc->width == si->width && lc->height == si->height;
 		struct mc_encoder_params p = { .codec = cfg->codec, .width = lc->width, .height = lc->height, .fps = fps,
 					       .bitrate = lc->bitrate, .gop = l->gop_frames * 4, .preset = cfg->preset,
-					       .threads = cfg->threads, .name = name };
+					       .threads = cfg->threads, .name = name,
+					       .source_format = same_size ? si->format : AV_PIX_FMT_NONE };
 		if ((rc = mc_encoder_create(&l->encoder, cfg->encoder, &p)))
 			goto fail;
 		l->scaler = mc_scaler_create(lc->width, lc->height, mc_encoder_input_format(l->encoder));
@@ -123,6 +128,8 @@ static void *layer_thread(void *arg)
 		 * capture times) and in time (unchanged frames of a static screen are skipped, and a viewer who
 		 * joins still needs a keyframe within the interval). */
 		int64_t capture_us = frame->pts;
+		if (mc_frame_get_dmabuf(frame))
+			mc_count_inc(&l->stats.device_frames);
 		bool key = l->since_keyframe == 0 || l->since_keyframe >= l->gop_frames ||
 			   capture_us - l->last_key_us >= t->keyframe_interval_us;
 		int rc = mc_encoder_send(l->encoder, frame, key);
@@ -216,6 +223,8 @@ static void *track_thread(void *arg)
 					mc_err(MOD, "%s: layer %d: scaling failed", t->cfg->name, i);
 				break;
 			}
+			if (scaled->data[0] != from->data[0])
+				mc_count_inc(&l->stats.copies);
 			if (from != frame)
 				av_frame_free(&from);
 			from = scaled;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "counter.h"
 #include "encoder.h"
 #include "histogram.h"
 #include "mailbox.h"
@@ -23,6 +24,8 @@ struct mc_output;
 
 struct mc_layer_stats {
 	uint64_t frames_in, frames_encoded, keyframes, bytes;
+	mc_counter copies;        /* pictures the scaler made (a conversion or scale) rather than passed through */
+	mc_counter device_frames; /* frames handed to the encoder that are a device's buffer (frame.h): no copy */
 	struct mc_histogram queue_age; /* track → layer mailbox */
 	struct mc_histogram scale;
 	struct mc_histogram encode;

@@ -35,7 +35,7 @@ static int fake_open(void *priv, const struct mc_source_config *cfg, struct mc_s
 		snprintf(report->why, sizeof(report->why), "fake: cannot open (%d)", g.open_rc);
 		return g.open_rc;
 	}
-	*info = (struct mc_source_info){ 64, 48, 50, 1, "fake" };
+	*info = (struct mc_source_info){ 64, 48, 50, 1, "fake", AV_PIX_FMT_YUV420P };
 	return 0;
 }
 
