@@ -549,6 +549,8 @@ static int kms_read(void *priv, AVFrame **out, const bool *stop)
 				av_frame_free(&k->last);
 				k->last = av_frame_clone(f);
 				k->converted++;
+				/* the stats' copies: the framebuffer into the shadow, and the conversion */
+				mc_count_add(&k->report->copies, 2);
 			}
 		}
 		if (!f)
