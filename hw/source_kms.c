@@ -177,7 +177,8 @@ static uint32_t find_primary_plane(int fd, uint32_t crtc_id)
 		if (!p)
 			continue;
 		bool on_crtc = p->crtc_id == crtc_id || (!p->crtc_id && (p->possible_crtcs & (1u << crtc_index)));
-		drmModeObjectPropertiesPtr props = on_crtc ? drmModeObjectGetProperties(fd, p->plane_id, DRM_MODE_OBJECT_PLANE) : NULL;
+		drmModeObjectPropertiesPtr props =
+			on_crtc ? drmModeObjectGetProperties(fd, p->plane_id, DRM_MODE_OBJECT_PLANE) : NULL;
 		for (uint32_t k = 0; props && k < props->count_props; k++) {
 			drmModePropertyPtr prop = drmModeGetProperty(fd, props->props[k]);
 			if (prop && strcmp(prop->name, "type") == 0 && props->prop_values[k] == DRM_PLANE_TYPE_PRIMARY &&
@@ -514,51 +515,49 @@ static int kms_open(void *priv, const struct mc_source_config *cfg, struct mc_so
 static int kms_read(void *priv, AVFrame **out, const bool *stop)
 {
 	struct kms *k = priv;
-	for (;;) {
-		if (mc_pace_wait(&k->pace, stop) < 0)
-			return -EINTR;
-		int64_t capture = mc_now_us();
-		uint32_t fb_id = current_fb(k);
-		if (!fb_id) {
-			/* The display was switched off, or its program closed the card: "no signal" (the core sends
-			 * the placeholder and reopens, which finds the CRTC again when a picture is back). */
-			why(k, "device", "%s (%s): CRTC %u shows no framebuffer any more (the display is off)", k->card,
-			    k->driver, k->crtc_id);
-			return -ENODATA;
-		}
-		if (fb_id != k->fb.id) {
-			/* a page flip, a mode set, a new compositor: the new framebuffer (any size, format, modifier) */
-			int rc = attach_fb(k, fb_id);
-			if (rc)
-				return rc;
-		}
-		sync_fb(k, true);
-		bool same = k->last && k->shadow_valid && mc_unchanged_planes(&k->unchanged, &k->fb.planes, &k->shadow_planes);
-		int rc = same ? 0 : copy_to_shadow(k);
-		sync_fb(k, false);
+	if (mc_pace_wait(&k->pace, stop) < 0)
+		return -EINTR;
+	int64_t capture = mc_now_us();
+	uint32_t fb_id = current_fb(k);
+	if (!fb_id) {
+		/* The display was switched off, or its program closed the card: "no signal" (the core sends
+		 * the placeholder and reopens, which finds the CRTC again when a picture is back). */
+		why(k, "device", "%s (%s): CRTC %u shows no framebuffer any more (the display is off)", k->card,
+		    k->driver, k->crtc_id);
+		return -ENODATA;
+	}
+	if (fb_id != k->fb.id) {
+		/* a page flip, a mode set, a new compositor: the new framebuffer (any size, format, modifier) */
+		int rc = attach_fb(k, fb_id);
 		if (rc)
 			return rc;
-		AVFrame *f;
-		if (same) {
-			/* not copied, not converted: the last picture again (the same buffer, so not compared again) */
-			f = av_frame_clone(k->last);
-			k->unchanged_frames++;
-		} else {
-			f = convert(k);
-			if (f) {
-				av_frame_free(&k->last);
-				k->last = av_frame_clone(f);
-				k->converted++;
-				/* the stats' copies: the framebuffer into the shadow, and the conversion */
-				mc_count_add(&k->report->copies, 2);
-			}
-		}
-		if (!f)
-			return -ENOMEM;
-		f->pts = capture;
-		*out = f;
-		return 0;
 	}
+	sync_fb(k, true);
+	bool same = k->last && k->shadow_valid && mc_unchanged_planes(&k->unchanged, &k->fb.planes, &k->shadow_planes);
+	int rc = same ? 0 : copy_to_shadow(k);
+	sync_fb(k, false);
+	if (rc)
+		return rc;
+	AVFrame *f;
+	if (same) {
+		/* not copied, not converted: the last picture again (the same buffer, so not compared again) */
+		f = av_frame_clone(k->last);
+		k->unchanged_frames++;
+	} else {
+		f = convert(k);
+		if (f) {
+			av_frame_free(&k->last);
+			k->last = av_frame_clone(f);
+			k->converted++;
+			/* the stats' copies: the framebuffer into the shadow, and the conversion */
+			mc_count_add(&k->report->copies, 2);
+		}
+	}
+	if (!f)
+		return -ENOMEM;
+	f->pts = capture;
+	*out = f;
+	return 0;
 }
 
 static void kms_close(void *priv)

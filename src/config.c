@@ -137,8 +137,8 @@ ENUM_PARSER(p_encoder, enum mc_encoder_choice, { "auto", MC_ENCODER_AUTO }, { "s
 ENUM_PARSER(p_rtcp_mode, enum mc_rtcp_mode, { "on", MC_RTCP_ON }, { "plain", MC_RTCP_PLAIN }, { "off", MC_RTCP_OFF })
 ENUM_PARSER(p_layout, enum mc_layout, { "single", MC_LAYOUT_SINGLE }, { "pip", MC_LAYOUT_PIP },
 	    { "side-by-side", MC_LAYOUT_SIDE_BY_SIDE }, { "grid", MC_LAYOUT_GRID })
-ENUM_PARSER(p_corner, enum mc_corner, { "bottom-right", MC_CORNER_BOTTOM_RIGHT }, { "bottom-left", MC_CORNER_BOTTOM_LEFT },
-	    { "top-right", MC_CORNER_TOP_RIGHT }, { "top-left", MC_CORNER_TOP_LEFT })
+ENUM_PARSER(p_corner, enum mc_corner, { "bottom-right", MC_CORNER_BOTTOM_RIGHT },
+	    { "bottom-left", MC_CORNER_BOTTOM_LEFT }, { "top-right", MC_CORNER_TOP_RIGHT }, { "top-left", MC_CORNER_TOP_LEFT })
 ENUM_PARSER(p_output_type, enum mc_output_type, { "rtp", MC_OUTPUT_RTP })
 ENUM_PARSER(p_srtp_suite, enum mc_srtp_suite, { "AES_CM_128_HMAC_SHA1_80", MC_SRTP_AES_CM_128_HMAC_SHA1_80 },
 	    { "AES_CM_128_HMAC_SHA1_32", MC_SRTP_AES_CM_128_HMAC_SHA1_32 },
@@ -484,7 +484,12 @@ static int section_count(const struct mc_config *c, enum section_kind k)
 
 static int section_max(enum section_kind k)
 {
-	return k == SEC_SOURCE ? MC_MAX_SOURCES : k == SEC_TRACK ? MC_MAX_TRACKS : k == SEC_MIX ? MC_MAX_MIXES : MC_MAX_OUTPUTS;
+	switch (k) {
+	case SEC_SOURCE: return MC_MAX_SOURCES;
+	case SEC_TRACK: return MC_MAX_TRACKS;
+	case SEC_MIX: return MC_MAX_MIXES;
+	default: return MC_MAX_OUTPUTS;
+	}
 }
 
 /* The name of entry i (the first member of each entry struct, so also the entry itself). */
@@ -525,8 +530,8 @@ static void begin_section(struct parse_state *st, const char *name, int line)
 		if (strlen(section_prefix(k)) == plen && strncmp(name, section_prefix(k), plen) == 0)
 			kind = k;
 	if (kind == SEC_NONE) {
-		report(st, line, "[%s]: unknown section (expected [daemon], [source.NAME], [mix.NAME], [track.NAME] or [output.NAME])",
-		       name);
+		report(st, line,
+		       "[%s]: unknown section (expected [daemon], [source.NAME], [mix.NAME], [track.NAME] or [output.NAME])", name);
 		return;
 	}
 	bool name_ok = *ename && strlen(ename) < MC_NAME_MAX;

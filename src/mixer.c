@@ -161,7 +161,8 @@ static void *mixer_thread(void *arg)
 		int64_t pts = 0;
 		bool changed = take_inputs(m, &open, &pts);
 		if (open == 0) {
-			mc_info(MOD, "%s: every input has ended after %llu pictures", m->cfg->name, (unsigned long long)mc_count_get(&m->frames));
+			mc_info(MOD, "%s: every input has ended after %llu pictures", m->cfg->name,
+				(unsigned long long)mc_count_get(&m->frames));
 			break;
 		}
 		AVFrame *pic;
