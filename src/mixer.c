@@ -137,8 +137,9 @@ static bool take_inputs(struct mc_mixer *m, int *open, int64_t *newest_pts)
 			in->frame = f;
 		} else if (rc == -EPIPE && !in->closed) {
 			in->closed = true;
-			mc_info(MOD, "%s: %s %s has ended; its last picture stays", m->cfg->name, in->from->kind,
-				in->from->name);
+			/* at shutdown every input ends: not worth more than a debug line */
+			mc_debug(MOD, "%s: %s %s has ended; its last picture stays", m->cfg->name, in->from->kind,
+				 in->from->name);
 		}
 		*open += !in->closed;
 	}

@@ -4,7 +4,9 @@
 two consumers): `pip` (640x360 at 15 fps, the camera bottom-right at a quarter of the width) and
 `side-by-side` (640x360, no margin). Each mix goes to its own track and plain-RTP output; FFmpeg decodes
 both streams, and the last decoded picture of each is checked pixel by pixel where each input must be (and
-the black letterbox where none is). The stats show the mixes ticked at their own rate.
+the black letterbox where none is). A third mix, `nosig`, has a v4l2 camera that is not there in its pip:
+the camera is "no signal", and the pip shows its placeholder slate while the mix goes on. The stats show the
+mixes ticked at their own rate.
 
 usage: mixer.py MIXCASTD     exit 0 pass, 1 fail, 77 skip (ffmpeg missing)
 """
@@ -17,7 +19,7 @@ import sys
 import tempfile
 import time
 
-PORTS = {"pip": 16500, "sbs": 16502}  # RTP; RTCP on +1
+PORTS = {"pip": 16500, "sbs": 16502, "nosig": 16504}  # RTP; RTCP on +1
 W, H = 640, 360
 RUN_S = 4.0
 RED, BLUE, BLACK = (192, 32, 32), (32, 64, 192), (0, 0, 0)
@@ -58,7 +60,11 @@ EXPECT = {
             ("letterbox above the screen", 160, 40, BLACK), ("letterbox below the screen", 160, 330, BLACK),
             ("camera, centre", 480, 180, BLUE), ("camera, top edge", 480, 70, BLUE), ("camera, bottom edge", 480, 290, BLUE),
             ("letterbox above the camera", 480, 25, BLACK), ("letterbox below the camera", 480, 340, BLACK)],
+    # nosig: the screen around a pip at (464, 224) 160x120 that shows the absent camera's placeholder (checked
+    # below with a tighter tolerance: the slate is dark grey, not black)
+    "nosig": [("screen, top-left", 20, 20, RED), ("screen, left of the pip", 450, 280, RED)],
 }
+SLATE = [(470, 230), (618, 230), (470, 338), (618, 338)]  # the pip's corners, away from the centred text
 
 
 def stop(p, secs=5):
@@ -99,6 +105,18 @@ fps = 10
 pattern = solid:{hexrgb(BLUE)}
 [mix.pip]
 inputs = screen, camera
+layout = pip
+size = {W}x{H}
+fps = 15
+pip_size = 0.25
+margin = 16
+[source.gone]
+type = v4l2
+device = /dev/mixcast-test-no-such-camera
+size = 320x240
+fps = 10
+[mix.nosig]
+inputs = screen, gone
 layout = pip
 size = {W}x{H}
 fps = 15
@@ -158,6 +176,12 @@ port = {port}
         for what, x, y, want in EXPECT[name]:
             got = pixel(last, x, y)
             check(near(got, want), f"{name}: {what} at ({x}, {y}) is {got}, want {want}")
+        if name == "nosig":
+            # the slate: luma 40 of 16..235, neutral chroma = RGB about 28, 28, 28
+            for x, y in SLATE:
+                got = pixel(last, x, y)
+                check(all(16 <= c <= 44 for c in got) and max(got) - min(got) <= 10,
+                      f"nosig: the absent camera's placeholder slate at ({x}, {y}) is {got}, want about (28, 28, 28)")
 
     stats = {}
     try:
@@ -165,13 +189,19 @@ port = {port}
     except (OSError, ValueError) as e:
         check(False, f"stats file readable ({e})")
     mixes = {m["name"]: m for m in stats.get("mixes", [])}
+    srcs = {x["name"]: x for x in stats.get("sources", [])}
+    gone = srcs.get("gone", {})
+    check(gone.get("signal_losses", 0) >= 1 and gone.get("placeholder_frames", 0) > 0,
+          f"source gone: without signal ({gone.get('signal_losses')} losses, {gone.get('placeholder_frames')} "
+          f"placeholder pictures)")
     for name in PORTS:
         m = mixes.get(name, {})
         frames = m.get("frames", 0)
         # 15 fps for about RUN_S seconds, whatever the inputs' rates (30 and 10); wide bounds for a loaded machine
         check(0.5 * 15 * RUN_S <= frames <= 1.3 * 15 * RUN_S, f"mix {name}: {frames} pictures at its own 15 fps in {RUN_S} s")
-        check(m.get("frames_repeated", 0) > frames // 2,
-              f"mix {name}: unchanged inputs are not composed again ({m.get('frames_repeated')} of {frames} repeated)")
+        if name != "nosig":  # the placeholder changes every second (it shows how long)
+            check(m.get("frames_repeated", 0) > frames // 2,
+                  f"mix {name}: unchanged inputs are not composed again ({m.get('frames_repeated')} of {frames} repeated)")
     if failures:
         dlog.seek(0)
         print("---- mixcastd log ----\n" + dlog.read()[-3000:], file=sys.stderr)
