@@ -211,6 +211,8 @@ static int open_device(struct kms *k, char *names, size_t cap)
 		return 0;
 	}
 	char seen[256] = "";
+	int first_fd = -1; /* with no device given: the first card, when none shows a picture (a clear error then) */
+	char first_path[32] = "", first_driver[32] = "";
 	for (int i = 0; i < 16; i++) {
 		char path[32], driver[32];
 		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
@@ -222,13 +224,28 @@ static int open_device(struct kms *k, char *names, size_t cap)
 		char conn[32];
 		bool match = dev[0] ? strcmp(driver, dev) == 0 : find_crtc(fd, want, names, cap, conn, sizeof(conn)) != 0;
 		if (match) {
+			if (first_fd >= 0)
+				close(first_fd);
 			snprintf(k->driver, sizeof(k->driver), "%s", driver);
 			snprintf(k->card, sizeof(k->card), "%s", path);
 			k->fd = fd;
 			return 0;
 		}
+		if (!dev[0] && first_fd < 0) {
+			first_fd = fd;
+			snprintf(first_path, sizeof(first_path), "%s", path);
+			snprintf(first_driver, sizeof(first_driver), "%s", driver);
+			continue;
+		}
 		close(fd);
 	}
+	if (first_fd >= 0) { /* cards, but none lit: kms_open says what the first one has */
+		snprintf(k->driver, sizeof(k->driver), "%s", first_driver);
+		snprintf(k->card, sizeof(k->card), "%s", first_path);
+		k->fd = first_fd;
+		return 0;
+	}
+	/* No such card (yet: a display driver can load late at boot): "no signal", the core retries. */
 	if (dev[0])
 		why(k, "device", "no DRM card has the driver '%s' (found: %s)", dev, seen[0] ? seen : "none");
 	else

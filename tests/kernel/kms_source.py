@@ -3,6 +3,9 @@
 
   kms_source.py MIXCASTD KMS_DRAW screen       the bochs framebuffer captured, and a mode set followed
   kms_source.py MIXCASTD KMS_DRAW pip          the screen and vivid's camera (the v4l2 source) mixed as pip
+  kms_source.py MIXCASTD KMS_DRAW bad_input    clear errors: no CAP_SYS_ADMIN, a connector that drives no
+                                               CRTC, a path that is no DRM device; a driver that no card has
+                                               is "no signal" (it may load later)
 
 screen: kms_draw puts quadrants (red, green / blue, white) at 1280x720 on bochs's CRTC; mixcastd (type = kms)
 captures it at 5 fps into one 640x360 H.264 layer to a plain-RTP port on the guest's loopback, where FFmpeg
@@ -288,6 +291,56 @@ keyframe_interval = 1
         print("---- mixcastd log ----\n" + dlog.read()[-4000:], file=sys.stderr)
 
 
+def bad_input(mixcastd, kms_draw, card, tmp):
+    """Each a start-up error naming file, line, section and key (exit 2), never a crash or a hang."""
+    klog = open(os.path.join(tmp, "kms_draw.log"), "w+")
+    draw = start([kms_draw, "-c", card, "-p", "quad", "-t", "0", "-w", "1280x720"], klog)
+    time.sleep(1.0)
+    cases = [
+        # (what, source keys, line of the key, the key, what the message must say, command prefix)
+        ("no CAP_SYS_ADMIN", f"device = {card}", 3, "device",
+         ["no buffer handle", "CAP_SYS_ADMIN", "AmbientCapabilities=CAP_SYS_ADMIN"],
+         ["setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin"]),
+        ("a connector that drives no CRTC", "connector = HDMI-A-1", 3, "connector",
+         ["'HDMI-A-1'", "drives no active CRTC", "Virtual-1 (connected)"], []),
+
+        ("a path that is no DRM device", "device = /dev/null", 3, "device", ["'/dev/null': not a DRM device"], []),
+    ]
+    for what, keys, line, key, says, prefix in cases:
+        if prefix and not shutil.which(prefix[0]):
+            print(f"SKIP (case): {what}: {prefix[0]} not found", file=sys.stderr)
+            continue
+        conf = os.path.join(tmp, "bad.ini")
+        write_conf(conf, f"[source.screen]\ntype = kms\n{keys}\nfps = 5\n[track.video]\ninput = screen\n"
+                         f"layers = {W}x{H}@5:600k\n")
+        try:
+            r = subprocess.run(prefix + [mixcastd, "-c", conf], stdin=subprocess.DEVNULL, capture_output=True,
+                               text=True, timeout=60)
+            rc, err = r.returncode, r.stderr
+        except subprocess.TimeoutExpired:
+            rc, err = None, "(timed out)"
+        want = f"{conf}:{line}: [source.screen] {key}: "
+        check(rc == 2 and want in err and all(w in err for w in says),
+              f"{what}: exit {rc} (want 2), stderr names '{want}' and says {says}: {err.strip()[-600:]}")
+    # A driver that no card has (yet: a display driver may load late at boot) is "no signal", not an error:
+    # mixcastd runs, says why on the key's line, sends the placeholder and retries; SIGTERM ends it with 0.
+    conf = os.path.join(tmp, "late.ini")
+    write_conf(conf, f"[source.screen]\ntype = kms\ndevice = vc4\nfps = 5\n[track.video]\ninput = screen\n"
+                     f"layers = {W}x{H}@5:600k\n")
+    elog = open(os.path.join(tmp, "late.log"), "w+")
+    d = start([mixcastd, "-c", conf], elog)
+    wait_until(lambda: "no signal" in open(elog.name).read(), 30)
+    time.sleep(1.0)
+    alive = d.poll() is None
+    rc = stop(d, 15)
+    elog.seek(0)
+    text = elog.read()
+    want = f"{conf}:3: [source.screen] device: no DRM card has the driver 'vc4' (found: {card} (bochs-drm))"
+    check(alive and rc == 0 and "no signal (at start" in text and want in text,
+          f"a driver no card has: 'no signal', running (exit {rc} at SIGTERM), the log names the key: {text.strip()[-500:]}")
+    stop(draw)
+
+
 def main():
     if len(sys.argv) < 4:
         print(__doc__, file=sys.stderr)
@@ -306,6 +359,8 @@ def main():
     try:
         if case == "screen":
             screen(mixcastd, kms_draw, card, tmp)
+        elif case == "bad_input":
+            bad_input(mixcastd, kms_draw, card, tmp)
         elif case == "pip":
             device = video_node("vivid-000-vid-cap")
             if not device:
