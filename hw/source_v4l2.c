@@ -5,7 +5,6 @@
  * that goes away (ENODEV, EIO) is a lost signal: the core shows the placeholder and reopens. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libavcodec/avcodec.h>
 #include <libswscale/swscale.h>
 #include <linux/videodev2.h>
 #include <poll.h>
@@ -19,6 +18,7 @@
 
 #include "frame.h"
 #include "log.h"
+#include "mjpeg.h"
 #include "source.h"
 #include "v4l2_negotiate.h"
 
@@ -76,9 +76,7 @@ struct v4l2src {
 	enum mc_v4l2_format format;
 	struct SwsContext *sws;       /* YUYV -> YUV420P */
 	struct mc_frame_pool *pool;   /* YUYV's converted frames */
-	AVCodecContext *jpeg;         /* MJPEG decoder */
-	AVPacket *pkt;
-	AVFrame *decoded;
+	struct mc_mjpeg *jpeg;        /* MJPEG decoder */
 	bool dmabuf_warned;
 };
 
@@ -414,21 +412,9 @@ static int setup_conversion(struct v4l2src *s)
 		return s->sws && s->pool ? 0 : -ENOMEM;
 	}
 	if (s->format == MC_V4L2_MJPEG) {
-		const AVCodec *c = avcodec_find_decoder(AV_CODEC_ID_MJPEG);
-		if (!c) {
-			why(s, "format", "this FFmpeg has no MJPEG decoder");
+		if (!(s->jpeg = mc_mjpeg_create())) {
+			why(s, "format", "cannot open FFmpeg's MJPEG decoder");
 			return -ENOTSUP;
-		}
-		s->jpeg = avcodec_alloc_context3(c);
-		s->pkt = av_packet_alloc();
-		s->decoded = av_frame_alloc();
-		if (!s->jpeg || !s->pkt || !s->decoded)
-			return -ENOMEM;
-		s->jpeg->thread_count = 1; /* one frame in, one frame out: no frame-threading delay */
-		s->jpeg->err_recognition = AV_EF_EXPLODE; /* a damaged JPEG is an error, so it is skipped */
-		if (avcodec_open2(s->jpeg, c, NULL) < 0) {
-			why(s, "format", "cannot open the MJPEG decoder");
-			return -EINVAL;
 		}
 	}
 	return 0;
@@ -519,33 +505,15 @@ static int convert_yuyv(struct v4l2src *s, const struct v4l2_buffer *vb, AVFrame
 	return 0;
 }
 
-/* 1: corrupt, skip it */
+/* MC_MJPEG_CORRUPT: skip it */
 static int decode_mjpeg(struct v4l2src *s, const struct v4l2_buffer *vb, AVFrame **out)
 {
-	/* the compressed bytes are copied into a padded packet: the decoder reads past the end, and the
-	 * buffer goes back to the driver before decoding (a few tens of kB, not a picture copy) */
-	int rc = vb->bytesused < 4 ? 1 : av_new_packet(s->pkt, (int)vb->bytesused) < 0 ? -ENOMEM : 0;
-	if (rc == 0)
-		memcpy(s->pkt->data, s->bufs->slot[vb->index].map, vb->bytesused);
-	queue(s->bufs, (int)vb->index);
+	int rc = mc_mjpeg_decode(s->jpeg, s->bufs->slot[vb->index].map, vb->bytesused, s->mode.width, s->mode.height, out);
+	queue(s->bufs, (int)vb->index); /* the decoder copied the compressed bytes */
 	if (rc)
 		return rc;
-	rc = avcodec_send_packet(s->jpeg, s->pkt);
-	av_packet_unref(s->pkt);
-	if (rc == 0)
-		rc = avcodec_receive_frame(s->jpeg, s->decoded);
-	if (rc < 0 || s->decoded->decode_error_flags || (s->decoded->flags & AV_FRAME_FLAG_CORRUPT) ||
-	    s->decoded->width != s->mode.width || s->decoded->height != s->mode.height) {
-		av_frame_unref(s->decoded);
-		return 1;
-	}
 	mc_count_inc(&s->report->copies); /* the decode writes the picture */
-	AVFrame *f = av_frame_clone(s->decoded);
-	av_frame_unref(s->decoded);
-	if (!f)
-		return -ENOMEM;
-	f->pts = capture_time(vb);
-	*out = f;
+	(*out)->pts = capture_time(vb);
 	return 0;
 }
 
@@ -591,7 +559,7 @@ static int v4l2_read(void *priv, AVFrame **out, const bool *stop)
 			return rc;
 		default:
 			rc = decode_mjpeg(s, &vb, out);
-			if (rc != 1)
+			if (rc != MC_MJPEG_CORRUPT)
 				return rc;
 			mc_count_inc(&s->report->corrupt); /* a corrupt JPEG: counted and skipped */
 			continue;
@@ -619,9 +587,7 @@ static void v4l2_close(void *priv)
 	s->fd = -1;
 	sws_freeContext(s->sws);
 	mc_frame_pool_destroy(s->pool);
-	avcodec_free_context(&s->jpeg);
-	av_packet_free(&s->pkt);
-	av_frame_free(&s->decoded);
+	mc_mjpeg_destroy(s->jpeg);
 }
 
 static const struct v4l2_opts v4l2_defaults = { .format = MC_V4L2_AUTO };

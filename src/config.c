@@ -99,32 +99,14 @@ static int p_host(const struct mc_option *k, const char *v, void *field, char *e
 	return p_string(k, v, field, err, n);
 }
 
-struct enum_name {
-	const char *name;
-	int value;
-};
-
-static int parse_enum(const struct enum_name *names, const char *v, int *out, char *err, size_t n)
-{
-	char list[160] = "";
-	for (const struct enum_name *e = names; e->name; e++) {
-		if (strcmp(v, e->name) == 0) {
-			*out = e->value;
-			return 0;
-		}
-		size_t l = strlen(list);
-		snprintf(list + l, sizeof(list) - l, "%s%s", l ? ", " : "", e->name);
-	}
-	snprintf(err, n, "expected one of %s, got '%s'", list, v);
-	return -EINVAL;
-}
-
+/* Enumerations through the option parser's choice list, stored in the field's own enum type. */
 #define ENUM_PARSER(fn, type, ...)                                                            \
 	static int fn(const struct mc_option *k, const char *v, void *field, char *err, size_t n) \
 	{                                                                                     \
-		static const struct enum_name names[] = { __VA_ARGS__, { NULL, 0 } };        \
+		static const struct mc_option_choice names[] = { __VA_ARGS__, { NULL, 0 } }; \
+		const struct mc_option o = { .choices = names };                              \
 		int x;                                                                        \
-		if (parse_enum(names, v, &x, err, n))                                         \
+		if (mc_opt_choice(&o, v, &x, err, n))                                         \
 			return -EINVAL;                                                       \
 		*(type *)field = (type)x;                                                     \
 		return 0;                                                                     \

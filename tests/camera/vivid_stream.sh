@@ -61,7 +61,7 @@ printf 'v=0\no=- 0 0 IN IP4 127.0.0.1\ns=cam\nc=IN IP4 127.0.0.1\nt=0 0\nm=video
 v4l2-ctl -d "$dev" --set-fmt-video=width=$w,height=$h,pixelformat=NV12 --stream-mmap --stream-count=1 \
 	--stream-to="$tmp/ref.nv12" >/dev/null 2>&1 || { say "cannot capture a reference frame with v4l2-ctl"; exit 1; }
 
-total=8
+total=${VS_SECONDS:-8} # seconds of streaming (without --replug)
 [[ $mode == --replug ]] && total=30
 python3 "$HERE/rtp_watch.py" --listen 17004 --forward 17006 --log "$tmp/rtp.log" --seconds $((total + 20)) &
 pids+=($!)
