@@ -150,6 +150,8 @@ def receiver(tmp):
         f.write(f"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=kms\nc=IN IP4 127.0.0.1\nt=0 0\nm=video {PORT} RTP/AVP 96\n"
                 "a=rtpmap:96 H264/90000\na=fmtp:96 packetization-mode=1\n")
     out = os.path.join(tmp, "recv.rgb")
+    if os.path.exists(out):
+        os.remove(out)  # a previous run's pictures must not count (GUEST_OUT is kept between runs)
     log = open(os.path.join(tmp, "ffmpeg.log"), "w")
     p = start(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", "-protocol_whitelist", "file,udp,rtp",
                "-i", sdp, "-f", "rawvideo", "-pix_fmt", "rgb24", "-y", out], log)
