@@ -86,6 +86,8 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 	mc_strbuf_printf(b, "\"threads\":[");
 	for (int i = 0; i < d->n_sources; i++)
 		thread_entry(b, &first, "src", d->sources[i]->cfg->name, -1, &d->sources[i]->cpu);
+	for (int i = 0; i < d->n_mixes; i++)
+		thread_entry(b, &first, "mix", d->mixes[i]->cfg->name, -1, &d->mixes[i]->cpu);
 	for (int i = 0; i < d->n_tracks; i++) {
 		const struct mc_track *t = d->tracks[i];
 		thread_entry(b, &first, "track", t->cfg->name, -1, &t->cpu);
@@ -106,7 +108,7 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 		mc_strbuf_printf(b, ",\"type\":\"%s\",\"width\":%d,\"height\":%d,\"fps\":%.3f,\"frames\":%llu,\"ended\":%s,",
 				 s->ops->name, (int)mc_count_get(&st->width), (int)mc_count_get(&st->height),
 				 mc_count_get(&st->fps_den) ? (double)mc_count_get(&st->fps_num) / (double)mc_count_get(&st->fps_den) : 0,
-				 (unsigned long long)frames, __atomic_load_n(&s->ended, __ATOMIC_ACQUIRE) ? "true" : "false");
+				 (unsigned long long)frames, mc_producer_ended(&s->out) ? "true" : "false");
 		/* the signal: a state of a running source; the reason is the errno of the last loss or reopen */
 		mc_strbuf_printf(b, "\"state\":\"%s\",\"signal_losses\":%llu,\"placeholder_frames\":%llu,\"last_error\":",
 				 mc_source_state_name((enum mc_source_state)mc_count_get(&st->state)),
@@ -122,6 +124,22 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 				 (unsigned long long)mc_count_get(&st->backend.corrupt));
 		mc_strbuf_printf(b, "\"timing_us\":{");
 		hist(b, "capture_wait", &s->stats.capture_wait, false);
+		mc_strbuf_printf(b, "}}");
+	}
+	mc_strbuf_printf(b, "],\"mixes\":[");
+	for (int i = 0; i < d->n_mixes; i++) {
+		const struct mc_mixer *m = d->mixes[i];
+		mc_strbuf_printf(b, "%s{\"name\":", i ? "," : "");
+		mc_strbuf_json_string(b, m->cfg->name);
+		mc_strbuf_printf(b, ",\"width\":%d,\"height\":%d,\"fps\":%d,\"frames\":%llu,\"frames_repeated\":%llu,"
+				    "\"inputs_dropped\":[",
+				 m->cfg->width, m->cfg->height, m->cfg->fps, (unsigned long long)mc_count_get(&m->frames),
+				 (unsigned long long)mc_count_get(&m->frames_repeated));
+		for (int k = 0; k < m->n_inputs; k++)
+			mc_strbuf_printf(b, "%s%llu", k ? "," : "",
+					 (unsigned long long)mc_mailbox_dropped((struct mc_mailbox *)&m->inputs[k].mailbox));
+		mc_strbuf_printf(b, "],\"ended\":%s,\"timing_us\":{", mc_producer_ended(&m->out) ? "true" : "false");
+		hist(b, "compose", &m->compose, false);
 		mc_strbuf_printf(b, "}}");
 	}
 	mc_strbuf_printf(b, "],\"tracks\":[");

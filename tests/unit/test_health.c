@@ -176,12 +176,28 @@ static void test_source_ended(void)
 	struct state s;
 	setup(&s, false);
 	const char *why;
-	s.src.ended = true;
+	s.src.out.ended = true;
 	CHECK(!healthy(&s, &why));
 	CHECK_STR_EQ(why, "source cam: ended\n");
-	s.src.failed = true;
+	s.src.out.failed = true;
 	CHECK(!healthy(&s, &why));
 	CHECK_STR_EQ(why, "source cam: failed\n");
+}
+
+/* A mix whose inputs have all ended has stopped composing: its tracks get nothing more. */
+static void test_mix_ended(void)
+{
+	struct state s;
+	setup(&s, false);
+	struct mc_mix_config mc = { .name = "main" };
+	struct mc_mixer m = { .cfg = &mc };
+	s.d.mixes[0] = &m;
+	s.d.n_mixes = 1;
+	const char *why;
+	CHECK(healthy(&s, &why));
+	m.out.ended = true;
+	CHECK(!healthy(&s, &why));
+	CHECK_STR_EQ(why, "mix main: ended (every input has ended)\n");
 }
 
 static void test_source_no_signal(void)
@@ -222,6 +238,7 @@ int main(void)
 	RUN(test_static_screen);
 	RUN(test_network_thread);
 	RUN(test_source_ended);
+	RUN(test_mix_ended);
 	RUN(test_source_no_signal);
 	return check_done();
 }

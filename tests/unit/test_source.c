@@ -127,12 +127,12 @@ static void test_absent_at_start_then_plugged(void)
 	CHECK_EQ(mc_count_get(&s->stats.state), MC_SOURCE_NO_SIGNAL);
 	CHECK_EQ(mc_count_get(&s->stats.signal_losses), 1);
 	CHECK_EQ(mc_count_get(&s->stats.last_error), ENODEV);
-	CHECK_EQ(s->info.width, 320); /* the configuration's size, for the placeholder */
+	CHECK_EQ(s->out.info.width, 320); /* the configuration's size, for the placeholder */
 	CHECK_EQ(mc_count_get(&s->stats.width), 320); /* as /stats shows it, from another thread */
 	CHECK_EQ(mc_count_get(&s->stats.fps_num), 30);
 	struct mc_mailbox mb;
 	mc_mailbox_init(&mb, false);
-	mc_source_add_sink(s, &mb);
+	mc_producer_add_sink(&s->out, &mb);
 	CHECK_EQ(mc_source_start(s), 0);
 	int ph = 0, real = 0;
 	/* reopens at +200 ms and +600 ms fail, +1100 ms works: placeholders at 0, 0.5 s, 1 s, then frames */
@@ -165,7 +165,7 @@ static void test_lost_mid_stream(void)
 		return;
 	struct mc_mailbox mb;
 	mc_mailbox_init(&mb, false);
-	mc_source_add_sink(s, &mb);
+	mc_producer_add_sink(&s->out, &mb);
 	CHECK_EQ(mc_source_start(s), 0);
 	int ph = 0, real = 0;
 	take(&mb, 1000, 64, &ph, &real);
@@ -174,7 +174,7 @@ static void test_lost_mid_stream(void)
 	CHECK(real >= 15);
 	CHECK_EQ(g.opens, 2);
 	CHECK_EQ(mc_count_get(&s->stats.signal_losses), 1);
-	CHECK(!s->ended);
+	CHECK(!mc_producer_ended(&s->out));
 	CHECK_EQ(mc_count_get(&s->stats.state), MC_SOURCE_LIVE);
 	uint64_t restore = mc_count_get(&s->stats.last_restore_us);
 	CHECK(restore >= 200000 && restore < 600000);
@@ -199,7 +199,7 @@ static void test_capture_times_increase_across_a_loss(void)
 		return;
 	struct mc_mailbox mb;
 	mc_mailbox_init(&mb, false);
-	mc_source_add_sink(s, &mb);
+	mc_producer_add_sink(&s->out, &mb);
 	CHECK_EQ(mc_source_start(s), 0);
 	int ph = 0, real = 0;
 	take(&mb, 1000, 64, &ph, &real);
@@ -229,12 +229,12 @@ static void test_fatal_and_non_reconnecting(void)
 		return;
 	struct mc_mailbox mb;
 	mc_mailbox_init(&mb, false);
-	mc_source_add_sink(s, &mb);
+	mc_producer_add_sink(&s->out, &mb);
 	CHECK_EQ(mc_source_start(s), 0);
 	AVFrame *f = NULL;
 	CHECK_EQ(mc_mailbox_take(&mb, &f, NULL), -EPIPE); /* closed, no placeholder */
 	mc_source_stop(s);
-	CHECK(s->ended && s->failed);
+	CHECK(mc_producer_ended(&s->out) && s->out.failed);
 	CHECK_EQ(mc_count_get(&s->stats.placeholder_frames), 0);
 	CHECK_EQ(mc_count_get(&s->stats.state), MC_SOURCE_ENDED);
 	mc_source_destroy(s);
