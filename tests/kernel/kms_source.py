@@ -4,8 +4,9 @@
   kms_source.py MIXCASTD KMS_DRAW screen       the bochs framebuffer captured, and a mode set followed
   kms_source.py MIXCASTD KMS_DRAW pip          the screen and vivid's camera (the v4l2 source) mixed as pip
   kms_source.py MIXCASTD KMS_DRAW bad_input    clear errors: no CAP_SYS_ADMIN, a connector that drives no
-                                               CRTC, a path that is no DRM device; a driver that no card has
-                                               is "no signal" (it may load later)
+                                               CRTC, a path that is no DRM device, a card without an active
+                                               CRTC; a driver that no card has is "no signal" (it may load
+                                               later)
 
 screen: kms_draw puts quadrants (red, green / blue, white) at 1280x720 on bochs's CRTC; mixcastd (type = kms)
 captures it at 5 fps into one 640x360 H.264 layer to a plain-RTP port on the guest's loopback, where FFmpeg
@@ -21,11 +22,13 @@ a quarter of the width); the decoded picture shows the bars around and vivid's p
 Exit 0 pass, 1 fail, 77 skip (no bochs card, no ffmpeg).
 """
 import glob
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 W, H = 640, 360
@@ -78,10 +81,35 @@ def stop(p, secs=5):
     return p.wait()
 
 
-def frames_of(path):
-    data = open(path, "rb").read() if os.path.exists(path) else b""
-    n = len(data) // (W * H * 3)
-    return [data[i * W * H * 3:(i + 1) * W * H * 3] for i in range(n)]
+class Frames:
+    """The receiver's decoded pictures, read from FFmpeg's stdout as they come (rgb24, one W x H picture each) by a
+    thread that keeps only what the checks need: the count, how many showed the quadrants, the first of those
+    and the last picture. Not kept in a file: the guest's /tmp is memory, and a minute of 640x360 at 5 fps is
+    200 MB."""
+
+    def __init__(self, pipe):
+        self.n, self.quads, self.first_quad, self.first_quad_frame, self.last = 0, 0, None, None, None
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._read, args=(pipe,), daemon=True)
+        self.thread.start()
+
+    def _read(self, pipe):
+        size = W * H * 3
+        while True:
+            f = pipe.read(size)
+            if len(f) < size:
+                return
+            quad = matches(f, quad_points())
+            with self.lock:
+                if quad and self.first_quad is None:
+                    self.first_quad, self.first_quad_frame = self.n, f
+                self.quads += quad
+                self.n += 1
+                self.last = f
+
+    def get(self):
+        with self.lock:
+            return self.n, self.quads, self.last
 
 
 def pixel(f, x, y):
@@ -149,14 +177,16 @@ def receiver(tmp):
     with open(sdp, "w") as f:
         f.write(f"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=kms\nc=IN IP4 127.0.0.1\nt=0 0\nm=video {PORT} RTP/AVP 96\n"
                 "a=rtpmap:96 H264/90000\na=fmtp:96 packetization-mode=1\n")
-    out = os.path.join(tmp, "recv.rgb")
-    if os.path.exists(out):
-        os.remove(out)  # a previous run's pictures must not count (GUEST_OUT is kept between runs)
     log = open(os.path.join(tmp, "ffmpeg.log"), "w")
-    p = start(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", "-protocol_whitelist", "file,udp,rtp",
-               "-i", sdp, "-f", "rawvideo", "-pix_fmt", "rgb24", "-y", out], log)
+    # -fps_mode passthrough: each decoded picture once (rawvideo is a constant-rate muxer: FFmpeg would
+    # repeat pictures up to the rate it guesses for the stream)
+    p = subprocess.Popen(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", "-protocol_whitelist",
+                          "file,udp,rtp", "-i", sdp, "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                          "pipe:1"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
+    procs.append(p)
+    frames = Frames(p.stdout)
     check(wait_until(lambda: udp_bound(PORT), 30), f"FFmpeg listens on UDP {PORT}")
-    return p, out
+    return p, frames
 
 
 def screen(mixcastd, kms_draw, card, tmp):
@@ -179,13 +209,16 @@ keyframe_interval = 1
     draw1 = start([kms_draw, "-c", card, "-p", "quad", "-t", "20", "-w", "1280x720", "1024x768"], klog)
     time.sleep(1.0)
     recv, out = receiver(tmp)
-    d = start([mixcastd, "-c", conf], dlog)
-    saw_quad = wait_until(lambda: sum(matches(f, quad_points()) for f in frames_of(out)) >= 3, 60)
+    stats = os.path.join(tmp, "stats.json")
+    if os.path.exists(stats):
+        os.remove(stats)
+    d = start([mixcastd, "-c", conf, "--stats-out", stats], dlog)
+    saw_quad = wait_until(lambda: out.get()[1] >= 3, 60)
     dlog.flush()
     mode_set = wait_until(lambda: "1024x768 XR24" in open(dlog.name).read(), 60)
-    n = len(frames_of(out))
-    wait_until(lambda: len(frames_of(out)) >= n + 3, 30)
-    quad_after = frames_of(out)[-1:]
+    n = out.get()[0]
+    wait_until(lambda: out.get()[0] >= n + 3, 30)
+    quad_after = [out.get()[2]] if out.get()[2] else []
     check(mode_set, "mixcastd attached the 1024x768 framebuffer of the mode set")
     check(bool(quad_after) and matches(quad_after[0], quad_points()), "after the mode set the picture is still the quadrants")
     # Phase 2: kms_draw ends: its framebuffer goes and the CRTC turns off (or shows the console again);
@@ -193,7 +226,7 @@ keyframe_interval = 1
     rc1 = stop(draw1)  # closing the card removes its framebuffer: the CRTC goes off (or back to the console)
     time.sleep(1.5)
     draw2 = start([kms_draw, "-c", card, "-p", "bars", "-t", "0", "-w", "1024x768"], klog)
-    saw_bars = wait_until(lambda: (lambda fs: bool(fs) and matches(fs[-1], bar_points()))(frames_of(out)), 60)
+    saw_bars = wait_until(lambda: (lambda f: f is not None and matches(f, bar_points()))(out.get()[2]), 60)
     time.sleep(1.0)
     still_running = d.poll() is None
     rc = stop(d, 15)
@@ -219,17 +252,26 @@ keyframe_interval = 1
     check(not errors, f"no error in mixcastd's log ({errors[:3]})")
     # the framebuffer's end is "no signal" (the placeholder), and the signal comes back by itself
     check("no signal" in text and "signal back" in text, "the CRTC going off was 'no signal', then 'signal back'")
-    frames = frames_of(out)
-    check(len(frames) >= 5, f"FFmpeg decoded {len(frames)} pictures of {W}x{H} (>= 5)")
-    if frames:
-        first = next((i for i, f in enumerate(frames) if matches(f, quad_points())), None)
+    # the copies on the KMS XRGB path: a changed picture is copied out of the framebuffer and converted
+    # (2); an unchanged one is the last picture again (0): per frame at most 2, and below 2 on a still screen
+    try:
+        src = json.load(open(stats))["sources"][0]
+        cpf = src["copies_per_frame"]
+        print(f"KMS XRGB: {src['frames']} frames, {src['copies']} copies, {cpf:.3f} per frame", file=sys.stderr)
+        check(src["frames"] > 0 and 0 < cpf < 2.0, f"copies per frame on the KMS XRGB path: {cpf:.3f} (0 < x < 2)")
+    except (OSError, ValueError, KeyError, IndexError) as e:
+        check(False, f"mixcastd's --stats-out {stats}: {e}")
+    out.thread.join(5)
+    n, _, last = out.get()
+    check(n >= 5, f"FFmpeg decoded {n} pictures of {W}x{H} (>= 5)")
+    if last:
+        first = out.first_quad
         check(first is not None, "a decoded picture shows kms_draw's quadrants where they are on the screen")
         if first is not None:
-            report(frames[first], quad_points(), f"picture {first}")
-        report(frames[-1], bar_points(), "last picture (after the 1024x768 mode set)")
+            report(out.first_quad_frame, quad_points(), f"picture {first}")
+        report(last, bar_points(), "last picture (after the 1024x768 mode set)")
         if first is not None:
-            check(first < len(frames) - 1 and not matches(frames[-1], quad_points()),
-                  "the quadrants came before the bars")
+            check(first < n - 1 and not matches(last, quad_points()), "the quadrants came before the bars")
     if failures:
         print("---- mixcastd log ----\n" + text[-4000:], file=sys.stderr)
         klog.seek(0)
@@ -266,18 +308,18 @@ keyframe_interval = 1
     time.sleep(1.0)
     recv, out = receiver(tmp)
     d = start([mixcastd, "-c", conf], dlog)
-    wait_until(lambda: len(frames_of(out)) >= 10, 60)
+    wait_until(lambda: out.get()[0] >= 10, 60)
     rc = stop(d, 15)
     stop(draw)
     time.sleep(0.5)
     stop(recv)
     check(rc == 0, f"mixcastd exits 0 at SIGTERM (got {rc})")
-    frames = frames_of(out)
-    check(len(frames) >= 5, f"FFmpeg decoded {len(frames)} pictures of {W}x{H} (>= 5)")
+    out.thread.join(5)
+    n, _, f = out.get()
+    check(n >= 5, f"FFmpeg decoded {n} pictures of {W}x{H} (>= 5)")
     # the pip: 0.4 * 640 = 256 wide, 144 high (vivid's 16:9), 16 from the right and bottom edges
     px, py, pw, ph = W - 16 - 256, H - 16 - 144, 256, 144
-    if frames:
-        f = frames[-1]
+    if f:
         # the screen's bars where the pip is not: the upper half of the picture, every bar
         report(f, bar_points(ys=(H // 8, H // 3)), "screen around the pip")
         # vivid's default test pattern is 75 % colour bars too (white, yellow, cyan, green, magenta, red,
@@ -340,7 +382,25 @@ def bad_input(mixcastd, kms_draw, card, tmp):
     want = f"{conf}:3: [source.screen] device: no DRM card has the driver 'vc4' (found: {card} (bochs-drm))"
     check(alive and rc == 0 and "no signal (at start" in text and want in text,
           f"a driver no card has: 'no signal', running (exit {rc} at SIGTERM), the log names the key: {text.strip()[-500:]}")
+    # A card that lights no display: kms_draw turns the CRTC off and keeps the card open (when it closes the
+    # card, fbcon lights it again). At start that is an error on the device key, not "no signal": the card is
+    # there and the configuration names it, but there is nothing to capture.
     stop(draw)
+    dark = start([kms_draw, "-c", card, "-w", "--off"], klog)
+    klog.flush()
+    dark_ok = wait_until(lambda: " off" in open(klog.name).read(), 30)
+    conf = os.path.join(tmp, "dark.ini")
+    write_conf(conf, f"[source.screen]\ntype = kms\ndevice = {card}\nfps = 5\n[track.video]\ninput = screen\n"
+                     f"layers = {W}x{H}@5:600k\n")
+    try:
+        r = subprocess.run([mixcastd, "-c", conf], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        rc, err = r.returncode, r.stderr
+    except subprocess.TimeoutExpired:
+        rc, err = None, "(timed out)"
+    want = f"{conf}:3: [source.screen] device: {card} (bochs-drm) has no active CRTC: no display is lit"
+    stop(dark)
+    check(dark_ok and rc == 2 and want in err,
+          f"a card without an active CRTC: exit {rc} (want 2), stderr names '{want}': {err.strip()[-600:]}")
 
 
 def main():
