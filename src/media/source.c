@@ -1,8 +1,11 @@
 #include "source.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -156,13 +159,75 @@ static void send_placeholder(struct mc_source *s, int64_t now)
 	deliver(s, f);
 }
 
-static void sleep_until(struct mc_source *s, int64_t deadline)
+/* The folder of the backend's device (watch_path): a camera plugged in again shows up there as a new node
+ * or link, and its permissions may follow a moment later (udev). The backoff's polling finds it too, up to
+ * REOPEN_MAX_US later; on a replug those are a quarter of the 2 s the picture may take to come back. */
+struct watch {
+	int fd; /* inotify, -1: none (polling only) */
+	char name[NAME_MAX + 1];
+};
+
+static void watch_start(struct mc_source *s, struct watch *w)
+{
+	w->fd = -1;
+	char path[PATH_MAX];
+	if (!s->ops->watch_path || s->ops->watch_path(s->cfg, path, sizeof(path)))
+		return;
+	char *slash = strrchr(path, '/');
+	if (!slash || !slash[1] || strlen(slash + 1) > NAME_MAX)
+		return;
+	snprintf(w->name, sizeof(w->name), "%s", slash + 1);
+	if (slash == path)
+		slash[1] = '\0'; /* "/name": the root folder */
+	else
+		*slash = '\0';
+	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	/* a folder that is not there (yet) or an inotify limit: the backoff polls, as without a watch */
+	if (w->fd >= 0 && inotify_add_watch(w->fd, path, IN_CREATE | IN_MOVED_TO | IN_ATTRIB) < 0) {
+		mc_debug(MOD, "%s: no inotify watch on %s (%s): reopening on the backoff only", s->cfg->name, path,
+			 strerror(errno));
+		close(w->fd);
+		w->fd = -1;
+	}
+}
+
+static void watch_stop(struct watch *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+}
+
+/* Whether the device's name came up in the events waiting on the watch (drains them). */
+static bool watch_hit(struct watch *w)
+{
+	bool hit = false;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+			hit |= e->len && strcmp(e->name, w->name) == 0;
+			p += sizeof(*e) + e->len;
+		}
+	return hit;
+}
+
+/* Sleeps until `deadline` or a stop (seen within 100 ms); true, early, when the watched device appeared. */
+static bool sleep_until(struct mc_source *s, int64_t deadline, struct watch *w)
 {
 	for (int64_t now = mc_now_us(); now < deadline && !stopping(s); now = mc_now_us()) {
-		int64_t d = deadline - now > 100000 ? 100000 : deadline - now; /* see a stop within 100 ms */
-		struct timespec ts = { 0, (long)d * 1000 };
-		nanosleep(&ts, NULL);
+		int64_t d = deadline - now > 100000 ? 100000 : deadline - now;
+		if (w->fd < 0) {
+			struct timespec ts = { 0, (long)d * 1000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		struct pollfd p = { .fd = w->fd, .events = POLLIN };
+		if (poll(&p, 1, (int)((d + 999) / 1000)) > 0 && watch_hit(w))
+			return true;
 	}
+	return false;
 }
 
 /* Without signal until the backend opens again (true) or the source stops (false). */
@@ -172,7 +237,10 @@ static bool wait_for_signal(struct mc_source *s)
 	int last_rc = -(int)mc_count_get(&s->stats.last_error);
 	char last_why[sizeof(s->stats.backend.why)];
 	snprintf(last_why, sizeof(last_why), "%s", s->stats.backend.why);
-	while (!stopping(s)) {
+	struct watch w;
+	watch_start(s, &w);
+	bool back = false;
+	while (!stopping(s) && !back) {
 		int64_t now = mc_now_us();
 		if (now >= next_frame) {
 			send_placeholder(s, now);
@@ -181,8 +249,10 @@ static bool wait_for_signal(struct mc_source *s)
 		}
 		if (now >= next_open) {
 			int rc = backend_open(s);
-			if (rc == 0)
-				return true;
+			if (rc == 0) {
+				back = true;
+				break;
+			}
 			const char *why = s->stats.backend.why;
 			if (rc != last_rc || strcmp(why, last_why)) /* once per change of the reason, not every try */
 				mc_warn(MOD, "%s: still no signal: %s%s%s", s->cfg->name, strerror(-rc), *why ? ": " : "", why);
@@ -192,9 +262,13 @@ static bool wait_for_signal(struct mc_source *s)
 			backoff = backoff * 2 > REOPEN_MAX_US ? REOPEN_MAX_US : backoff * 2;
 			next_open = mc_now_us() + backoff;
 		}
-		sleep_until(s, next_frame < next_open ? next_frame : next_open);
+		if (sleep_until(s, next_frame < next_open ? next_frame : next_open, &w)) {
+			mc_debug(MOD, "%s: %s appeared: reopening now", s->cfg->name, w.name);
+			next_open = mc_now_us();
+		}
 	}
-	return false;
+	watch_stop(&w);
+	return back;
 }
 
 static void *source_thread(void *arg)

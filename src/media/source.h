@@ -64,6 +64,10 @@ struct mc_source_ops {
 	 * device is not there) is "no signal" too; any other error at start is fatal (the device is there
 	 * but not what the configuration asks for). */
 	bool reconnects;
+	/* Optional, with `reconnects`: the path whose appearance (a device node or link created, or its
+	 * permissions changed, in its folder) is worth a reopen at once rather than at the next try of the
+	 * backoff (inotify on the folder; a folder that is not there is polled as before). Writes it into buf. */
+	int (*watch_path)(const struct mc_source_config *cfg, char *buf, size_t len);
 	/* Errors are logged by the backend with the section and the key they concern. */
 	int (*open)(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info,
 		    struct mc_source_report *report);
