@@ -6,6 +6,9 @@
 extern const struct mc_source_ops mc_source_testsrc;
 extern const struct mc_source_ops mc_source_file;
 extern const struct mc_source_ops mc_source_v4l2;
+#ifdef HAVE_LIBDRM
+extern const struct mc_source_ops mc_source_kms;
+#endif
 extern const struct mc_encoder_ops mc_encoder_software;
 #ifdef HAVE_OPENH264
 extern const struct mc_encoder_ops mc_encoder_openh264;
@@ -20,6 +23,9 @@ const struct mc_source_ops *const mc_source_backends[] = {
 	&mc_source_testsrc,
 	&mc_source_file,
 	&mc_source_v4l2,
+#ifdef HAVE_LIBDRM
+	&mc_source_kms,
+#endif
 	NULL,
 };
 

@@ -1,6 +1,9 @@
 /* testsrc: a synthetic camera. A moving pattern with the frame number and the capture time burned in (as
- * digits for people, and as a row of black/white blocks, one bit each, for programs), at a fixed rate. */
+ * digits for people, and as a row of black/white blocks, one bit each, for programs), at a fixed rate; or
+ * (pattern = solid:RRGGBB) one colour that never changes: a slate, and a picture whose every pixel a test
+ * knows. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -10,11 +13,42 @@
 #include "pace.h"
 #include "source.h"
 
+/* pattern = bars (the moving pattern) | solid:RRGGBB */
+struct testsrc_opts {
+	bool solid;
+	uint8_t rgb[3];
+};
+
+static int parse_pattern(const struct mc_option *o, const char *v, void *field, char *err, size_t n)
+{
+	struct testsrc_opts *t = field;
+	unsigned r, g, b;
+	int used = 0;
+	if (strcmp(v, "bars") == 0) {
+		t->solid = false;
+		return 0;
+	}
+	if (strlen(v) == 12 && sscanf(v, "solid:%2x%2x%2x%n", &r, &g, &b, &used) == 3 && used == 12 &&
+	    strspn(v + 6, "0123456789abcdefABCDEF") == 6) {
+		t->solid = true;
+		t->rgb[0] = (uint8_t)r, t->rgb[1] = (uint8_t)g, t->rgb[2] = (uint8_t)b;
+		return 0;
+	}
+	snprintf(err, n, "expected bars or solid:RRGGBB (hex), got '%s'", v);
+	return -EINVAL;
+}
+
+static const struct mc_option testsrc_options[] = {
+	{ "pattern", parse_pattern, 0 },
+	{ NULL },
+};
+
 struct testsrc {
 	const struct mc_source_config *cfg;
 	struct mc_frame_pool *pool;
 	struct mc_pace pace;
 	uint64_t n;
+	AVFrame *solid; /* pattern = solid: drawn once, each frame is a new reference to it */
 };
 
 static void fill_rect(AVFrame *f, int x0, int y0, int w, int h, uint8_t y)
@@ -76,18 +110,41 @@ static void draw(struct testsrc *t, AVFrame *f, int64_t wall_us)
 	draw_text(f, 2 * scale, bs + 14 * scale, scale, text);
 }
 
+/* BT.601 limited range, what the encoders signal by default */
+static void fill_solid(AVFrame *f, const uint8_t rgb[3])
+{
+	double r = rgb[0], g = rgb[1], b = rgb[2];
+	uint8_t y = (uint8_t)(16.5 + (65.481 * r + 128.553 * g + 24.966 * b) / 255);
+	uint8_t u = (uint8_t)(128.5 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255);
+	uint8_t v = (uint8_t)(128.5 + (112.0 * r - 93.786 * g - 18.214 * b) / 255);
+	for (int row = 0; row < f->height; row++)
+		memset(f->data[0] + (size_t)row * f->linesize[0], y, (size_t)f->width);
+	for (int row = 0; row < f->height / 2; row++) {
+		memset(f->data[1] + (size_t)row * f->linesize[1], u, (size_t)f->width / 2);
+		memset(f->data[2] + (size_t)row * f->linesize[2], v, (size_t)f->width / 2);
+	}
+}
+
 static int testsrc_open(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info,
 			struct mc_source_report *report)
 {
 	struct testsrc *t = priv;
+	const struct testsrc_opts *o = cfg->opts;
 	t->cfg = cfg;
 	/* I420, what the software encoders take without a conversion */
 	t->pool = mc_frame_pool_create(cfg->width, cfg->height, AV_PIX_FMT_YUV420P);
 	if (!t->pool)
 		return -ENOMEM;
 	mc_pace_init(&t->pace, cfg->fps, 1);
-	*info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, "yuv420p drawn", AV_PIX_FMT_YUV420P };
-	mc_info("testsrc", "%s: %dx%d at %d fps", cfg->name, cfg->width, cfg->height, cfg->fps);
+	*info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, o->solid ? "yuv420p solid" : "yuv420p drawn",
+					 AV_PIX_FMT_YUV420P };
+	if (o->solid) {
+		if (!(t->solid = mc_frame_pool_get(t->pool)))
+			return -ENOMEM;
+		fill_solid(t->solid, o->rgb);
+	}
+	mc_info("testsrc", "%s: %dx%d at %d fps%s", cfg->name, cfg->width, cfg->height, cfg->fps,
+		o->solid ? ", one colour" : "");
 	return 0;
 }
 
@@ -99,10 +156,11 @@ static int testsrc_read(void *priv, AVFrame **out, const bool *stop)
 	int64_t capture = mc_pace_wait(&t->pace, stop);
 	if (capture < 0)
 		return -EINTR;
-	AVFrame *f = mc_frame_pool_get(t->pool);
+	AVFrame *f = t->solid ? av_frame_clone(t->solid) : mc_frame_pool_get(t->pool);
 	if (!f)
 		return -ENOMEM;
-	draw(t, f, mc_wall_us() - (mc_now_us() - capture));
+	if (!t->solid)
+		draw(t, f, mc_wall_us() - (mc_now_us() - capture));
 	f->pts = capture;
 	t->n++;
 	*out = f;
@@ -112,13 +170,16 @@ static int testsrc_read(void *priv, AVFrame **out, const bool *stop)
 static void testsrc_close(void *priv)
 {
 	struct testsrc *t = priv;
+	av_frame_free(&t->solid);
 	mc_frame_pool_destroy(t->pool);
 }
 
 const struct mc_source_ops mc_source_testsrc = {
 	.name = "testsrc",
 	.priv_size = sizeof(struct testsrc),
-	.generic_keys = MC_SOURCE_TAKES_SIZE | MC_SOURCE_TAKES_FPS, /* and no keys of its own */
+	.options = testsrc_options,
+	.options_size = sizeof(struct testsrc_opts),
+	.generic_keys = MC_SOURCE_TAKES_SIZE | MC_SOURCE_TAKES_FPS,
 	.open = testsrc_open,
 	.read_frame = testsrc_read,
 	.close = testsrc_close,

@@ -148,11 +148,17 @@ static void release_buffer(void *opaque, uint8_t *data)
 
 static void release_descriptor(void *opaque, uint8_t *data) { buffers_unref(opaque); }
 
+/* a bare name is one of /dev/v4l/by-id (stable across replugs and boots, unlike /dev/videoN) */
+static int device_path(const struct mc_source_config *cfg, char *buf, size_t len)
+{
+	const char *dev = ((const struct v4l2_opts *)cfg->opts)->device;
+	int n = snprintf(buf, len, "%s%s", strchr(dev, '/') ? "" : "/dev/v4l/by-id/", dev);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 static int open_device(struct v4l2src *s)
 {
-	const char *dev = s->opts->device;
-	/* a bare name is one of /dev/v4l/by-id (stable across replugs and boots, unlike /dev/videoN) */
-	snprintf(s->path, sizeof(s->path), "%s%s", strchr(dev, '/') ? "" : "/dev/v4l/by-id/", dev);
+	device_path(s->cfg, s->path, sizeof(s->path));
 	s->fd = open(s->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (s->fd < 0) {
 		int e = errno;
@@ -601,6 +607,7 @@ const struct mc_source_ops mc_source_v4l2 = {
 	.options_defaults = &v4l2_defaults,
 	.generic_keys = MC_SOURCE_TAKES_SIZE | MC_SOURCE_TAKES_FPS,
 	.reconnects = true,
+	.watch_path = device_path, /* a camera plugged in again: reopened when its node or link appears */
 	.open = v4l2_open,
 	.read_frame = v4l2_read,
 	.close = v4l2_close,

@@ -64,8 +64,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		printf("%s: configuration OK (%d source(s), %d track(s), %d output(s))\n", config, cfg->n_sources,
-		       cfg->n_tracks, cfg->n_outputs);
+		printf("%s: configuration OK (%d source(s), %d mix(es), %d track(s), %d output(s))\n", config, cfg->n_sources,
+		       cfg->n_mixes, cfg->n_tracks, cfg->n_outputs);
 		mc_config_free(cfg);
 		return 0;
 	}

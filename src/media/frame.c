@@ -63,28 +63,6 @@ AVFrame *mc_frame_pool_get(struct mc_frame_pool *pool)
 	return f;
 }
 
-bool mc_frame_equal(const AVFrame *a, const AVFrame *b)
-{
-	if (a->width != b->width || a->height != b->height || a->format != b->format)
-		return false;
-	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(a->format);
-	if (!d || (d->flags & AV_PIX_FMT_FLAG_HWACCEL))
-		return false;
-	int planes = av_pix_fmt_count_planes(a->format);
-	for (int p = 0; p < planes; p++) {
-		bool chroma = p == 1 || p == 2;
-		int h = chroma ? AV_CEIL_RSHIFT(a->height, d->log2_chroma_h) : a->height;
-		int bytes = av_image_get_linesize(a->format, a->width, p);
-		if (a->data[p] == b->data[p] && a->linesize[p] == b->linesize[p])
-			continue; /* the same buffer delivered again */
-		for (int y = 0; y < h; y++)
-			if (memcmp(a->data[p] + (size_t)y * a->linesize[p], b->data[p] + (size_t)y * b->linesize[p],
-				   (size_t)bytes))
-				return false;
-	}
-	return true;
-}
-
 int mc_frame_pool_width(const struct mc_frame_pool *pool) { return pool->width; }
 int mc_frame_pool_height(const struct mc_frame_pool *pool) { return pool->height; }
 enum AVPixelFormat mc_frame_pool_format(const struct mc_frame_pool *pool) { return pool->format; }

@@ -15,8 +15,6 @@ struct mc_frame_pool *mc_frame_pool_create(int width, int height, enum AVPixelFo
 void mc_frame_pool_destroy(struct mc_frame_pool *pool);
 /* A new frame from the pool (NULL when out of memory); unref it as usual. */
 AVFrame *mc_frame_pool_get(struct mc_frame_pool *pool);
-/* Same size, format and pixels (CPU frames only; compares row by row, stops at the first difference). */
-bool mc_frame_equal(const AVFrame *a, const AVFrame *b);
 
 /* A CPU frame whose pixels are a device's buffer (a camera's V4L2 buffer, a KMS framebuffer) carries that
  * buffer as a DMABUF in frame->opaque_ref: FFmpeg's AVDRMFrameDescriptor (what AV_PIX_FMT_DRM_PRIME frames

@@ -65,6 +65,20 @@ int mc_mailbox_take(struct mc_mailbox *mb, AVFrame **frame, int64_t *put_us)
 	return rc;
 }
 
+int mc_mailbox_poll(struct mc_mailbox *mb, AVFrame **frame)
+{
+	pthread_mutex_lock(&mb->lock);
+	int rc = mb->frame ? 0 : mb->closed ? -EPIPE : -EAGAIN;
+	if (mb->frame) {
+		*frame = mb->frame;
+		mb->frame = NULL;
+		mc_count_set(&mb->waiting_since_us, 0); /* taken: as in take(), or the watchdog sees a stall */
+		pthread_cond_broadcast(&mb->cond);
+	}
+	pthread_mutex_unlock(&mb->lock);
+	return rc;
+}
+
 void mc_mailbox_close(struct mc_mailbox *mb)
 {
 	pthread_mutex_lock(&mb->lock);

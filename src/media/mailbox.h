@@ -31,6 +31,8 @@ void mc_mailbox_finish(struct mc_mailbox *mb);
 int mc_mailbox_put(struct mc_mailbox *mb, AVFrame *frame);
 /* Waits for a frame: 0 with *frame (caller owns it) and its put time, or -EPIPE when closed and empty. */
 int mc_mailbox_take(struct mc_mailbox *mb, AVFrame **frame, int64_t *put_us);
+/* Does not wait: 0 with *frame (caller owns it), -EAGAIN when there is none, -EPIPE when closed and empty. */
+int mc_mailbox_poll(struct mc_mailbox *mb, AVFrame **frame);
 /* No more frames: a waiting take() returns what is left, then -EPIPE. */
 void mc_mailbox_close(struct mc_mailbox *mb);
 uint64_t mc_mailbox_dropped(struct mc_mailbox *mb);

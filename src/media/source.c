@@ -1,8 +1,11 @@
 #include "source.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,21 +32,21 @@ const char *mc_source_state_name(enum mc_source_state st)
 	}
 }
 
-/* s->info for the other threads (stats): set where the source's thread changes it */
+/* s->out.info for the other threads (stats): set where the source's thread changes it */
 static void publish_info(struct mc_source *s)
 {
-	mc_count_set(&s->stats.width, (uint64_t)s->info.width);
-	mc_count_set(&s->stats.height, (uint64_t)s->info.height);
-	mc_count_set(&s->stats.fps_num, (uint64_t)s->info.fps_num);
-	mc_count_set(&s->stats.fps_den, (uint64_t)s->info.fps_den);
-	__atomic_store_n(&s->stats.path, s->info.path, __ATOMIC_RELEASE);
+	mc_count_set(&s->stats.width, (uint64_t)s->out.info.width);
+	mc_count_set(&s->stats.height, (uint64_t)s->out.info.height);
+	mc_count_set(&s->stats.fps_num, (uint64_t)s->out.info.fps_num);
+	mc_count_set(&s->stats.fps_den, (uint64_t)s->out.info.fps_den);
+	__atomic_store_n(&s->stats.path, s->out.info.path, __ATOMIC_RELEASE);
 }
 
 static int backend_open(struct mc_source *s)
 {
 	memset(s->priv, 0, s->ops->priv_size ? s->ops->priv_size : 1);
 	s->stats.backend.why[0] = '\0';
-	int rc = s->ops->open(s->priv, s->cfg, &s->info, &s->stats.backend);
+	int rc = s->ops->open(s->priv, s->cfg, &s->out.info, &s->stats.backend);
 	if (rc) {
 		s->ops->close(s->priv);
 		return rc;
@@ -64,18 +67,19 @@ static void backend_close(struct mc_source *s)
 static void lose_signal(struct mc_source *s, int rc, bool at_start)
 {
 	mc_count_set(&s->stats.state, MC_SOURCE_NO_SIGNAL);
+	__atomic_store_n(&s->out.no_signal, true, __ATOMIC_RELEASE);
 	mc_count_inc(&s->stats.signal_losses);
 	mc_count_set(&s->stats.last_error, (uint64_t)-rc);
 	mc_count_set(&s->stats.no_signal_since_us, (uint64_t)mc_now_us());
 	const char *why = s->stats.backend.why;
 	mc_warn(MOD, "%s: no signal (%s%s)%s%s: sending the placeholder and reopening", s->cfg->name,
 		at_start ? "at start: " : "", strerror(-rc), *why ? ": " : "", why);
-	if (s->info.width < 16 || s->info.height < 16) { /* the placeholder's size: the configuration's */
-		s->info.width = s->cfg->width;
-		s->info.height = s->cfg->height;
+	if (s->out.info.width < 16 || s->out.info.height < 16) { /* the placeholder's size: the configuration's */
+		s->out.info.width = s->cfg->width;
+		s->out.info.height = s->cfg->height;
 	}
-	if (s->info.fps_num <= 0 || s->info.fps_den <= 0)
-		s->info.fps_num = s->cfg->fps, s->info.fps_den = 1;
+	if (s->out.info.fps_num <= 0 || s->out.info.fps_den <= 0)
+		s->out.info.fps_num = s->cfg->fps, s->out.info.fps_den = 1;
 	publish_info(s);
 }
 
@@ -90,8 +94,7 @@ int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg)
 		return -ENOMEM;
 	s->cfg = cfg;
 	s->ops = ops;
-	s->ended_fd = -1;
-	mc_tap_init(&s->tap);
+	mc_producer_init(&s->out, cfg->name, "source");
 	s->last_pts = INT64_MIN;
 	s->priv = calloc(1, ops->priv_size ? ops->priv_size : 1);
 	if (!s->priv) {
@@ -103,7 +106,7 @@ int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg)
 		mc_err(MOD, "%s", s->stats.backend.why);
 	if (rc && ops->reconnects && (rc == -ENODEV || rc == -ENOENT)) {
 		/* Absent at start (not plugged in yet): the daemon runs, the source comes when the device does. */
-		s->info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, "none", AV_PIX_FMT_NONE };
+		s->out.info = (struct mc_source_info){ cfg->width, cfg->height, cfg->fps, 1, "none", AV_PIX_FMT_NONE };
 		lose_signal(s, rc, true);
 		rc = 0;
 	}
@@ -111,19 +114,10 @@ int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg)
 		mc_source_destroy(s);
 		return rc;
 	}
+	s->out.lossless = s->open && ops->lossless && ops->lossless(s->priv);
 	*out = s;
 	return 0;
 }
-
-int mc_source_add_sink(struct mc_source *s, struct mc_mailbox *mb)
-{
-	if (s->n_sinks == MC_SOURCE_MAX_SINKS)
-		return -ENOSPC;
-	s->sinks[s->n_sinks++] = mb;
-	return 0;
-}
-
-bool mc_source_lossless(struct mc_source *s) { return s->open && s->ops->lossless && s->ops->lossless(s->priv); }
 
 static bool stopping(struct mc_source *s) { return __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE); }
 
@@ -135,27 +129,20 @@ static void deliver(struct mc_source *s, AVFrame *frame)
 	if (frame->pts <= s->last_pts)
 		frame->pts = s->last_pts + 1;
 	s->last_pts = frame->pts;
-	mc_tap_offer(&s->tap, frame);
-	for (int i = 0; i < s->n_sinks; i++) {
-		AVFrame *ref = i + 1 < s->n_sinks ? av_frame_clone(frame) : frame;
-		if (ref)
-			mc_mailbox_put(s->sinks[i], ref);
-	}
-	if (s->n_sinks == 0)
-		av_frame_free(&frame);
+	mc_producer_deliver(&s->out, frame);
 }
 
 static void send_placeholder(struct mc_source *s, int64_t now)
 {
 	/* the size and format of the source's last pictures: the tracks' scalers and encoders stay as they are
 	 * (an NV12 camera's top layer encodes NV12: an I420 slate would cost a conversion per frame) */
-	enum AVPixelFormat fmt = s->info.format == AV_PIX_FMT_NV12 ? AV_PIX_FMT_NV12 : AV_PIX_FMT_YUV420P;
-	if (s->slate && (mc_frame_pool_width(s->slate) != s->info.width ||
-			 mc_frame_pool_height(s->slate) != s->info.height || mc_frame_pool_format(s->slate) != fmt)) {
+	enum AVPixelFormat fmt = s->out.info.format == AV_PIX_FMT_NV12 ? AV_PIX_FMT_NV12 : AV_PIX_FMT_YUV420P;
+	if (s->slate && (mc_frame_pool_width(s->slate) != s->out.info.width ||
+			 mc_frame_pool_height(s->slate) != s->out.info.height || mc_frame_pool_format(s->slate) != fmt)) {
 		mc_frame_pool_destroy(s->slate);
 		s->slate = NULL;
 	}
-	if (!s->slate && !(s->slate = mc_frame_pool_create(s->info.width, s->info.height, fmt)))
+	if (!s->slate && !(s->slate = mc_frame_pool_create(s->out.info.width, s->out.info.height, fmt)))
 		return;
 	AVFrame *f = mc_frame_pool_get(s->slate);
 	if (!f)
@@ -172,13 +159,75 @@ static void send_placeholder(struct mc_source *s, int64_t now)
 	deliver(s, f);
 }
 
-static void sleep_until(struct mc_source *s, int64_t deadline)
+/* The folder of the backend's device (watch_path): a camera plugged in again shows up there as a new node
+ * or link, and its permissions may follow a moment later (udev). The backoff's polling finds it too, up to
+ * REOPEN_MAX_US later; on a replug those are a quarter of the 2 s the picture may take to come back. */
+struct watch {
+	int fd; /* inotify, -1: none (polling only) */
+	char name[NAME_MAX + 1];
+};
+
+static void watch_start(struct mc_source *s, struct watch *w)
+{
+	w->fd = -1;
+	char path[PATH_MAX];
+	if (!s->ops->watch_path || s->ops->watch_path(s->cfg, path, sizeof(path)))
+		return;
+	char *slash = strrchr(path, '/');
+	if (!slash || !slash[1] || strlen(slash + 1) > NAME_MAX)
+		return;
+	snprintf(w->name, sizeof(w->name), "%s", slash + 1);
+	if (slash == path)
+		slash[1] = '\0'; /* "/name": the root folder */
+	else
+		*slash = '\0';
+	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	/* a folder that is not there (yet) or an inotify limit: the backoff polls, as without a watch */
+	if (w->fd >= 0 && inotify_add_watch(w->fd, path, IN_CREATE | IN_MOVED_TO | IN_ATTRIB) < 0) {
+		mc_debug(MOD, "%s: no inotify watch on %s (%s): reopening on the backoff only", s->cfg->name, path,
+			 strerror(errno));
+		close(w->fd);
+		w->fd = -1;
+	}
+}
+
+static void watch_stop(struct watch *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+}
+
+/* Whether the device's name came up in the events waiting on the watch (drains them). */
+static bool watch_hit(struct watch *w)
+{
+	bool hit = false;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+			hit |= e->len && strcmp(e->name, w->name) == 0;
+			p += sizeof(*e) + e->len;
+		}
+	return hit;
+}
+
+/* Sleeps until `deadline` or a stop (seen within 100 ms); true, early, when the watched device appeared. */
+static bool sleep_until(struct mc_source *s, int64_t deadline, struct watch *w)
 {
 	for (int64_t now = mc_now_us(); now < deadline && !stopping(s); now = mc_now_us()) {
-		int64_t d = deadline - now > 100000 ? 100000 : deadline - now; /* see a stop within 100 ms */
-		struct timespec ts = { 0, (long)d * 1000 };
-		nanosleep(&ts, NULL);
+		int64_t d = deadline - now > 100000 ? 100000 : deadline - now;
+		if (w->fd < 0) {
+			struct timespec ts = { 0, (long)d * 1000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		struct pollfd p = { .fd = w->fd, .events = POLLIN };
+		if (poll(&p, 1, (int)((d + 999) / 1000)) > 0 && watch_hit(w))
+			return true;
 	}
+	return false;
 }
 
 /* Without signal until the backend opens again (true) or the source stops (false). */
@@ -188,7 +237,10 @@ static bool wait_for_signal(struct mc_source *s)
 	int last_rc = -(int)mc_count_get(&s->stats.last_error);
 	char last_why[sizeof(s->stats.backend.why)];
 	snprintf(last_why, sizeof(last_why), "%s", s->stats.backend.why);
-	while (!stopping(s)) {
+	struct watch w;
+	watch_start(s, &w);
+	bool back = false;
+	while (!stopping(s) && !back) {
 		int64_t now = mc_now_us();
 		if (now >= next_frame) {
 			send_placeholder(s, now);
@@ -197,8 +249,10 @@ static bool wait_for_signal(struct mc_source *s)
 		}
 		if (now >= next_open) {
 			int rc = backend_open(s);
-			if (rc == 0)
-				return true;
+			if (rc == 0) {
+				back = true;
+				break;
+			}
 			const char *why = s->stats.backend.why;
 			if (rc != last_rc || strcmp(why, last_why)) /* once per change of the reason, not every try */
 				mc_warn(MOD, "%s: still no signal: %s%s%s", s->cfg->name, strerror(-rc), *why ? ": " : "", why);
@@ -208,9 +262,13 @@ static bool wait_for_signal(struct mc_source *s)
 			backoff = backoff * 2 > REOPEN_MAX_US ? REOPEN_MAX_US : backoff * 2;
 			next_open = mc_now_us() + backoff;
 		}
-		sleep_until(s, next_frame < next_open ? next_frame : next_open);
+		if (sleep_until(s, next_frame < next_open ? next_frame : next_open, &w)) {
+			mc_debug(MOD, "%s: %s appeared: reopening now", s->cfg->name, w.name);
+			next_open = mc_now_us();
+		}
 	}
-	return false;
+	watch_stop(&w);
+	return back;
 }
 
 static void *source_thread(void *arg)
@@ -220,7 +278,7 @@ static void *source_thread(void *arg)
 	snprintf(tname, sizeof(tname), "src.%.11s", s->cfg->name);
 	pthread_setname_np(pthread_self(), tname);
 	mc_thread_cpu_begin(&s->cpu);
-
+	bool failed = false;
 	bool restoring = false; /* reopened after a loss: the first frame ends the outage */
 	while (!stopping(s)) {
 		if (!s->open) {
@@ -246,16 +304,17 @@ static void *source_thread(void *arg)
 				continue;
 			}
 			mc_err(MOD, "%s: %s; the source stops", s->cfg->name, strerror(-rc));
-			__atomic_store_n(&s->failed, true, __ATOMIC_RELAXED);
+			failed = true;
 			break;
 		}
 		if (restoring) {
 			int64_t since = (int64_t)mc_count_get(&s->stats.no_signal_since_us);
 			mc_count_set(&s->stats.last_restore_us, (uint64_t)(t1 - since));
 			mc_count_set(&s->stats.state, MC_SOURCE_LIVE);
+			__atomic_store_n(&s->out.no_signal, false, __ATOMIC_RELEASE);
 			mc_count_set(&s->stats.no_signal_since_us, 0);
-			mc_info(MOD, "%s: signal back: %dx%d, first frame %.3f s after the loss", s->cfg->name, s->info.width,
-				s->info.height, (double)(t1 - since) / 1e6);
+			mc_info(MOD, "%s: signal back: %dx%d, first frame %.3f s after the loss", s->cfg->name, s->out.info.width,
+				s->out.info.height, (double)(t1 - since) / 1e6);
 			restoring = false;
 		}
 		mc_hist_add(&s->stats.capture_wait, t1 - t0);
@@ -263,14 +322,7 @@ static void *source_thread(void *arg)
 		deliver(s, frame);
 	}
 	mc_count_set(&s->stats.state, MC_SOURCE_ENDED);
-	__atomic_store_n(&s->ended, true, __ATOMIC_RELEASE);
-	for (int i = 0; i < s->n_sinks; i++)
-		mc_mailbox_close(s->sinks[i]);
-	if (s->ended_fd >= 0) {
-		uint64_t one = 1;
-		ssize_t w = write(s->ended_fd, &one, sizeof(one));
-		(void)w;
-	}
+	mc_producer_end(&s->out, failed);
 	mc_thread_cpu_end(&s->cpu);
 	return NULL;
 }
@@ -290,8 +342,7 @@ void mc_source_stop(struct mc_source *s)
 		return;
 	__atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
 	/* a lossless put() may be waiting for a consumer that is gone */
-	for (int i = 0; i < s->n_sinks; i++)
-		mc_mailbox_close(s->sinks[i]);
+	mc_producer_close_sinks(&s->out);
 	pthread_join(s->thread, NULL);
 	s->thread_started = false;
 }
@@ -305,6 +356,6 @@ void mc_source_destroy(struct mc_source *s)
 		backend_close(s);
 	free(s->priv);
 	mc_frame_pool_destroy(s->slate);
-	mc_tap_finish(&s->tap);
+	mc_producer_finish(&s->out);
 	free(s);
 }

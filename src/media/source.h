@@ -1,6 +1,6 @@
 /* Sources: a backend in hw/ (one ops table each) plus the capture thread that runs it and hands frames to
- * the mailboxes of the tracks that use the source. A source that can lose its signal (a camera unplugged,
- * a display gone) does not end: it is in the state "no signal", its consumers get a placeholder picture at
+ * the mailboxes of the tracks and mixes that use the source (through its producer, producer.h). A source
+ * that can lose its signal (a camera unplugged, a display gone) does not end: it is in the state "no signal", its consumers get a placeholder picture at
  * a low rate, and the core reopens the backend with a backoff until the signal is back. */
 #ifndef MC_SOURCE_H
 #define MC_SOURCE_H
@@ -14,11 +14,10 @@
 #include "histogram.h"
 #include "mailbox.h"
 #include "option.h"
-#include "tap.h"
+#include "producer.h"
 #include "threadcpu.h"
 
 #define MC_SOURCE_EOF 1 /* read_frame: the source has ended (a non-looping file) */
-#define MC_SOURCE_MAX_SINKS 4
 
 /* The frames of a source one consumer (a track) can hold at once, for a backend whose frames are the
  * device's own buffers (a camera's pool must be larger by this much per consumer, or it stalls):
@@ -37,14 +36,6 @@ enum mc_source_state {
 	MC_SOURCE_LIVE = 0,
 	MC_SOURCE_NO_SIGNAL, /* lost or absent; the placeholder is sent; reopening */
 	MC_SOURCE_ENDED,     /* EOF, stopped, or a fatal error */
-};
-
-/* What a source delivers, filled by its open(). */
-struct mc_source_info {
-	int width, height;
-	int fps_num, fps_den; /* nominal rate */
-	const char *path;     /* how frames are made, for the stats: e.g. "nv12 mmap", "yuyv swscale" */
-	enum AVPixelFormat format; /* of the frames; AV_PIX_FMT_NONE (-1): not known before the first */
 };
 
 /* What a backend reports beyond return codes (the core owns it; it survives a reopen). */
@@ -73,6 +64,10 @@ struct mc_source_ops {
 	 * device is not there) is "no signal" too; any other error at start is fatal (the device is there
 	 * but not what the configuration asks for). */
 	bool reconnects;
+	/* Optional, with `reconnects`: the path whose appearance (a device node or link created, or its
+	 * permissions changed, in its folder) is worth a reopen at once rather than at the next try of the
+	 * backoff (inotify on the folder; a folder that is not there is polled as before). Writes it into buf. */
+	int (*watch_path)(const struct mc_source_config *cfg, char *buf, size_t len);
 	/* Errors are logged by the backend with the section and the key they concern. */
 	int (*open)(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info,
 		    struct mc_source_report *report);
@@ -107,27 +102,18 @@ struct mc_source {
 	const struct mc_source_ops *ops;
 	void *priv;
 	bool open;      /* the backend is open (priv valid) */
-	struct mc_source_info info;
+	struct mc_producer out; /* info (filled by open), sinks, ended/no-signal state */
 	pthread_t thread;
 	bool thread_started;
 	/* read by other threads: only through __atomic loads and stores */
 	bool stop;
-	bool ended;     /* EOF or a fatal error */
-	bool failed;    /* ended by an error, not by EOF */
-	int ended_fd;   /* eventfd written when the thread ends; -1: none */
-	int n_sinks;
-	struct mc_mailbox *sinks[MC_SOURCE_MAX_SINKS];
 	struct mc_source_stats stats;
-	struct mc_tap tap; /* /snapshot.jpg?source= */
 	struct mc_thread_cpu cpu;
 	struct mc_frame_pool *slate; /* placeholder frames, made when first needed */
 	int64_t last_pts;            /* of the last frame delivered (the source thread's) */
 };
 
 int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg);
-/* Before start: frames go to this mailbox too. */
-int mc_source_add_sink(struct mc_source *s, struct mc_mailbox *mb);
-bool mc_source_lossless(struct mc_source *s);
 int mc_source_start(struct mc_source *s);
 /* Ask the thread to stop and wait for it; closes the sinks. */
 void mc_source_stop(struct mc_source *s);

@@ -13,21 +13,19 @@
 
 #define MOD "track"
 
-int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, struct mc_source *source)
+int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, struct mc_producer *input)
 {
 	*out = NULL;
 	struct mc_track *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->cfg = cfg;
-	t->source = source;
-	bool lossless = mc_source_lossless(source);
+	t->producer = input;
+	bool lossless = input->lossless;
 	mc_mailbox_init(&t->input, lossless);
 	mc_tap_init(&t->tap);
-	const struct mc_source_info *si = &source->info;
-	int src_fps = si->fps_den ? (si->fps_num + si->fps_den / 2) / si->fps_den : 30;
-	if (src_fps < 1)
-		src_fps = 1;
+	const struct mc_source_info *si = &input->info;
+	int src_fps = mc_producer_fps(input);
 	t->src_fps = src_fps;
 	t->keyframe_interval_us = (int64_t)(cfg->keyframe_interval * 1e6);
 	/* A lossless source is read as fast as the encoders go: its capture times are compressed, so its
@@ -48,7 +46,8 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 		t->n_layers++;
 		int fps = lc->fps < src_fps ? lc->fps : src_fps;
 		if (lc->fps > src_fps)
-			mc_warn(MOD, "%s: layer %d asks for %d fps; the source gives %d", cfg->name, i, lc->fps, src_fps);
+			mc_warn(MOD, "%s: layer %d asks for %d fps; %s %s gives %d", cfg->name, i, lc->fps, input->kind,
+				input->name, src_fps);
 		l->fps = fps;
 		l->bitrate = lc->bitrate;
 		mc_count_set(&l->bitrate_now, (uint64_t)lc->bitrate);
@@ -79,7 +78,7 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 			goto fail;
 		}
 	}
-	if ((rc = mc_source_add_sink(source, &t->input)))
+	if ((rc = mc_producer_add_sink(input, &t->input)))
 		goto fail;
 	*out = t;
 	return 0;
@@ -271,11 +270,13 @@ static void *layer_thread(void *arg)
 	return NULL;
 }
 
-/* Compares a frame with the last changed one (a static screen need not be encoded 15 times a second). */
+/* Compares a frame with the last changed one (a static screen need not be encoded 15 times a second). The
+ * comparison is sampled (unchanged.h): a producer that delivers the same buffer again (kms, a mix, a solid
+ * testsrc) costs no compare at all. */
 static bool unchanged(struct mc_track *t, AVFrame *frame)
 {
 	int64_t t0 = mc_now_us();
-	bool same = t->prev && mc_frame_equal(frame, t->prev);
+	bool same = t->prev && mc_unchanged_frames(&t->unchanged, frame, t->prev);
 	mc_hist_add(&t->compare, mc_now_us() - t0);
 	if (!same) {
 		av_frame_free(&t->prev);

@@ -1,5 +1,5 @@
 /* A track: one video stream as the SFU sees it, with 1..3 simulcast layers. The media thread takes the
- * newest frame of the source and scales it into a pyramid (each layer from the next larger picture, which
+ * newest frame of its input (a source or a mix) and scales it into a pyramid (each layer from the next larger picture, which
  * is cheaper than every layer from the source); each layer has its own encoder thread behind a latest-frame
  * mailbox, so a slow layer drops its own frames and never delays another. Encoded frames go to the outputs. */
 #ifndef MC_TRACK_H
@@ -15,9 +15,10 @@
 #include "histogram.h"
 #include "layer_ctl.h"
 #include "mailbox.h"
+#include "producer.h"
 #include "scaler.h"
-#include "source.h"
 #include "threadcpu.h"
+#include "unchanged.h"
 
 struct mc_output;
 
@@ -69,9 +70,9 @@ struct mc_layer {
 
 struct mc_track {
 	const struct mc_track_config *cfg;
-	struct mc_source *source;
+	struct mc_producer *producer; /* its input: a source or a mix */
 	struct mc_mailbox input;
-	int src_fps; /* the source's nominal rate, rounded: layers are decimated from it */
+	int src_fps; /* the input's nominal rate, rounded: layers are decimated from it */
 	int64_t keyframe_interval_us;
 	struct mc_frame_clock clock; /* track thread: each source frame's slot */
 	int64_t key_slots;           /* keyframe distance on the frame clock */
@@ -88,11 +89,12 @@ struct mc_track {
 	mc_counter frames_in;
 	mc_counter frames_unchanged; /* equal to the previous frame */
 	AVFrame *prev;               /* the last changed frame, to find unchanged ones */
+	struct mc_unchanged unchanged;
 	struct mc_histogram compare;
 };
 
-/* Creates the layers' encoders; attaches to `source` (adds the track's mailbox as a sink). */
-int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, struct mc_source *source);
+/* Creates the layers' encoders; attaches to `input` (adds the track's mailbox as a sink). */
+int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, struct mc_producer *input);
 int mc_track_add_output(struct mc_track *t, struct mc_output *o);
 int mc_track_start(struct mc_track *t);
 /* Waits for the threads (after the source stopped or ended). */

@@ -19,7 +19,7 @@
 
 #define MOD "config"
 
-enum section_kind { SEC_NONE = 0, SEC_DAEMON, SEC_SOURCE, SEC_TRACK, SEC_OUTPUT };
+enum section_kind { SEC_NONE = 0, SEC_DAEMON, SEC_SOURCE, SEC_TRACK, SEC_OUTPUT, SEC_MIX };
 
 struct key {
 	enum section_kind section;
@@ -70,6 +70,19 @@ static int p_seconds(const struct mc_option *k, const char *v, void *field, char
 	double x = strtod(v, &end);
 	if (errno || end == v || *skip_space(end) || !(x >= 0.1 && x <= 60.0)) {
 		snprintf(err, n, "expected seconds from 0.1 to 60, got '%s'", v);
+		return -EINVAL;
+	}
+	*(double *)field = x;
+	return 0;
+}
+
+static int p_fraction(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
+{
+	char *end;
+	errno = 0;
+	double x = strtod(v, &end);
+	if (errno || end == v || *skip_space(end) || !(x >= 0.05 && x <= 0.9)) {
+		snprintf(err, n, "expected a fraction of the width from 0.05 to 0.9, got '%s'", v);
 		return -EINVAL;
 	}
 	*(double *)field = x;
@@ -175,6 +188,10 @@ static int p_layer_encoders(const struct mc_option *k, const char *v, void *fiel
 ENUM_PARSER(p_rtcp_mode, enum mc_rtcp_mode, { "on", MC_RTCP_ON }, { "plain", MC_RTCP_PLAIN }, { "off", MC_RTCP_OFF })
 ENUM_PARSER(p_keyframe_on_pli, enum mc_keyframe_on_pli, { "layer", MC_KEYFRAME_ON_PLI_LAYER },
 	    { "all", MC_KEYFRAME_ON_PLI_ALL })
+ENUM_PARSER(p_layout, enum mc_layout, { "single", MC_LAYOUT_SINGLE }, { "pip", MC_LAYOUT_PIP },
+	    { "side-by-side", MC_LAYOUT_SIDE_BY_SIDE }, { "grid", MC_LAYOUT_GRID })
+ENUM_PARSER(p_corner, enum mc_corner, { "bottom-right", MC_CORNER_BOTTOM_RIGHT },
+	    { "bottom-left", MC_CORNER_BOTTOM_LEFT }, { "top-right", MC_CORNER_TOP_RIGHT }, { "top-left", MC_CORNER_TOP_LEFT })
 ENUM_PARSER(p_output_type, enum mc_output_type, { "rtp", MC_OUTPUT_RTP })
 ENUM_PARSER(p_srtp_suite, enum mc_srtp_suite, { "AES_CM_128_HMAC_SHA1_80", MC_SRTP_AES_CM_128_HMAC_SHA1_80 },
 	    { "AES_CM_128_HMAC_SHA1_32", MC_SRTP_AES_CM_128_HMAC_SHA1_32 },
@@ -372,6 +389,48 @@ static int p_layers(const struct mc_option *k, const char *v, void *field, char 
 	return mc_parse_layers(v, t->layers, &t->n_layers, err, n);
 }
 
+/* "screen, camera": names of sources or mixes, each once. */
+static int p_inputs(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
+{
+	struct mc_mix_config *m = (struct mc_mix_config *)((char *)field - offsetof(struct mc_mix_config, inputs));
+	char buf[MC_MIX_MAX_INPUTS * MC_NAME_MAX + 64];
+	if (strlen(v) >= sizeof(buf)) {
+		snprintf(err, n, "value too long");
+		return -EINVAL;
+	}
+	strcpy(buf, v);
+	int c = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		tok = (char *)skip_space(tok);
+		char *e = tok + strlen(tok);
+		while (e > tok && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		if (c == MC_MIX_MAX_INPUTS) {
+			snprintf(err, n, "at most %d inputs", MC_MIX_MAX_INPUTS);
+			return -EINVAL;
+		}
+		struct mc_option nk = { .max = MC_NAME_MAX };
+		char sub[200];
+		if (p_name(&nk, tok, m->inputs[c], sub, sizeof(sub))) {
+			snprintf(err, n, "input %d '%s': %s", c + 1, tok, sub);
+			return -EINVAL;
+		}
+		for (int i = 0; i < c; i++)
+			if (strcmp(m->inputs[i], tok) == 0) {
+				snprintf(err, n, "'%s' is listed twice", tok);
+				return -EINVAL;
+			}
+		c++;
+	}
+	if (c == 0) {
+		snprintf(err, n, "expected the names of 1 to %d sources or mixes, separated by commas", MC_MIX_MAX_INPUTS);
+		return -EINVAL;
+	}
+	m->n_inputs = c;
+	return 0;
+}
+
 /* A comma-separated list of up to MC_MAX_LAYERS unsigned numbers; count stored in the int before. */
 static int parse_list(const char *v, unsigned long *vals, int *count, unsigned long min, unsigned long max)
 {
@@ -499,6 +558,7 @@ static int p_rtx_ssrcs(const struct mc_option *k, const char *v, void *field, ch
 #define S(f) offsetof(struct mc_source_config, f)
 #define T(f) offsetof(struct mc_track_config, f)
 #define O(f) offsetof(struct mc_output_config, f)
+#define M(f) offsetof(struct mc_mix_config, f)
 #define SZ(type, f) ((long)sizeof(((type *)0)->f))
 
 static const struct key keys[] = {
@@ -522,6 +582,14 @@ static const struct key keys[] = {
 	{ SEC_TRACK, { "preset", p_preset, T(preset), 0, SZ(struct mc_track_config, preset) } },
 	{ SEC_TRACK, { "threads", p_threads, T(threads) } },
 	{ SEC_TRACK, { "skip_unchanged", p_bool, T(skip_unchanged) } },
+
+	{ SEC_MIX, { "inputs", p_inputs, M(inputs), .required = true } },
+	{ SEC_MIX, { "size", p_size, M(width) } },
+	{ SEC_MIX, { "fps", p_int, M(fps), 1, 120 } },
+	{ SEC_MIX, { "layout", p_layout, M(layout) } },
+	{ SEC_MIX, { "pip_position", p_corner, M(pip_position) } },
+	{ SEC_MIX, { "pip_size", p_fraction, M(pip_size) } },
+	{ SEC_MIX, { "margin", p_int, M(margin), 0, 256 } },
 
 	{ SEC_OUTPUT, { "type", p_output_type, O(type), .required = true } },
 	{ SEC_OUTPUT, { "track", p_name, O(track), 0, SZ(struct mc_output_config, track), .required = true } },
@@ -602,11 +670,38 @@ static const char *section_prefix(enum section_kind k)
 	case SEC_SOURCE: return "source";
 	case SEC_TRACK: return "track";
 	case SEC_OUTPUT: return "output";
+	case SEC_MIX: return "mix";
 	default: return "?";
 	}
 }
 
 static void finish_section(struct parse_state *st);
+
+static int section_count(const struct mc_config *c, enum section_kind k)
+{
+	return k == SEC_SOURCE ? c->n_sources : k == SEC_TRACK ? c->n_tracks : k == SEC_MIX ? c->n_mixes : c->n_outputs;
+}
+
+static int section_max(enum section_kind k)
+{
+	switch (k) {
+	case SEC_SOURCE: return MC_MAX_SOURCES;
+	case SEC_TRACK: return MC_MAX_TRACKS;
+	case SEC_MIX: return MC_MAX_MIXES;
+	default: return MC_MAX_OUTPUTS;
+	}
+}
+
+/* The name of entry i (the first member of each entry struct, so also the entry itself). */
+static char *section_entry(struct mc_config *c, enum section_kind k, int i)
+{
+	switch (k) {
+	case SEC_SOURCE: return c->sources[i].name;
+	case SEC_TRACK: return c->tracks[i].name;
+	case SEC_MIX: return c->mixes[i].name;
+	default: return c->outputs[i].name;
+	}
+}
 
 static void begin_section(struct parse_state *st, const char *name, int line)
 {
@@ -631,11 +726,12 @@ static void begin_section(struct parse_state *st, const char *name, int line)
 	size_t plen = dot ? (size_t)(dot - name) : strlen(name);
 	const char *ename = dot ? dot + 1 : "";
 	enum section_kind kind = SEC_NONE;
-	for (enum section_kind k = SEC_SOURCE; k <= SEC_OUTPUT; k++)
+	for (enum section_kind k = SEC_SOURCE; k <= SEC_MIX; k++)
 		if (strlen(section_prefix(k)) == plen && strncmp(name, section_prefix(k), plen) == 0)
 			kind = k;
 	if (kind == SEC_NONE) {
-		report(st, line, "[%s]: unknown section (expected [daemon], [source.NAME], [track.NAME] or [output.NAME])", name);
+		report(st, line,
+		       "[%s]: unknown section (expected [daemon], [source.NAME], [mix.NAME], [track.NAME] or [output.NAME])", name);
 		return;
 	}
 	bool name_ok = *ename && strlen(ename) < MC_NAME_MAX;
@@ -648,13 +744,9 @@ static void begin_section(struct parse_state *st, const char *name, int line)
 		return;
 	}
 	/* Names are unique within a kind. The name is the first member of each entry struct. */
-	int count = kind == SEC_SOURCE ? c->n_sources : kind == SEC_TRACK ? c->n_tracks : c->n_outputs;
-	int max = kind == SEC_SOURCE ? MC_MAX_SOURCES : kind == SEC_TRACK ? MC_MAX_TRACKS : MC_MAX_OUTPUTS;
+	int count = section_count(c, kind), max = section_max(kind);
 	for (int i = 0; i < count; i++) {
-		const char *other = kind == SEC_SOURCE ? c->sources[i].name
-				    : kind == SEC_TRACK ? c->tracks[i].name
-							: c->outputs[i].name;
-		if (strcmp(other, ename) == 0) {
+		if (strcmp(section_entry(c, kind, i), ename) == 0) {
 			report(st, line, "[%s]: section defined twice", name);
 			return;
 		}
@@ -663,11 +755,12 @@ static void begin_section(struct parse_state *st, const char *name, int line)
 		report(st, line, "[%s]: too many %s sections (at most %d)", name, section_prefix(kind), max);
 		return;
 	}
-	char *entry;
+	char *entry = section_entry(c, kind, count);
 	switch (kind) {
-	case SEC_SOURCE: entry = c->sources[c->n_sources++].name; break;
-	case SEC_TRACK: entry = c->tracks[c->n_tracks++].name; break;
-	default: entry = c->outputs[c->n_outputs++].name; break;
+	case SEC_SOURCE: c->n_sources++; break;
+	case SEC_TRACK: c->n_tracks++; break;
+	case SEC_MIX: c->n_mixes++; break;
+	default: c->n_outputs++; break;
 	}
 	snprintf(entry, MC_NAME_MAX, "%s", ename);
 	st->kind = kind;
@@ -686,6 +779,14 @@ static void begin_section(struct parse_state *st, const char *name, int line)
 		t->skip_unchanged = true;
 		strcpy(t->preset, "veryfast");
 		t->threads = -1;
+		break;
+	}
+	case SEC_MIX: {
+		struct mc_mix_config *m = (void *)entry;
+		m->line = line;
+		m->width = 1280, m->height = 720, m->fps = 30;
+		m->pip_size = 0.25;
+		m->margin = 16;
 		break;
 	}
 	default: {
@@ -757,6 +858,34 @@ static bool seen_key(const struct parse_state *st, const char *name, int *line)
 		}
 	}
 	return false;
+}
+
+/* A layout takes a given number of inputs; the pip keys mean something with pip only. */
+static void finish_mix(struct parse_state *st, struct mc_mix_config *m)
+{
+	int line;
+	if (seen_key(st, "inputs", &line))
+		m->inputs_line = line;
+	int layout_line = st->section_line;
+	seen_key(st, "layout", &layout_line);
+	static const struct {
+		int min, max;
+		const char *name;
+	} takes[] = { [MC_LAYOUT_GRID] = { 1, MC_MIX_MAX_INPUTS, "grid" }, [MC_LAYOUT_SINGLE] = { 1, 1, "single" },
+		      [MC_LAYOUT_PIP] = { 2, 2, "pip" }, [MC_LAYOUT_SIDE_BY_SIDE] = { 2, MC_MIX_MAX_INPUTS, "side-by-side" } };
+	const char *lname = takes[m->layout].name;
+	if (m->n_inputs && (m->n_inputs < takes[m->layout].min || m->n_inputs > takes[m->layout].max)) {
+		if (takes[m->layout].min == takes[m->layout].max)
+			report(st, m->inputs_line, "inputs: layout %s takes %d input%s, got %d", lname, takes[m->layout].min,
+			       takes[m->layout].min == 1 ? "" : "s", m->n_inputs);
+		else
+			report(st, m->inputs_line, "inputs: layout %s takes %d to %d inputs, got %d", lname,
+			       takes[m->layout].min, takes[m->layout].max, m->n_inputs);
+	}
+	static const char *const pip_keys[] = { "pip_position", "pip_size" };
+	for (size_t i = 0; i < 2; i++)
+		if (m->layout != MC_LAYOUT_PIP && seen_key(st, pip_keys[i], &line))
+			report(st, line, "%s: only with layout = pip (this mix's layout is %s)", pip_keys[i], lname);
 }
 
 static bool key_of_any_backend(const char *name)
@@ -863,6 +992,8 @@ static void finish_section(struct parse_state *st)
 				}
 			}
 	}
+	if (st->kind == SEC_MIX)
+		finish_mix(st, st->section);
 	if (st->kind == SEC_OUTPUT) {
 		struct mc_output_config *o = st->section;
 		bool has_ports = seen_key(st, "ports", &line), has_port = seen_key(st, "port", NULL);
@@ -1164,19 +1295,86 @@ static void check_fixed_ssrcs(struct parse_state *st)
 	}
 }
 
+/* Whether mix `m` takes `target` as an input, directly or through other mixes (depth-bounded: a cycle
+ * elsewhere does not loop here). */
+static bool mix_reaches(const struct mc_config *c, const struct mc_mix_config *m, const char *target, int depth)
+{
+	if (depth > MC_MAX_MIXES)
+		return false;
+	for (int i = 0; i < m->n_inputs; i++) {
+		if (strcmp(m->inputs[i], target) == 0)
+			return true;
+		const struct mc_mix_config *sub = mc_config_find_mix(c, m->inputs[i]);
+		if (sub && mix_reaches(c, sub, target, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+static void check_mixes(struct parse_state *st)
+{
+	const struct mc_config *c = st->cfg;
+	for (int i = 0; i < c->n_mixes; i++) {
+		const struct mc_mix_config *m = &c->mixes[i];
+		if (mc_config_find_source(c, m->name))
+			report(st, m->line, "[mix.%s]: a [source.%s] has the same name (an input would be ambiguous)", m->name,
+			       m->name);
+		for (int k = 0; k < m->n_inputs; k++) {
+			const char *in = m->inputs[k];
+			const struct mc_mix_config *sub = mc_config_find_mix(c, in);
+			if (strcmp(in, m->name) == 0)
+				report(st, m->inputs_line, "[mix.%s] inputs: the mix names itself", m->name);
+			else if (!sub && !mc_config_find_source(c, in))
+				report(st, m->inputs_line, "[mix.%s] inputs: no [source.%s] or [mix.%s] section", m->name, in, in);
+			else if (sub && mix_reaches(c, sub, m->name, 0))
+				report(st, m->inputs_line, "[mix.%s] inputs: '%s' takes mix %s as an input in turn (a cycle)",
+				       m->name, in, m->name);
+		}
+	}
+}
+
+/* Each source or mix hands frames to at most MC_PRODUCER_MAX_SINKS (4) tracks and mixes. */
+static void check_consumers(struct parse_state *st)
+{
+	const struct mc_config *c = st->cfg;
+	for (int kind = 0; kind < 2; kind++) {
+		int n = kind ? c->n_mixes : c->n_sources;
+		for (int i = 0; i < n; i++) {
+			const char *name = kind ? c->mixes[i].name : c->sources[i].name;
+			int line = kind ? c->mixes[i].line : c->sources[i].line, users = 0;
+			for (int t = 0; t < c->n_tracks; t++)
+				users += strcmp(c->tracks[t].input, name) == 0;
+			for (int m = 0; m < c->n_mixes; m++)
+				for (int k = 0; k < c->mixes[m].n_inputs; k++)
+					users += strcmp(c->mixes[m].inputs[k], name) == 0;
+			if (users > 4)
+				report(st, line, "[%s.%s]: %d tracks and mixes take it as input; at most 4", kind ? "mix" : "source",
+				       name, users);
+		}
+	}
+}
+
 static void cross_check(struct parse_state *st)
 {
 	struct mc_config *c = st->cfg;
 	if (c->n_tracks == 0)
 		report(st, 1, "no [track.NAME] section: nothing to send");
+	check_mixes(st);
 	for (int i = 0; i < c->n_tracks; i++) {
 		struct mc_track_config *t = &c->tracks[i];
 		struct mc_source_config *s = (struct mc_source_config *)mc_config_find_source(c, t->input);
-		if (t->input[0] && !s)
-			report(st, t->input_line, "[track.%s] input: no [source.%s] section", t->name, t->input);
+		if (t->input[0] && !s && !mc_config_find_mix(c, t->input))
+			report(st, t->input_line, "[track.%s] input: no [source.%s] or [mix.%s] section", t->name, t->input,
+			       t->input);
 		if (s)
 			s->consumers++;
 	}
+	for (int i = 0; i < c->n_mixes; i++)
+		for (int k = 0; k < c->mixes[i].n_inputs; k++) {
+			struct mc_source_config *s = (struct mc_source_config *)mc_config_find_source(c, c->mixes[i].inputs[k]);
+			if (s)
+				s->consumers++;
+		}
 	/* What a backend checks beyond its values' syntax (a file that must be there), on the key's line. */
 	for (int i = 0; i < c->n_sources; i++) {
 		struct mc_source_config *s = &c->sources[i];
@@ -1189,6 +1387,7 @@ static void cross_check(struct parse_state *st)
 			report(st, line ? line : s->line, "[source.%s] %s%s%s", s->name, key ? key : "", key ? ": " : "", err);
 		}
 	}
+	check_consumers(st);
 	for (int i = 0; i < c->n_outputs; i++) {
 		struct mc_output_config *o = &c->outputs[i];
 		const struct mc_track_config *t = o->track[0] ? mc_config_find_track(c, o->track) : NULL;
@@ -1227,6 +1426,30 @@ const struct mc_source_config *mc_config_find_source(const struct mc_config *cfg
 			return &cfg->sources[i];
 	return NULL;
 }
+
+const struct mc_mix_config *mc_config_find_mix(const struct mc_config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->n_mixes; i++)
+		if (strcmp(cfg->mixes[i].name, name) == 0)
+			return &cfg->mixes[i];
+	return NULL;
+}
+
+static bool input_used(const struct mc_config *cfg, const char *name, int depth)
+{
+	if (depth > MC_MAX_MIXES)
+		return false;
+	for (int t = 0; t < cfg->n_tracks; t++)
+		if (strcmp(cfg->tracks[t].input, name) == 0)
+			return true;
+	for (int m = 0; m < cfg->n_mixes; m++)
+		for (int k = 0; k < cfg->mixes[m].n_inputs; k++)
+			if (strcmp(cfg->mixes[m].inputs[k], name) == 0 && input_used(cfg, cfg->mixes[m].name, depth + 1))
+				return true;
+	return false;
+}
+
+bool mc_config_input_used(const struct mc_config *cfg, const char *name) { return input_used(cfg, name, 0); }
 
 const void *mc_source_opt(const struct mc_source_config *s, const char *key, int *line)
 {

@@ -11,12 +11,16 @@
 #define MC_MAX_SOURCES 8
 #define MC_MAX_TRACKS 4
 #define MC_MAX_OUTPUTS 4
+#define MC_MAX_MIXES 4
+#define MC_MIX_MAX_INPUTS 4
 #define MC_NAME_MAX 48
 #define MC_PATH_MAX 512
 #define MC_SRTP_KEY_MAX 46
 #define MC_RID_MAX 16 /* the longest value of a one-byte RFC 8285 header extension */
 
 #define MC_SOURCE_MAX_OPTS 16 /* keys in one source backend's option table */
+enum mc_layout { MC_LAYOUT_GRID = 0, MC_LAYOUT_SINGLE, MC_LAYOUT_PIP, MC_LAYOUT_SIDE_BY_SIDE };
+enum mc_corner { MC_CORNER_BOTTOM_RIGHT = 0, MC_CORNER_BOTTOM_LEFT, MC_CORNER_TOP_RIGHT, MC_CORNER_TOP_LEFT };
 enum mc_codec { MC_CODEC_H264 = 0, MC_CODEC_VP8 };
 /* MC_ENCODER_TRACK (per layer only): as the track's `encoder`. */
 enum mc_encoder_choice {
@@ -62,9 +66,23 @@ struct mc_source_config {
 	const struct mc_source_ops *backend; /* named by `type` */
 	int width, height, fps;
 	int size_line, fps_line;            /* 0: not set (the defaults) */
-	int consumers;                      /* tracks that take this source: sizes a camera's buffer pool */
+	int consumers;                      /* tracks and mixes that take this source: sizes a camera's buffer pool */
 	void *opts;                         /* the backend's keys (backend->options_size), defaults filled in */
 	int opt_line[MC_SOURCE_MAX_OPTS];   /* line of each key of backend->options, 0: not set */
+};
+
+/* [mix.NAME]: N inputs (sources or other mixes) composed into one picture at the mix's own rate. */
+struct mc_mix_config {
+	char name[MC_NAME_MAX];
+	int line;
+	int n_inputs;
+	char inputs[MC_MIX_MAX_INPUTS][MC_NAME_MAX]; /* sources or mixes, in layout order */
+	int inputs_line;
+	int width, height, fps;
+	enum mc_layout layout;
+	enum mc_corner pip_position; /* pip: the corner of the small picture */
+	double pip_size;             /* pip: the small picture's width, a fraction of the mix's width */
+	int margin;                  /* pixels: pip's distance from the edges; the gaps of the other layouts */
 };
 
 struct mc_track_config {
@@ -151,8 +169,9 @@ struct mc_daemon_config {
 struct mc_config {
 	char path[MC_PATH_MAX];
 	struct mc_daemon_config daemon;
-	int n_sources, n_tracks, n_outputs;
+	int n_sources, n_tracks, n_outputs, n_mixes;
 	struct mc_source_config sources[MC_MAX_SOURCES];
+	struct mc_mix_config mixes[MC_MAX_MIXES];
 	struct mc_track_config tracks[MC_MAX_TRACKS];
 	struct mc_output_config outputs[MC_MAX_OUTPUTS];
 };
@@ -167,6 +186,9 @@ void mc_config_free(struct mc_config *cfg);
 
 const struct mc_source_config *mc_config_find_source(const struct mc_config *cfg, const char *name);
 const struct mc_track_config *mc_config_find_track(const struct mc_config *cfg, const char *name);
+const struct mc_mix_config *mc_config_find_mix(const struct mc_config *cfg, const char *name);
+/* Whether a track, or a mix that is used itself, takes `name` (a source or a mix) as its input. */
+bool mc_config_input_used(const struct mc_config *cfg, const char *name);
 /* The backend key `key` of a source: its value's address in s->opts (NULL: the backend has no such key)
  * and the line it was set on (0: the default). For messages at run time that name file, line and key. */
 const void *mc_source_opt(const struct mc_source_config *s, const char *key, int *line);

@@ -16,17 +16,57 @@
 
 #define MOD "daemon"
 
+/* The source or mix called `name`, once built; NULL before. */
+static struct mc_producer *find_producer(struct mc_daemon *d, const char *name)
+{
+	for (int k = 0; k < d->n_sources; k++)
+		if (strcmp(d->sources[k]->cfg->name, name) == 0)
+			return &d->sources[k]->out;
+	for (int k = 0; k < d->n_mixes; k++)
+		if (strcmp(d->mixes[k]->cfg->name, name) == 0)
+			return &d->mixes[k]->out;
+	return NULL;
+}
+
+/* Mixes in dependency order: each pass builds those whose inputs all exist (the config has no cycles). */
+static int build_mixes(struct mc_daemon *d)
+{
+	const struct mc_config *cfg = d->cfg;
+	bool built[MC_MAX_MIXES] = { false };
+	for (int pass = 0; pass < cfg->n_mixes; pass++) {
+		for (int i = 0; i < cfg->n_mixes; i++) {
+			const struct mc_mix_config *mc = &cfg->mixes[i];
+			if (built[i] || !mc_config_input_used(cfg, mc->name))
+				continue;
+			struct mc_producer *in[MC_MIX_MAX_INPUTS];
+			bool ready = true;
+			for (int k = 0; k < mc->n_inputs; k++)
+				ready &= (in[k] = find_producer(d, mc->inputs[k])) != NULL;
+			if (!ready)
+				continue;
+			int rc = mc_mixer_create(&d->mixes[d->n_mixes], mc, in);
+			if (rc) {
+				mc_err(MOD, "mix %s: cannot set up: %s", mc->name, strerror(-rc));
+				return rc;
+			}
+			d->n_mixes++;
+			built[i] = true;
+		}
+	}
+	for (int i = 0; i < cfg->n_mixes; i++)
+		if (!built[i])
+			mc_warn(MOD, "mix %s: no track uses it; not started", cfg->mixes[i].name);
+	return 0;
+}
+
 static int build(struct mc_daemon *d)
 {
 	const struct mc_config *cfg = d->cfg;
 	int rc;
-	/* Sources that some track uses; a source nobody uses is not opened. */
+	/* Sources that some track uses, directly or through a mix; a source nobody uses is not opened. */
 	for (int i = 0; i < cfg->n_sources; i++) {
 		const struct mc_source_config *sc = &cfg->sources[i];
-		bool used = false;
-		for (int t = 0; t < cfg->n_tracks; t++)
-			used |= strcmp(cfg->tracks[t].input, sc->name) == 0;
-		if (!used) {
+		if (!mc_config_input_used(cfg, sc->name)) {
 			mc_warn(MOD, "source %s: no track uses it; not opened", sc->name);
 			continue;
 		}
@@ -35,16 +75,14 @@ static int build(struct mc_daemon *d)
 			mc_err(MOD, "source %s: cannot open: %s", sc->name, strerror(-rc));
 			return rc;
 		}
-		s->ended_fd = d->ended_fd;
+		s->out.ended_fd = d->ended_fd;
 		d->sources[d->n_sources++] = s;
 	}
+	if ((rc = build_mixes(d)))
+		return rc;
 	for (int i = 0; i < cfg->n_tracks; i++) {
 		const struct mc_track_config *tc = &cfg->tracks[i];
-		struct mc_source *src = NULL;
-		for (int k = 0; k < d->n_sources; k++)
-			if (strcmp(d->sources[k]->cfg->name, tc->input) == 0)
-				src = d->sources[k];
-		if ((rc = mc_track_create(&d->tracks[d->n_tracks], tc, src))) {
+		if ((rc = mc_track_create(&d->tracks[d->n_tracks], tc, find_producer(d, tc->input)))) {
 			mc_err(MOD, "track %s: cannot set up: %s", tc->name, strerror(-rc));
 			return rc;
 		}
@@ -87,6 +125,9 @@ static int start(struct mc_daemon *d)
 	for (int i = 0; i < d->n_tracks; i++)
 		if ((rc = mc_track_start(d->tracks[i])))
 			return rc;
+	for (int i = 0; i < d->n_mixes; i++)
+		if ((rc = mc_mixer_start(d->mixes[i])))
+			return rc;
 	for (int i = 0; i < d->n_sources; i++)
 		if ((rc = mc_source_start(d->sources[i])))
 			return rc;
@@ -128,8 +169,8 @@ static int wait_for_end(struct mc_daemon *d, int sfd, struct mc_notify *n)
 				continue;
 			int ended = 0, failed = 0;
 			for (int i = 0; i < d->n_sources; i++) {
-				ended += __atomic_load_n(&d->sources[i]->ended, __ATOMIC_ACQUIRE);
-				failed += __atomic_load_n(&d->sources[i]->failed, __ATOMIC_RELAXED);
+				ended += mc_producer_ended(&d->sources[i]->out);
+				failed += __atomic_load_n(&d->sources[i]->out.failed, __ATOMIC_RELAXED);
 			}
 			if (ended == d->n_sources) {
 				mc_info(MOD, "every source has ended: finishing");
@@ -143,9 +184,12 @@ static int wait_for_end(struct mc_daemon *d, int sfd, struct mc_notify *n)
 static void shutdown_all(struct mc_daemon *d)
 {
 	/* In data-flow order, so that what was captured is encoded and sent: sources stop and close their
-	 * mailboxes, tracks drain and flush their encoders, the network loop sends the rest and BYE. */
+	 * mailboxes, mixes stop (upstream first), tracks drain and flush their encoders, the network loop sends
+	 * the rest and BYE. */
 	for (int i = 0; i < d->n_sources; i++)
 		mc_source_stop(d->sources[i]);
+	for (int i = 0; i < d->n_mixes; i++)
+		mc_mixer_stop(d->mixes[i]);
 	for (int i = 0; i < d->n_tracks; i++)
 		mc_track_join(d->tracks[i]);
 	mc_netloop_stop(&d->net);
@@ -160,8 +204,12 @@ static void destroy(struct mc_daemon *d)
 	d->http = NULL;
 	for (int i = 0; i < d->n_sources; i++)
 		mc_source_stop(d->sources[i]);
+	for (int i = 0; i < d->n_mixes; i++)
+		mc_mixer_stop(d->mixes[i]);
 	for (int i = 0; i < d->n_tracks; i++)
 		mc_track_destroy(d->tracks[i]);
+	for (int i = 0; i < d->n_mixes; i++)
+		mc_mixer_destroy(d->mixes[i]);
 	mc_netloop_finish(&d->net);
 	for (int i = 0; i < d->n_outputs; i++)
 		mc_output_destroy(d->outputs[i]);
@@ -195,7 +243,8 @@ int mc_daemon_run(const struct mc_config *cfg, const char *stats_out)
 		shutdown_all(&d);
 		goto out;
 	}
-	mc_info(MOD, "running: %d source(s), %d track(s), %d output(s)", d.n_sources, d.n_tracks, d.n_outputs);
+	mc_info(MOD, "running: %d source(s), %d mix(es), %d track(s), %d output(s)", d.n_sources, d.n_mixes, d.n_tracks,
+		d.n_outputs);
 	struct mc_notify notify;
 	mc_notify_init(&notify);
 	status = wait_for_end(&d, sfd, &notify);

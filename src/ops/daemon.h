@@ -1,4 +1,4 @@
-/* The daemon: builds sources, tracks, outputs and the network loop from a configuration, runs them until
+/* The daemon: builds sources, mixes, tracks, outputs and the network loop from a configuration, runs them until
  * a signal or the end of every source, then shuts down in order (sources, encoders, network with BYE). */
 #ifndef MC_DAEMON_H
 #define MC_DAEMON_H
@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "mixer.h"
 #include "netloop.h"
 #include "output.h"
 #include "source.h"
@@ -15,8 +16,9 @@ struct mc_http;
 
 struct mc_daemon {
 	const struct mc_config *cfg;
-	int n_sources, n_tracks, n_outputs;
+	int n_sources, n_mixes, n_tracks, n_outputs;
 	struct mc_source *sources[MC_MAX_SOURCES];
+	struct mc_mixer *mixes[MC_MAX_MIXES]; /* in dependency order: a mix after the mixes it takes */
 	struct mc_track *tracks[MC_MAX_TRACKS];
 	struct mc_output *outputs[MC_MAX_OUTPUTS];
 	const char *output_track[MC_MAX_OUTPUTS];

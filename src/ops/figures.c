@@ -42,7 +42,7 @@ static double src_fps(const struct mc_fig_obj *o)
 	uint64_t den = mc_count_get(&st->fps_den);
 	return den ? (double)mc_count_get(&st->fps_num) / (double)den : 0;
 }
-static double src_ended(const struct mc_fig_obj *o) { return __atomic_load_n(&o->s->ended, __ATOMIC_ACQUIRE); }
+static double src_ended(const struct mc_fig_obj *o) { return mc_producer_ended(&o->s->out); }
 static double src_state(const struct mc_fig_obj *o) { return (double)mc_count_get(&o->s->stats.state); }
 static const char *src_state_str(const struct mc_fig_obj *o)
 {
@@ -63,6 +63,16 @@ static double src_copies_per_frame(const struct mc_fig_obj *o)
 {
 	uint64_t frames = mc_count_get(&o->s->stats.frames);
 	return frames ? (double)mc_count_get(&o->s->stats.backend.copies) / (double)frames : 0.0;
+}
+
+static double mix_width(const struct mc_fig_obj *o) { return o->m->cfg->width; }
+static double mix_height(const struct mc_fig_obj *o) { return o->m->cfg->height; }
+static double mix_fps(const struct mc_fig_obj *o) { return o->m->cfg->fps; }
+static double mix_ended(const struct mc_fig_obj *o) { return mc_producer_ended(&o->m->out); }
+static const char *mix_input_name(const struct mc_fig_obj *o) { return o->label_value[1]; }
+static double mix_input_dropped(const struct mc_fig_obj *o)
+{
+	return (double)mc_mailbox_dropped((struct mc_mailbox *)&o->m->inputs[o->index].mailbox);
 }
 
 static const char *track_codec(const struct mc_fig_obj *o) { return o->t->cfg->codec == MC_CODEC_VP8 ? "vp8" : "h264"; }
@@ -178,6 +188,27 @@ static const struct mc_figure source_figs[] = {
 	  .help = "Frames the device delivered that were skipped (corrupt, an error flag)" },
 	{ .key = "capture_wait", .group = "timing_us", .name = "capture_wait_seconds", CT(MC_FIG_HISTOGRAM, SRC(capture_wait)),
 	  .help = "Time a frame read took: pacing wait plus reading" },
+};
+
+#define MIX(f) MC_BASE_MIX, struct mc_mixer, f
+static const struct mc_figure mix_figs[] = {
+	{ .key = "name", .kind = MC_FIG_INFO, .str = obj_name },
+	{ .key = "width", .name = "width_pixels", .kind = MC_FIG_GAUGE, .get = mix_width, .help = "Picture width of the mix" },
+	{ .key = "height", .name = "height_pixels", .kind = MC_FIG_GAUGE, .get = mix_height, .help = "Picture height of the mix" },
+	{ .key = "fps", .name = "nominal_fps", .kind = MC_FIG_GAUGE, .get = mix_fps, .help = "The rate the mix ticks at" },
+	{ .key = "frames", .name = "frames", CT(MC_FIG_COUNTER, MIX(frames)), .help = "Pictures the mix delivered" },
+	{ .key = "frames_repeated", .name = "frames_repeated", CT(MC_FIG_COUNTER, MIX(frames_repeated)),
+	  .help = "Ticks on which no input changed: the last picture went out again, nothing composed" },
+	{ .key = "ended", .name = "ended", .kind = MC_FIG_GAUGE, .json = MC_JSON_BOOL, .get = mix_ended,
+	  .help = "1 once the mix stopped (every input ended)" },
+	{ .key = "compose", .group = "timing_us", .name = "compose_seconds", CT(MC_FIG_HISTOGRAM, MIX(compose)),
+	  .help = "Time composing one picture from the inputs' frames" },
+};
+
+static const struct mc_figure mix_input_figs[] = {
+	{ .key = "name", .kind = MC_FIG_INFO, .str = mix_input_name },
+	{ .key = "frames_dropped", .name = "frames_dropped", .kind = MC_FIG_COUNTER, .get = mix_input_dropped,
+	  .xlabel = "reason=\"mailbox\"", .help = "An input's frames replaced by a newer one before the mix took them" },
 };
 
 #define TRK(f) MC_BASE_TRACK, struct mc_track, f
@@ -390,6 +421,8 @@ const struct mc_fig_table mc_fig_tables[MC_SCOPE_N] = {
 	[MC_SCOPE_PROCESS] = TABLE("process", process_figs),
 	[MC_SCOPE_THREAD] = TABLE("mixcast_thread", thread_figs),
 	[MC_SCOPE_SOURCE] = TABLE("mixcast_source", source_figs),
+	[MC_SCOPE_MIX] = TABLE("mixcast_mix", mix_figs),
+	[MC_SCOPE_MIX_INPUT] = TABLE("mixcast_mix_input", mix_input_figs),
 	[MC_SCOPE_TRACK] = TABLE("mixcast_track", track_figs),
 	[MC_SCOPE_LAYER] = TABLE("mixcast_layer", layer_figs),
 	[MC_SCOPE_OUTPUT] = TABLE("mixcast_output", output_figs),
@@ -404,6 +437,7 @@ static const void *base_of(const struct mc_figure *f, const struct mc_fig_obj *o
 {
 	switch (f->base) {
 	case MC_BASE_SOURCE: return o->s;
+	case MC_BASE_MIX: return o->m;
 	case MC_BASE_TRACK: return o->t;
 	case MC_BASE_LAYER: return o->l;
 	case MC_BASE_OUTPUT: return o->o;
@@ -510,6 +544,16 @@ static void thread_obj(struct mc_fig_obj *out, int *n, int max, const struct mc_
 		snprintf(o->label_value[0], sizeof(o->label_value[0]), "%s.%s", prefix, name);
 }
 
+const void *mc_fig_parent(enum mc_fig_scope scope, const struct mc_fig_obj *o)
+{
+	switch (scope) {
+	case MC_SCOPE_MIX: return o->m;
+	case MC_SCOPE_TRACK: return o->t;
+	case MC_SCOPE_OUTPUT: return o->o;
+	default: return NULL;
+	}
+}
+
 int mc_fig_objects(const struct mc_daemon *d, const struct mc_proc_figures *p, enum mc_fig_scope scope,
 		   const void *parent, struct mc_fig_obj *out, int max)
 {
@@ -522,6 +566,8 @@ int mc_fig_objects(const struct mc_daemon *d, const struct mc_proc_figures *p, e
 	case MC_SCOPE_THREAD:
 		for (int i = 0; i < d->n_sources; i++)
 			thread_obj(out, &n, max, d, "src", d->sources[i]->cfg->name, -1, &d->sources[i]->cpu);
+		for (int i = 0; i < d->n_mixes; i++)
+			thread_obj(out, &n, max, d, "mix", d->mixes[i]->cfg->name, -1, &d->mixes[i]->cpu);
 		for (int i = 0; i < d->n_tracks; i++) {
 			const struct mc_track *t = d->tracks[i];
 			thread_obj(out, &n, max, d, "track", t->cfg->name, -1, &t->cpu);
@@ -534,6 +580,23 @@ int mc_fig_objects(const struct mc_daemon *d, const struct mc_proc_figures *p, e
 		for (int i = 0; i < d->n_sources && (o = add(out, &n, max, d, p)); i++) {
 			o->s = d->sources[i];
 			label(o, "source", "%s", o->s->cfg->name, 0);
+		}
+		break;
+	case MC_SCOPE_MIX:
+	case MC_SCOPE_MIX_INPUT:
+		for (int i = 0; i < d->n_mixes; i++) {
+			const struct mc_mixer *m = d->mixes[i];
+			if (parent && parent != m)
+				continue;
+			int k_end = scope == MC_SCOPE_MIX_INPUT ? m->n_inputs : 1;
+			for (int k = 0; k < k_end && (o = add(out, &n, max, d, p)); k++) {
+				o->m = m;
+				label(o, "mix", "%s", m->cfg->name, 0);
+				if (scope == MC_SCOPE_MIX_INPUT) {
+					o->index = k;
+					label(o, "input", "%s", m->inputs[k].from->name, 0);
+				}
+			}
 		}
 		break;
 	case MC_SCOPE_TRACK:

@@ -1,9 +1,8 @@
 /* The one description of a running daemon's figures: a table of descriptors per scope (the process, its
- * threads, each source, track, layer, output and output layer), each naming the figure's JSON key, its
+ * threads, each source, mix, mix input, track, layer, output and output layer), each naming the figure's JSON key, its
  * Prometheus name, type, unit and help, and how to read it. /stats (stats.c) and /metrics (metrics.c) are
  * both printed from these tables, so a figure added here appears in both.
- * Read from any thread: values are mc_counter, histograms and __atomic flags (stats.h). A new producer kind
- * (a mix) is a new scope whose objects carry a `mix` label. */
+ * Read from any thread: values are mc_counter, histograms and __atomic flags (stats.h). */
 #ifndef MC_FIGURES_H
 #define MC_FIGURES_H
 
@@ -14,6 +13,7 @@
 struct mc_daemon;
 struct mc_histogram;
 struct mc_layer;
+struct mc_mixer;
 struct mc_output;
 struct mc_source;
 struct mc_thread_cpu;
@@ -40,6 +40,8 @@ enum mc_fig_scope {
 	MC_SCOPE_PROCESS,
 	MC_SCOPE_THREAD,
 	MC_SCOPE_SOURCE,
+	MC_SCOPE_MIX,
+	MC_SCOPE_MIX_INPUT,
 	MC_SCOPE_TRACK,
 	MC_SCOPE_LAYER,
 	MC_SCOPE_OUTPUT,
@@ -51,6 +53,7 @@ enum mc_fig_scope {
 enum mc_fig_base {
 	MC_BASE_NONE = 0, /* get() */
 	MC_BASE_SOURCE,   /* struct mc_source */
+	MC_BASE_MIX,      /* struct mc_mixer */
 	MC_BASE_TRACK,    /* struct mc_track */
 	MC_BASE_LAYER,    /* struct mc_layer */
 	MC_BASE_OUTPUT,   /* struct mc_output */
@@ -73,10 +76,11 @@ struct mc_fig_obj {
 	const struct mc_daemon *d;
 	const struct mc_proc_figures *proc;
 	const struct mc_source *s;
+	const struct mc_mixer *m;
 	struct mc_track *t;
 	struct mc_layer *l;
 	const struct mc_output *o;
-	int index; /* the layer's */
+	int index; /* the layer's, the mix input's */
 	const struct mc_thread_cpu *cpu;
 	int n_labels;
 	const char *label_name[MC_FIG_MAX_LABELS];
@@ -118,6 +122,9 @@ void mc_proc_figures_read(const struct mc_daemon *d, struct mc_proc_figures *p);
 #define MC_FIG_MAX_OBJS 256
 int mc_fig_objects(const struct mc_daemon *d, const struct mc_proc_figures *p, enum mc_fig_scope scope,
 		   const void *parent, struct mc_fig_obj *out, int max);
+
+/* The object whose children (layers, a mix's inputs) a scope's child scope lists. */
+const void *mc_fig_parent(enum mc_fig_scope scope, const struct mc_fig_obj *o);
 
 bool mc_fig_present(const struct mc_figure *f, const struct mc_fig_obj *o);
 /* The raw value (counters, gauges, numeric info/state); histograms: NULL unless kind is MC_FIG_HISTOGRAM. */

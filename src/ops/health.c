@@ -25,10 +25,18 @@ static bool check_sources(const struct mc_daemon *d, struct mc_strbuf *why)
 	bool ok = true;
 	for (int i = 0; i < d->n_sources; i++) {
 		const struct mc_source *s = d->sources[i];
-		if (!__atomic_load_n(&s->ended, __ATOMIC_ACQUIRE))
+		if (!mc_producer_ended(&s->out))
 			continue;
 		mc_strbuf_printf(why, "source %s: %s\n", s->cfg->name,
-				 __atomic_load_n(&s->failed, __ATOMIC_ACQUIRE) ? "failed" : "ended");
+				 __atomic_load_n(&s->out.failed, __ATOMIC_RELAXED) ? "failed" : "ended");
+		ok = false;
+	}
+	/* a mix ends when every input has; its thread is gone and its tracks get no more pictures */
+	for (int i = 0; i < d->n_mixes; i++) {
+		const struct mc_mixer *m = d->mixes[i];
+		if (!mc_producer_ended(&m->out))
+			continue;
+		mc_strbuf_printf(why, "mix %s: ended (every input has ended)\n", m->cfg->name);
 		ok = false;
 	}
 	return ok;

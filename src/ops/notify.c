@@ -80,9 +80,9 @@ static void make_status(const struct mc_daemon *d, bool ready, const char *stall
 		}
 	}
 	for (int i = 0; i < d->n_sources; i++)
-		if (__atomic_load_n(&d->sources[i]->ended, __ATOMIC_ACQUIRE))
+		if (mc_producer_ended(&d->sources[i]->out))
 			mc_strbuf_printf(&b, "; source %s: %s", d->sources[i]->cfg->name,
-					 __atomic_load_n(&d->sources[i]->failed, __ATOMIC_ACQUIRE) ? "failed" : "ended");
+					 __atomic_load_n(&d->sources[i]->out.failed, __ATOMIC_RELAXED) ? "failed" : "ended");
 		else if (mc_count_get(&d->sources[i]->stats.state) == MC_SOURCE_NO_SIGNAL)
 			mc_strbuf_printf(&b, "; source %s: no signal, retrying", d->sources[i]->cfg->name);
 	snprintf(buf, len, "%s", b.data && !b.failed ? b.data : "running");

@@ -28,7 +28,7 @@ struct entry {
 struct mc_snapshots {
 	pthread_mutex_t lock; /* held while a picture is made: others wait for it and take the cached one */
 	int n;
-	struct entry e[MC_MAX_SOURCES + MC_MAX_TRACKS];
+	struct entry e[MC_MAX_SOURCES + MC_MAX_MIXES + MC_MAX_TRACKS];
 	struct SwsContext *sws;
 };
 
@@ -39,7 +39,9 @@ struct mc_snapshots *mc_snapshots_create(const struct mc_daemon *d)
 		return NULL;
 	pthread_mutex_init(&s->lock, NULL);
 	for (int i = 0; i < d->n_sources; i++)
-		s->e[s->n++] = (struct entry){ true, d->sources[i]->cfg->name, &d->sources[i]->tap };
+		s->e[s->n++] = (struct entry){ true, d->sources[i]->cfg->name, &d->sources[i]->out.tap };
+	for (int i = 0; i < d->n_mixes; i++) /* ?source= names a mix too: both are producers */
+		s->e[s->n++] = (struct entry){ true, d->mixes[i]->cfg->name, &d->mixes[i]->out.tap };
 	for (int i = 0; i < d->n_tracks; i++)
 		s->e[s->n++] = (struct entry){ false, d->tracks[i]->cfg->name, &d->tracks[i]->tap };
 	return s;

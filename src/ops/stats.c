@@ -77,8 +77,8 @@ static void json_figs(struct mc_strbuf *b, enum mc_fig_scope scope, const struct
 
 /* "name":[{...},...] of a scope's objects (of one parent), with the child scope's objects inside each */
 static void json_array(struct mc_strbuf *b, const struct mc_daemon *d, const struct mc_proc_figures *p,
-		       const char *name, enum mc_fig_scope scope, enum mc_fig_scope child, struct mc_fig_obj *objs,
-		       struct mc_fig_obj *child_objs)
+		       const char *name, enum mc_fig_scope scope, enum mc_fig_scope child, const char *child_name,
+		       struct mc_fig_obj *objs, struct mc_fig_obj *child_objs)
 {
 	int n = mc_fig_objects(d, p, scope, NULL, objs, MC_FIG_MAX_OBJS);
 	mc_strbuf_printf(b, ",\"%s\":[", name);
@@ -86,9 +86,8 @@ static void json_array(struct mc_strbuf *b, const struct mc_daemon *d, const str
 		mc_strbuf_printf(b, "%s{", i ? "," : "");
 		json_figs(b, scope, &objs[i], "");
 		if (child != scope) {
-			const void *parent = scope == MC_SCOPE_TRACK ? (const void *)objs[i].t : (const void *)objs[i].o;
-			int m = mc_fig_objects(d, p, child, parent, child_objs, MC_FIG_MAX_OBJS);
-			mc_strbuf_printf(b, ",\"layers\":[");
+			int m = mc_fig_objects(d, p, child, mc_fig_parent(scope, &objs[i]), child_objs, MC_FIG_MAX_OBJS);
+			mc_strbuf_printf(b, ",\"%s\":[", child_name);
 			for (int k = 0; k < m; k++) {
 				mc_strbuf_printf(b, "%s{", k ? "," : "");
 				json_figs(b, child, &child_objs[k], "");
@@ -131,10 +130,11 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 	if (n == 1)
 		json_figs(b, MC_SCOPE_PROCESS, &objs[0], "");
 	struct mc_fig_obj *child = objs + MC_FIG_MAX_OBJS;
-	json_array(b, d, &p, "threads", MC_SCOPE_THREAD, MC_SCOPE_THREAD, objs, child);
-	json_array(b, d, &p, "sources", MC_SCOPE_SOURCE, MC_SCOPE_SOURCE, objs, child);
-	json_array(b, d, &p, "tracks", MC_SCOPE_TRACK, MC_SCOPE_LAYER, objs, child);
-	json_array(b, d, &p, "outputs", MC_SCOPE_OUTPUT, MC_SCOPE_OUTPUT_LAYER, objs, child);
+	json_array(b, d, &p, "threads", MC_SCOPE_THREAD, MC_SCOPE_THREAD, NULL, objs, child);
+	json_array(b, d, &p, "sources", MC_SCOPE_SOURCE, MC_SCOPE_SOURCE, NULL, objs, child);
+	json_array(b, d, &p, "mixes", MC_SCOPE_MIX, MC_SCOPE_MIX_INPUT, "inputs", objs, child);
+	json_array(b, d, &p, "tracks", MC_SCOPE_TRACK, MC_SCOPE_LAYER, "layers", objs, child);
+	json_array(b, d, &p, "outputs", MC_SCOPE_OUTPUT, MC_SCOPE_OUTPUT_LAYER, "layers", objs, child);
 	json_log(b);
 	mc_strbuf_printf(b, "}\n");
 	free(objs);

@@ -41,11 +41,37 @@ static bool check_sources(struct mc_watchdog *w, const struct mc_daemon *d, stru
 		 * and a restart would not bring the camera back */
 		uint64_t frames = mc_count_get(&s->stats.frames) + mc_count_get(&s->stats.placeholder_frames);
 		/* an ended source's thread is gone by design: the daemon finishes or /healthz reports it */
-		if (w->checked && frames == w->source_frames[i] && !__atomic_load_n(&s->ended, __ATOMIC_ACQUIRE)) {
+		if (w->checked && frames == w->source_frames[i] && !mc_producer_ended(&s->out)) {
 			mc_strbuf_printf(why, "source %s: no frame since the previous check\n", s->cfg->name);
 			ok = false;
 		}
 		w->source_frames[i] = frames;
+	}
+	return ok;
+}
+
+/* A mixer ticks at its own rate and sends a picture every tick (the last one again when no input changed),
+ * so its count moves between two checks unless it has ended; and it polls each input's mailbox every tick. */
+static bool check_mixes(struct mc_watchdog *w, const struct mc_daemon *d, int64_t now_us, int64_t limit_us,
+			struct mc_strbuf *why)
+{
+	bool ok = true;
+	for (int i = 0; i < d->n_mixes; i++) {
+		const struct mc_mixer *m = d->mixes[i];
+		uint64_t frames = mc_count_get(&m->frames);
+		if (w->checked && frames == w->mix_frames[i] && !mc_producer_ended(&m->out)) {
+			mc_strbuf_printf(why, "mix %s: no picture since the previous check\n", m->cfg->name);
+			ok = false;
+		}
+		w->mix_frames[i] = frames;
+		for (int k = 0; k < m->n_inputs; k++) {
+			int64_t wt = waited(&m->inputs[k].mailbox, now_us);
+			if (wt <= limit_us)
+				continue;
+			mc_strbuf_printf(why, "mix %s input %s: a frame has waited %.1f s for the mixer thread\n", m->cfg->name,
+					 m->inputs[k].from->name, (double)wt / 1e6);
+			ok = false;
+		}
 	}
 	return ok;
 }
@@ -71,6 +97,7 @@ bool mc_watchdog_check(struct mc_watchdog *w, const struct mc_daemon *d, int64_t
 {
 	bool ok = check_tracks(d, now_us, limit_us, why);
 	ok &= check_sources(w, d, why);
+	ok &= check_mixes(w, d, now_us, limit_us, why);
 	ok &= check_net(d, now_us, limit_us, why);
 	w->checked = true;
 	return ok;

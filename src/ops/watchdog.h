@@ -6,6 +6,8 @@
  *   between those frames its mailbox is empty;
  * - each source that has not ended delivered a frame since the previous check (a camera paces its thread;
  *   a source stuck in the driver does not); a placeholder counts (a camera without signal is not stalled);
+ * - each mix sent a picture since the previous check (it ticks at its own rate, repeating an unchanged
+ *   picture) and took its inputs' frames within `limit`;
  * - the network thread turned its loop within `limit` (it does at least every 500 ms).
  * Not thread-safe: one caller (the daemon's main thread). */
 #ifndef MC_WATCHDOG_H
@@ -21,6 +23,7 @@ struct mc_daemon;
 
 struct mc_watchdog {
 	uint64_t source_frames[MC_MAX_SOURCES]; /* at the previous check */
+	uint64_t mix_frames[MC_MAX_MIXES];      /* at the previous check */
 	bool checked;                           /* a previous check exists */
 };
 

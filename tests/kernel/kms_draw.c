@@ -4,6 +4,7 @@
 // connector's list, else one made up: bochs takes any size that fits its memory). With --check it reads the
 // scanout back the way a screen grabber does (drmModeGetCrtc, drmModeGetFB2, a PRIME fd, mmap) and compares.
 //   kms_draw [-c CARD | -d DRIVER] [-p PATTERN] [-t SEC] [-w] [--check] WxH [WxH...]
+//   kms_draw [-c CARD | -d DRIVER] [-w] --off
 //     -c CARD     /dev/dri/cardN (default: the first card, or the first with -d's driver name)
 //     -d DRIVER   pick the card by its driver name (drmGetVersion: "bochs-drm")
 //     -p PATTERN  bars | quad | gradient | solid:RRGGBB (default bars); see pattern_pixel()
@@ -11,6 +12,8 @@
 //     -w          after the last size, keep it on screen until SIGTERM/SIGINT (closing the card removes the
 //                 framebuffers and turns the CRTC off)
 //     --check     verify the scanout after each mode set; exit 1 on a mismatch
+//     --off       turn the connector's CRTC off (no mode, no framebuffer) and, with -w, keep the card open so
+//                 that nothing (fbcon) lights it again: a card without an active CRTC
 // Prints one line per mode set: card, driver, connector, CRTC, framebuffer id, size, format, pattern.
 #include <errno.h>
 #include <fcntl.h>
@@ -252,7 +255,7 @@ static void sleep_s(double s)
 static void usage(void)
 {
 	fprintf(stderr, "usage: kms_draw [-c CARD | -d DRIVER] [-p bars|quad|gradient|solid:RRGGBB] [-t SEC] [-w] "
-			"[--check] WxH [WxH...]\n");
+			"[--check] WxH [WxH...] | [-w] --off\n");
 	exit(2);
 }
 
@@ -261,9 +264,9 @@ int main(int argc, char **argv)
 	const char *card = NULL, *driver = NULL;
 	struct pattern pat;
 	double secs = 1;
-	bool wait = false, do_check = false;
+	bool wait = false, do_check = false, off = false;
 	parse_pattern("bars", &pat);
-	static const struct option longopts[] = {{"check", no_argument, NULL, 'k'}, {0}};
+	static const struct option longopts[] = {{"check", no_argument, NULL, 'k'}, {"off", no_argument, NULL, 'o'}, {0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "c:d:p:t:w", longopts, NULL)) != -1) {
 		switch (o) {
@@ -278,10 +281,11 @@ int main(int argc, char **argv)
 		case 't': secs = atof(optarg); break;
 		case 'w': wait = true; break;
 		case 'k': do_check = true; break;
+		case 'o': off = true; break;
 		default: usage();
 		}
 	}
-	if (optind >= argc)
+	if (optind >= argc && !off)
 		usage();
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
@@ -321,6 +325,16 @@ int main(int argc, char **argv)
 		? drmModeGetConnectorTypeName(conn->connector_type) : "unknown", conn->connector_type_id);
 
 	int rc = 0;
+	if (off) {
+		if (drmModeSetCrtc(fd, crtc_id, 0, 0, 0, NULL, 0, NULL)) {
+			fprintf(stderr, "kms_draw: SetCrtc %u off: %s\n", crtc_id, strerror(errno));
+			rc = 1;
+		} else {
+			printf("kms_draw: %s %s crtc %u off\n", name, conn_name, crtc_id);
+			fflush(stdout);
+		}
+		optind = argc; // no sizes
+	}
 	struct dumb prev = {0};
 	for (int a = optind; a < argc && !stop; a++) {
 		unsigned w, h;

@@ -14,6 +14,7 @@
 #include "check.h"
 #include "config.h"
 #include "log.h"
+#include "registry.h"
 #include "source.h"
 
 #define NAME "test.ini"
@@ -579,7 +580,7 @@ static void test_value_errors(void)
 	CHECK(expect_valid(VALID "[track.t2]\ninput = cam\nlayers = 320x180@30:200k\npreset = Medium\n"));
 	ERR1(SRC "[track.main]\ninput = my cam\nlayers = 640x360@30:800k\n", 4, "input:", "expected a name");
 	/* source keys */
-	ERR1("[source.cam]\ntype = camera\n" TRK, 2, "type:", "expected one of testsrc, file, v4l2, got 'camera'");
+	ERR1("[source.cam]\ntype = camera\n" TRK, 2, "type:", "expected one of testsrc, file, v4l2");
 	ERR1("[source.f]\ntype = file\npath = /dev/null\nloop = maybe\n" TRK, 4, "loop:",
 	     "expected true or false, got 'maybe'");
 	/* daemon keys */
@@ -677,7 +678,7 @@ static void test_section_checks(void)
 	ERR1(VALID "srtp_suite = AEAD_AES_128_GCM\n", 11, "srtp_suite:", "set without srtp_key_file");
 	/* references between sections */
 	ERR1(SRC "[track.main]\ninput = nope\nlayers = 640x360@30:800k\n" OUTH "port = 5004\n", 4, "[track.main] input:",
-	     "no [source.nope] section");
+	     "no [source.nope] or [mix.nope] section");
 	ERR1(SRC TRK "[output.o]\ntype = rtp\ntrack = other\nhost = 127.0.0.1\nport = 5004\n", 8, "[output.o] track:",
 	     "no [track.other] section");
 	/* a file source whose file is not there */
@@ -696,6 +697,114 @@ static void key_config(char *text, size_t cap, const char *key_path, const char 
 {
 	snprintf(text, cap, VALID "srtp_key_file = %s\n%s%s%s", key_path, suite ? "srtp_suite = " : "", suite ? suite : "",
 		 suite ? "\n" : "");
+}
+
+/* [mix.NAME]: values, the layouts' input counts, references, self and cycles. */
+#define SRC2 "[source.scr]\ntype = testsrc\n"                                   /* lines 3-4 after SRC */
+#define MTRK "[track.main]\ninput = m\nlayers = 640x360@30:800k\n"             /* 3 lines */
+static void test_mix(void)
+{
+	struct mc_config *cfg = NULL;
+	int nerr;
+	const char *ok = SRC SRC2 "[mix.m]\ninputs = scr, cam\nsize = 1920x1080\nfps = 15\nlayout = pip\n"
+			 "pip_position = top-left\npip_size = 0.3\nmargin = 8\n" MTRK;
+	CHECK_EQ(load(ok, &cfg, &nerr), 0);
+	if (cfg) {
+		const struct mc_mix_config *m = mc_config_find_mix(cfg, "m");
+		CHECK(m != NULL);
+		if (m) {
+			CHECK_EQ(m->n_inputs, 2);
+			CHECK_STR_EQ(m->inputs[0], "scr");
+			CHECK_STR_EQ(m->inputs[1], "cam");
+			CHECK_EQ(m->inputs_line, 6);
+			CHECK_EQ(m->width, 1920);
+			CHECK_EQ(m->height, 1080);
+			CHECK_EQ(m->fps, 15);
+			CHECK_EQ(m->layout, MC_LAYOUT_PIP);
+			CHECK_EQ(m->pip_position, MC_CORNER_TOP_LEFT);
+			CHECK_NEAR(m->pip_size, 0.3, 1e-9);
+			CHECK_EQ(m->margin, 8);
+		}
+		CHECK(mc_config_input_used(cfg, "cam"));
+		CHECK(mc_config_input_used(cfg, "m"));
+		mc_config_free(cfg);
+	}
+	/* defaults; a mix of a mix; a source used directly and in a mix */
+	CHECK(expect_valid(SRC SRC2 "[mix.a]\ninputs = cam\n[mix.m]\ninputs = a, scr, cam\n" MTRK
+			   "[track.t2]\ninput = cam\nlayers = 320x180@30:200k\n"));
+	CHECK_EQ(load(SRC "[mix.m]\ninputs = cam\n" MTRK, &cfg, &nerr), 0);
+	if (cfg) {
+		const struct mc_mix_config *m = &cfg->mixes[0];
+		CHECK_EQ(m->width, 1280);
+		CHECK_EQ(m->height, 720);
+		CHECK_EQ(m->fps, 30);
+		CHECK_EQ(m->layout, MC_LAYOUT_GRID);
+		CHECK_EQ(m->pip_position, MC_CORNER_BOTTOM_RIGHT);
+		CHECK_NEAR(m->pip_size, 0.25, 1e-9);
+		CHECK_EQ(m->margin, 16);
+		mc_config_free(cfg);
+	}
+	/* a mix nobody uses: loads, and its inputs are not used through it */
+	CHECK_EQ(load(SRC SRC2 "[mix.m]\ninputs = scr\n" TRK, &cfg, &nerr), 0);
+	if (cfg) {
+		CHECK(!mc_config_input_used(cfg, "scr"));
+		CHECK(!mc_config_input_used(cfg, "m"));
+		CHECK(mc_config_input_used(cfg, "cam"));
+		mc_config_free(cfg);
+	}
+	/* testsrc's pattern */
+	CHECK_EQ(load(SRC "pattern = solid:C0ff20\n" TRK, &cfg, &nerr), 0);
+	if (cfg) {
+		int line = 0;
+		/* testsrc's own key (its option table); the colour itself is checked on decoded pictures by
+		 * tests/integration/mixer.py */
+		CHECK(mc_source_opt(&cfg->sources[0], "pattern", &line) != NULL);
+		CHECK_EQ(line, 3);
+		mc_config_free(cfg);
+	}
+	CHECK(expect_valid(SRC "pattern = bars\n" TRK));
+	ERR1(SRC "pattern = solid:12345\n" TRK, 3, "pattern:", "expected bars or solid:RRGGBB");
+	ERR1(SRC "pattern = solid:12345g\n" TRK, 3, "pattern:", "expected bars or solid:RRGGBB");
+	ERR1(SRC "pattern = solid:+12345\n" TRK, 3, "pattern:", "expected bars or solid:RRGGBB");
+	CHECK(expect_error(__LINE__, "[source.f]\ntype = file\npattern = bars\n[track.main]\ninput = f\nlayers = 640x360@30:800k\n",
+			   2, 3, "pattern:", "not a key of this source type"));
+	/* values */
+	ERR1(SRC "[mix.m]\ninputs = cam\nlayout = mosaic\n" MTRK, 5, "layout:",
+	     "expected one of single, pip, side-by-side, grid");
+	ERR1(SRC SRC2 "[mix.m]\ninputs = scr, cam\nlayout = pip\npip_position = middle\n" MTRK, 8, "pip_position:",
+	     "expected one of bottom-right");
+	ERR1(SRC SRC2 "[mix.m]\ninputs = scr, cam\nlayout = pip\npip_size = 1.5\n" MTRK, 8, "pip_size:",
+	     "from 0.05 to 0.9");
+	ERR1(SRC "[mix.m]\ninputs = cam\nmargin = -1\n" MTRK, 5, "margin:", "from 0 to 256");
+	ERR1(SRC "[mix.m]\ninputs = cam\nsize = 1281x720\n" MTRK, 5, "size:", "even");
+	ERR1(SRC "[mix.m]\ninputs = cam\nfps = 0\n" MTRK, 5, "fps:", "from 1 to 120");
+	ERR1(SRC "[mix.m]\ninputs = cam, cam\n" MTRK, 4, "inputs:", "'cam' is listed twice");
+	ERR1(SRC "[mix.m]\ninputs = cam, bad name\n" MTRK, 4, "inputs:", "input 2 'bad name'");
+	ERR1(SRC "[mix.m]\ninputs = ,\n" MTRK, 4, "inputs:", "expected the names of 1 to 4");
+	ERR1(SRC "[mix.m]\ninputs = a, b, c, d, e\n" MTRK, 4, "inputs:", "at most 4 inputs");
+	ERR1(SRC "[mix.m]\nsize = 640x360\n" MTRK, 3, "[mix.m]:", "missing required key 'inputs'");
+	ERR1(SRC "[mix.m]\ninputs = cam\nfoo = 1\n" MTRK, 5, "foo:", "unknown key in [mix.m]");
+	/* layouts and their inputs */
+	ERR1(SRC SRC2 "[mix.m]\ninputs = scr, cam\nlayout = single\n" MTRK, 6, "inputs:", "layout single takes 1 input, got 2");
+	ERR1(SRC "[mix.m]\nlayout = pip\ninputs = cam\n" MTRK, 5, "inputs:", "layout pip takes 2 inputs, got 1");
+	ERR1(SRC "[mix.m]\ninputs = cam\nlayout = side-by-side\n" MTRK, 4, "inputs:",
+	     "layout side-by-side takes 2 to 4 inputs, got 1");
+	ERR1(SRC "[mix.m]\ninputs = cam\npip_size = 0.3\n" MTRK, 5, "pip_size:", "only with layout = pip");
+	ERR1(SRC SRC2 "[mix.m]\ninputs = scr, cam\nlayout = side-by-side\npip_position = top-left\n" MTRK, 8,
+	     "pip_position:", "only with layout = pip (this mix's layout is side-by-side)");
+	/* references: unknown, itself, a cycle, a name shared with a source */
+	ERR1(SRC "[mix.m]\ninputs = cam, nope\n" MTRK, 4, "[mix.m] inputs:", "no [source.nope] or [mix.nope] section");
+	ERR1(SRC "[mix.m]\ninputs = cam, m\n" MTRK, 4, "[mix.m] inputs:", "the mix names itself");
+	CHECK(expect_error(__LINE__, SRC "[mix.a]\ninputs = cam, b\n[mix.b]\ninputs = a\n[track.t]\ninput = a\n"
+				"layers = 320x180@30:200k\n", 2, 4, "[mix.a] inputs:", "'b' takes mix a as an input in turn"));
+	CHECK(strstr(g_log, "test.ini:6: [mix.b] inputs: 'a' takes mix b as an input in turn (a cycle)") != NULL);
+	ERR1(SRC SRC2 "[mix.cam]\ninputs = scr\n" TRK, 5, "[mix.cam]:", "a [source.cam] has the same name");
+	/* a track naming a mix that is not there */
+	ERR1(SRC "[track.main]\ninput = m\nlayers = 640x360@30:800k\n", 4, "[track.main] input:",
+	     "no [source.m] or [mix.m] section");
+	/* five consumers of one source */
+	ERR1(SRC "[mix.a]\ninputs = cam\n[mix.b]\ninputs = cam\n[mix.c]\ninputs = cam\n[mix.d]\ninputs = cam\n"
+		 "[track.main]\ninput = cam\nlayers = 640x360@30:800k\n", 1, "[source.cam]:", "5 tracks and mixes take it");
 }
 
 static void test_key_files(void)
@@ -854,8 +963,28 @@ static void test_backend_options(void)
 	     "unknown key in [source.cam]");
 	/* an unknown key is an error even when the type is missing or wrong (the type's error comes too) */
 	CHECK(expect_error(__LINE__, "[source.cam]\nexposure = 3\n" TRK, 2, 2, "exposure:", "unknown key in [source.cam]"));
-	CHECK(expect_error(__LINE__, "[source.cam]\ntype = kms\ndevice = /dev/dri/card0\n" TRK, 1, 2, "type:",
-			   "expected one of testsrc, file, v4l2, got 'kms'"));
+	CHECK(expect_error(__LINE__, "[source.cam]\ntype = vnc\ndevice = /dev/dri/card0\n" TRK, 1, 2, "type:",
+			   "expected one of testsrc, file, v4l2"));
+	/* kms (when built with libdrm): device and connector are its own keys, fps the generic one, size not */
+	bool have_kms = false;
+	for (size_t i = 0; mc_source_backends[i]; i++)
+		have_kms |= strcmp(mc_source_backends[i]->name, "kms") == 0;
+	if (have_kms) {
+		CHECK_EQ(load("[source.s]\ntype = kms\ndevice = vc4\nconnector = HDMI-A-1\nfps = 10\n"
+			      "[track.main]\ninput = s\nlayers = 640x360@10:800k\n", &cfg, &nerr), 0);
+		if (cfg) {
+			int line = 0;
+			CHECK_STR_EQ((const char *)mc_source_opt(&cfg->sources[0], "device", NULL), "vc4");
+			CHECK_STR_EQ((const char *)mc_source_opt(&cfg->sources[0], "connector", &line), "HDMI-A-1");
+			CHECK_EQ(line, 4);
+			CHECK_EQ(cfg->sources[0].fps, 10);
+			mc_config_free(cfg);
+		}
+		CHECK(expect_valid("[source.cam]\ntype = kms\n" TRK)); /* the first lit card and CRTC */
+		ERR1("[source.cam]\ntype = kms\nsize = 1280x720\n" TRK, 3, "size:", "not a key of this source type");
+		ERR1("[source.cam]\ntype = kms\nconnector = HDMI A 1\n" TRK, 3, "connector:", "expected a name");
+		ERR1("[source.cam]\ntype = kms\nformat = nv12\n" TRK, 3, "format:", "not a key of this source type");
+	}
 	/* a key of some backend with a missing type: only the type's error */
 	ERR1("[source.cam]\ndevice = /dev/video0\n" TRK, 1, "[source.cam]", "missing required key 'type'");
 	/* a value longer than a key's field */
@@ -1264,6 +1393,7 @@ int main(void)
 	RUN(test_long_lines);
 	RUN(test_value_errors);
 	RUN(test_section_checks);
+	RUN(test_mix);
 	RUN(test_key_files);
 	RUN(test_backend_options);
 	RUN(test_state_dir);

@@ -10,6 +10,7 @@
 #include "health.h"
 #include "log.h"
 #include "output_cc.h"
+#include "watchdog.h"
 
 #define NOW 100000000 /* us */
 
@@ -176,12 +177,71 @@ static void test_source_ended(void)
 	struct state s;
 	setup(&s, false);
 	const char *why;
-	s.src.ended = true;
+	s.src.out.ended = true;
 	CHECK(!healthy(&s, &why));
 	CHECK_STR_EQ(why, "source cam: ended\n");
-	s.src.failed = true;
+	s.src.out.failed = true;
 	CHECK(!healthy(&s, &why));
 	CHECK_STR_EQ(why, "source cam: failed\n");
+}
+
+/* A mix whose inputs have all ended has stopped composing: its tracks get nothing more. */
+static void test_mix_ended(void)
+{
+	struct state s;
+	setup(&s, false);
+	struct mc_mix_config mc = { .name = "main" };
+	struct mc_mixer m = { .cfg = &mc };
+	s.d.mixes[0] = &m;
+	s.d.n_mixes = 1;
+	const char *why;
+	CHECK(healthy(&s, &why));
+	m.out.ended = true;
+	CHECK(!healthy(&s, &why));
+	CHECK_STR_EQ(why, "mix main: ended (every input has ended)\n");
+}
+
+/* The watchdog (src/ops/watchdog.h) on the same state: a mix must send a picture between two checks and take
+ * its inputs' frames within the limit; an ended mix is /healthz's business, not a stall. */
+static void test_watchdog_mix(void)
+{
+	struct state s;
+	setup(&s, false);
+	struct mc_mix_config mc = { .name = "main" };
+	struct mc_mixer m = { .cfg = &mc, .n_inputs = 1 };
+	struct mc_producer cam;
+	mc_producer_init(&cam, "cam", "source");
+	m.inputs[0].from = &cam;
+	mc_mailbox_init(&m.inputs[0].mailbox, false);
+	s.d.mixes[0] = &m;
+	s.d.n_mixes = 1;
+	struct mc_watchdog w = { 0 };
+	struct mc_strbuf b = { 0 };
+	mc_count_set(&s.src.stats.frames, 10);
+	CHECK(mc_watchdog_check(&w, &s.d, NOW, 2000000, &b)); /* the first check only records */
+	mc_count_set(&s.src.stats.frames, 20);
+	mc_count_set(&m.frames, 5);
+	CHECK(mc_watchdog_check(&w, &s.d, NOW, 2000000, &b));
+	mc_count_set(&s.src.stats.frames, 30);
+	CHECK(!mc_watchdog_check(&w, &s.d, NOW, 2000000, &b)); /* no picture since the previous check */
+	CHECK_STR_EQ(b.data ? b.data : "", "mix main: no picture since the previous check\n");
+	mc_strbuf_free(&b);
+	/* a frame waiting 3 s for the mixer thread */
+	mc_count_set(&m.frames, 6);
+	mc_count_set(&s.src.stats.frames, 40);
+	mc_count_set(&m.inputs[0].mailbox.waiting_since_us, NOW - 3000000);
+	b = (struct mc_strbuf){ 0 };
+	CHECK(!mc_watchdog_check(&w, &s.d, NOW, 2000000, &b));
+	CHECK_STR_EQ(b.data ? b.data : "", "mix main input cam: a frame has waited 3.0 s for the mixer thread\n");
+	mc_strbuf_free(&b);
+	/* ended: not a stall */
+	mc_count_set(&m.inputs[0].mailbox.waiting_since_us, 0);
+	mc_count_set(&s.src.stats.frames, 50);
+	m.out.ended = true;
+	b = (struct mc_strbuf){ 0 };
+	CHECK(mc_watchdog_check(&w, &s.d, NOW, 2000000, &b));
+	mc_strbuf_free(&b);
+	mc_mailbox_finish(&m.inputs[0].mailbox);
 }
 
 static void test_source_no_signal(void)
@@ -222,6 +282,8 @@ int main(void)
 	RUN(test_static_screen);
 	RUN(test_network_thread);
 	RUN(test_source_ended);
+	RUN(test_mix_ended);
+	RUN(test_watchdog_mix);
 	RUN(test_source_no_signal);
 	return check_done();
 }

@@ -3,8 +3,12 @@
  * frames come back; absent at start is "no signal" too; a wrong device at start is fatal; a source that
  * does not reconnect still ends as before. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "frame.h"
@@ -22,6 +26,7 @@ struct script {
 	int64_t pts_lag_us; /* the device's capture times lag the read: behind the last placeholder's */
 	int64_t last_pts;   /* of the frames taken */
 	int pts_backwards;  /* frames taken whose capture time did not increase */
+	char node[256];     /* plug_like: the device is there while this file exists */
 };
 static struct script g;
 
@@ -68,6 +73,35 @@ static const struct mc_source_ops camera_like = {
 	.priv_size = sizeof(struct fake),
 	.reconnects = true,
 	.open = fake_open,
+	.read_frame = fake_read,
+	.close = fake_close,
+};
+
+/* A camera whose node is a file: open() fails with -ENODEV while it is absent; watch_path names it. */
+static int plug_open(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info,
+		     struct mc_source_report *report)
+{
+	g.opens++;
+	if (access(g.node, F_OK)) {
+		snprintf(report->why, sizeof(report->why), "fake: no %s", g.node);
+		return -ENODEV;
+	}
+	*info = (struct mc_source_info){ 64, 48, 50, 1, "fake", AV_PIX_FMT_YUV420P };
+	return 0;
+}
+
+static int plug_watch(const struct mc_source_config *cfg, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", g.node);
+	return 0;
+}
+
+static const struct mc_source_ops plug_like = {
+	.name = "fake-plug",
+	.priv_size = sizeof(struct fake),
+	.reconnects = true,
+	.watch_path = plug_watch,
+	.open = plug_open,
 	.read_frame = fake_read,
 	.close = fake_close,
 };
@@ -127,12 +161,12 @@ static void test_absent_at_start_then_plugged(void)
 	CHECK_EQ(mc_count_get(&s->stats.state), MC_SOURCE_NO_SIGNAL);
 	CHECK_EQ(mc_count_get(&s->stats.signal_losses), 1);
 	CHECK_EQ(mc_count_get(&s->stats.last_error), ENODEV);
-	CHECK_EQ(s->info.width, 320); /* the configuration's size, for the placeholder */
+	CHECK_EQ(s->out.info.width, 320); /* the configuration's size, for the placeholder */
 	CHECK_EQ(mc_count_get(&s->stats.width), 320); /* as /stats shows it, from another thread */
 	CHECK_EQ(mc_count_get(&s->stats.fps_num), 30);
 	struct mc_mailbox mb;
 	mc_mailbox_init(&mb, false);
-	mc_source_add_sink(s, &mb);
+	mc_producer_add_sink(&s->out, &mb);
 	CHECK_EQ(mc_source_start(s), 0);
 	int ph = 0, real = 0;
 	/* reopens at +200 ms and +600 ms fail, +1100 ms works: placeholders at 0, 0.5 s, 1 s, then frames */
@@ -165,7 +199,7 @@ static void test_lost_mid_stream(void)
 		return;
 	struct mc_mailbox mb;
 	mc_mailbox_init(&mb, false);
-	mc_source_add_sink(s, &mb);
+	mc_producer_add_sink(&s->out, &mb);
 	CHECK_EQ(mc_source_start(s), 0);
 	int ph = 0, real = 0;
 	take(&mb, 1000, 64, &ph, &real);
@@ -174,7 +208,7 @@ static void test_lost_mid_stream(void)
 	CHECK(real >= 15);
 	CHECK_EQ(g.opens, 2);
 	CHECK_EQ(mc_count_get(&s->stats.signal_losses), 1);
-	CHECK(!s->ended);
+	CHECK(!mc_producer_ended(&s->out));
 	CHECK_EQ(mc_count_get(&s->stats.state), MC_SOURCE_LIVE);
 	uint64_t restore = mc_count_get(&s->stats.last_restore_us);
 	CHECK(restore >= 200000 && restore < 600000);
@@ -199,7 +233,7 @@ static void test_capture_times_increase_across_a_loss(void)
 		return;
 	struct mc_mailbox mb;
 	mc_mailbox_init(&mb, false);
-	mc_source_add_sink(s, &mb);
+	mc_producer_add_sink(&s->out, &mb);
 	CHECK_EQ(mc_source_start(s), 0);
 	int ph = 0, real = 0;
 	take(&mb, 1000, 64, &ph, &real);
@@ -229,16 +263,63 @@ static void test_fatal_and_non_reconnecting(void)
 		return;
 	struct mc_mailbox mb;
 	mc_mailbox_init(&mb, false);
-	mc_source_add_sink(s, &mb);
+	mc_producer_add_sink(&s->out, &mb);
 	CHECK_EQ(mc_source_start(s), 0);
 	AVFrame *f = NULL;
 	CHECK_EQ(mc_mailbox_take(&mb, &f, NULL), -EPIPE); /* closed, no placeholder */
 	mc_source_stop(s);
-	CHECK(s->ended && s->failed);
+	CHECK(mc_producer_ended(&s->out) && s->out.failed);
 	CHECK_EQ(mc_count_get(&s->stats.placeholder_frames), 0);
 	CHECK_EQ(mc_count_get(&s->stats.state), MC_SOURCE_ENDED);
 	mc_source_destroy(s);
 	mc_mailbox_finish(&mb);
+}
+
+/* A device that appears is reopened at once (inotify on its folder), not at the next try of the backoff: the
+ * node is created just after a failed try, when the next one is 500 ms away. */
+static void test_reopened_when_the_device_appears(void)
+{
+	memset(&g, 0, sizeof(g));
+	g.pool = mc_frame_pool_create(64, 48, AV_PIX_FMT_YUV420P);
+	char dir[] = "/tmp/mixcast-test-source.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(g.node, sizeof(g.node), "%s/video0", dir);
+	struct mc_source_config cfg = config(&plug_like);
+	struct mc_source *s = NULL;
+	CHECK_EQ(mc_source_create(&s, &cfg), 0); /* absent at start: no signal */
+	if (!s)
+		return;
+	struct mc_mailbox mb;
+	mc_mailbox_init(&mb, false);
+	mc_producer_add_sink(&s->out, &mb);
+	CHECK_EQ(mc_source_start(s), 0);
+	/* tries at +200, +600, +1100 ms, then every 500 ms: wait for the third (bounded), then plug in */
+	for (int i = 0; i < 300 && __atomic_load_n(&g.opens, __ATOMIC_ACQUIRE) < 4; i++) {
+		struct timespec ts = { 0, 10 * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	CHECK_EQ(__atomic_load_n(&g.opens, __ATOMIC_ACQUIRE), 4);
+	int64_t plugged = mc_now_us();
+	int fd = open(g.node, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	int ph = 0, real = 0;
+	int64_t first_real = 0;
+	for (int i = 0; i < 100 && !real; i++) {
+		take(&mb, 10, 320, &ph, &real);
+		if (real)
+			first_real = mc_now_us();
+	}
+	CHECK(real > 0);
+	/* the reopen plus one 20 ms read; the backoff alone would take 500 ms */
+	CHECK(first_real - plugged < 300000);
+	CHECK_EQ(g.opens, 5);
+	mc_source_destroy(s);
+	mc_mailbox_finish(&mb);
+	mc_frame_pool_destroy(g.pool);
+	unlink(g.node);
+	rmdir(dir);
 }
 
 int main(void)
@@ -248,5 +329,6 @@ int main(void)
 	RUN(test_lost_mid_stream);
 	RUN(test_capture_times_increase_across_a_loss);
 	RUN(test_fatal_and_non_reconnecting);
+	RUN(test_reopened_when_the_device_appears);
 	return check_done();
 }

@@ -32,7 +32,7 @@ struct rec {
 };
 
 struct rig {
-	struct mc_source src;
+	struct mc_producer src; /* what a source shows a track; the test puts frames itself */
 	struct mc_track_config tc;
 	struct mc_output_config oc;
 	struct mc_track *t;
@@ -45,16 +45,13 @@ struct rig {
 	struct rec recs[MAX_RECS];
 };
 
-static bool fake_lossless(void *priv) { return true; }
-static const struct mc_source_ops fake_ops = { .name = "fake", .lossless = fake_lossless };
-
 /* Three layers 320x176@30, 160x88@30, 80x44@15 of a 30 fps source. */
 static bool rig_open(struct rig *r, double keyframe_interval, bool skip_unchanged)
 {
 	memset(r, 0, sizeof(*r));
-	r->src.ops = &fake_ops;
+	mc_producer_init(&r->src, "fake", "source");
 	r->src.info = (struct mc_source_info){ W, H, 30, 1, "fake", AV_PIX_FMT_YUV420P };
-	r->src.open = true; /* as after a backend open(): mc_source_lossless() asks an open backend only */
+	r->src.lossless = true;
 	struct mc_track_config *tc = &r->tc;
 	strcpy(tc->name, "test");
 	tc->codec = MC_CODEC_H264;
