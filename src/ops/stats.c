@@ -145,9 +145,11 @@ void mc_stats_json(const struct mc_daemon *d, struct mc_strbuf *b)
 					 ly->encoder ? mc_encoder_backend_name(ly->encoder) : "",
 					 (unsigned long long)(ly->encoder ? mc_encoder_fallbacks(ly->encoder) : 0));
 			/* copies: pictures this layer's scaler made; device_frames: frames the encoder got that are
-			 * the device's buffer itself (with the source's copies, the whole path's count) */
-			mc_strbuf_printf(b, "\"copies\":%llu,\"device_frames\":%llu,", (unsigned long long)mc_count_get(&st->copies),
-					 (unsigned long long)mc_count_get(&st->device_frames));
+			 * the device's buffer itself; encoder_copies: pictures the encoder backend copied into
+			 * device memory (v4l2m2m's MMAP path). With the source's copies, the whole path's count. */
+			mc_strbuf_printf(b, "\"copies\":%llu,\"device_frames\":%llu,\"encoder_copies\":%llu,",
+					 (unsigned long long)mc_count_get(&st->copies), (unsigned long long)mc_count_get(&st->device_frames),
+					 (unsigned long long)(ly->encoder ? mc_encoder_copies(ly->encoder) : 0));
 			mc_strbuf_printf(b, "\"frames_in\":%llu,\"frames_encoded\":%llu,\"frames_dropped\":%llu,"
 					    "\"keyframes\":%llu,\"bytes\":%llu,",
 					 (unsigned long long)mc_count_get(&st->frames_in),
