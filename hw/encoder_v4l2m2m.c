@@ -28,7 +28,7 @@
  * MIXCAST_TEST_V4L2M2M_RAW (default 30) input pictures to DIR/<layer>.yuv (the layer's format, visible size)
  * and one line per frame to DIR/<layer>.idx ("send PTS KEY" / "recv PTS BYTES KEY"), so that the kernel lane
  * decodes it with vicodec's decoder and compares with the input. On the wire each FWHT frame is one H.264
- * NAL unit of the unspecified type 31 (emulation-prevented), which receivers drop: the RTP stream runs on. */
+ * NAL unit of the reserved type 23 (emulation-prevented), which decoders ignore: the RTP stream runs on. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/videodev2.h>
@@ -214,7 +214,7 @@ static int find_node(struct m2m *e, const struct mc_encoder_params *p, char *why
 	if (p->device && p->device[0])
 		return try_node(e, p->device, p, why, n);
 	char w[160] = "";
-	bool any = false;
+	int best = 0; /* the most telling refusal: the size (3), the input formats (2), no such output (1) */
 	for (int i = 0; i < 64; i++) {
 		char path[32];
 		snprintf(path, sizeof(path), "/dev/video%d", i);
@@ -222,11 +222,13 @@ static int find_node(struct m2m *e, const struct mc_encoder_params *p, char *why
 		int rc = try_node(e, path, p, w, sizeof(w));
 		if (rc == 0)
 			return 0;
-		if (w[0]) { /* an encoder that refused: the reason to report */
+		int rank = !w[0] ? 0 : rc == -ERANGE ? 3 : strstr(w, "takes neither") ? 2 : 1;
+		if (rank > best) {
 			snprintf(why, n, "%s", w);
-			any = true;
+			best = rank;
 		}
 	}
+	bool any = best > 0;
 	if (!any)
 		snprintf(why, n, "no V4L2 mem2mem encoder in /dev/video*");
 	return -ENODEV;
@@ -683,8 +685,9 @@ static int m2m_send(void *priv, const AVFrame *frame, bool keyframe)
 	return 0;
 }
 
-/* FWHT on the wire (test mode): one NAL unit of type 31, emulation-prevented (H.264 7.4.1), with a stop
- * byte so that the packetizer's trailing-zero rule keeps the payload whole. */
+/* FWHT on the wire (test mode): one NAL unit of the reserved type 23, which decoders ignore (H.264 7.4.1),
+ * emulation-prevented, with a stop byte so that the packetizer's trailing-zero rule keeps the payload whole.
+ * (Not 24..31: the packetizer drops those, RFC 6184 uses them for its own structures.) */
 static int wrap_fwht(struct m2m *e, const uint8_t *src, size_t len, AVPacket *pkt)
 {
 	size_t need = 5 + len * 3 / 2 + 2;
@@ -692,7 +695,7 @@ static int wrap_fwht(struct m2m *e, const uint8_t *src, size_t len, AVPacket *pk
 		return -ENOMEM;
 	uint8_t *d = pkt->data;
 	size_t k = 0;
-	d[k++] = 0, d[k++] = 0, d[k++] = 0, d[k++] = 1, d[k++] = 0x1f;
+	d[k++] = 0, d[k++] = 0, d[k++] = 0, d[k++] = 1, d[k++] = 23;
 	int zeros = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (zeros == 2 && src[i] <= 3) {
