@@ -23,12 +23,8 @@
  * - Failures (an ioctl error, ENODEV when the device goes away) are returned as errors, and the core's
  *   fallback (src/media/encoder.c) opens the next backend; it also catches a device that stops producing.
  *
- * Test-only switch (never in production): MIXCAST_TEST_V4L2M2M=fwht:DIR encodes FWHT instead of H.264 (vicodec
- * has no H.264; no browser decodes FWHT), writes each layer's bitstream to DIR/<layer>.fwht, the first
- * MIXCAST_TEST_V4L2M2M_RAW (default 30) input pictures to DIR/<layer>.yuv (the layer's format, visible size)
- * and one line per frame to DIR/<layer>.idx ("send PTS KEY" / "recv PTS BYTES KEY"), so that the kernel lane
- * decodes it with vicodec's decoder and compares with the input. On the wire each FWHT frame is one H.264
- * NAL unit of the reserved type 23 (emulation-prevented), which decoders ignore: the RTP stream runs on. */
+ * Test-only switch (never in production): MIXCAST_TEST_V4L2M2M=fwht:DIR, FWHT instead of H.264 for vicodec,
+ * with the bitstream and the input dumped per layer (hw/v4l2m2m_dump.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/videodev2.h>
@@ -43,6 +39,7 @@
 #include "encoder.h"
 #include "frame.h"
 #include "log.h"
+#include "v4l2m2m_dump.h"
 #include "v4l2m2m_select.h"
 
 #define MOD "v4l2m2m"
@@ -86,11 +83,7 @@ struct m2m {
 	bool draining, drained, started;
 	long frames;
 	uint64_t copies;
-	/* test mode */
-	FILE *dump, *idx, *raw;
-	int raw_left;
-	uint8_t *wrap;
-	size_t wrap_cap;
+	struct mc_m2m_dump *dump; /* test mode */
 };
 
 static int xioctl(int fd, unsigned long req, void *arg)
@@ -102,13 +95,7 @@ static int xioctl(int fd, unsigned long req, void *arg)
 	return r < 0 ? -errno : 0;
 }
 
-static const char *test_dir(void)
-{
-	const char *t = getenv("MIXCAST_TEST_V4L2M2M");
-	return t && strncmp(t, "fwht:", 5) == 0 && t[5] ? t + 5 : NULL;
-}
-
-static uint32_t coded_format(enum mc_codec codec) { return test_dir() ? V4L2_PIX_FMT_FWHT : codec == MC_CODEC_H264 ? V4L2_PIX_FMT_H264 : 0; }
+static uint32_t coded_format(enum mc_codec codec) { return mc_m2m_test_dir() ? V4L2_PIX_FMT_FWHT : codec == MC_CODEC_H264 ? V4L2_PIX_FMT_H264 : 0; }
 
 static bool offers(int fd, uint32_t type, uint32_t fourcc, uint32_t *list, int *n, int max)
 {
@@ -514,25 +501,6 @@ static bool m2m_probe(const struct mc_encoder_params *p, char *why, size_t n)
 	return true;
 }
 
-static void open_dump(struct m2m *e, const char *dir)
-{
-	char base[600], path[640];
-	snprintf(base, sizeof(base), "%s/", dir);
-	size_t k = strlen(base);
-	for (const char *c = e->name; *c && k < sizeof(base) - 1; c++)
-		base[k++] = *c == '/' ? '_' : *c;
-	base[k] = 0;
-	snprintf(path, sizeof(path), "%s.fwht", base);
-	e->dump = fopen(path, "wb");
-	snprintf(path, sizeof(path), "%s.idx", base);
-	e->idx = fopen(path, "w");
-	snprintf(path, sizeof(path), "%s.yuv", base);
-	e->raw = fopen(path, "wb");
-	const char *r = getenv("MIXCAST_TEST_V4L2M2M_RAW");
-	e->raw_left = r ? atoi(r) : 30;
-	mc_warn(MOD, "%s: test mode: FWHT, bitstream and input written to %s.*", e->name, base);
-}
-
 static int m2m_open(void *priv, const struct mc_encoder_params *p, enum AVPixelFormat *input_format)
 {
 	struct m2m *e = priv;
@@ -551,9 +519,9 @@ static int m2m_open(void *priv, const struct mc_encoder_params *p, enum AVPixelF
 		mc_err(MOD, "%s: %s: CAPTURE queue: %s", e->name, e->path, strerror(-rc));
 		return rc;
 	}
-	const char *dir = test_dir();
-	if (dir)
-		open_dump(e, dir);
+	const char *dir = mc_m2m_test_dir();
+	if (dir && !(e->dump = mc_m2m_dump_open(dir, e->name)))
+		return -ENOMEM;
 	char in[5] = { 0 }, out[5] = { 0 };
 	memcpy(in, &e->in_fourcc, 4);
 	memcpy(out, &e->coded, 4);
@@ -563,20 +531,6 @@ static int m2m_open(void *priv, const struct mc_encoder_params *p, enum AVPixelF
 		e->has_bitrate ? "the bitrate control" : e->has_fwht_qp ? "the FWHT quantiser" : "nothing (fixed)");
 	*input_format = e->in_fmt;
 	return 0;
-}
-
-static void write_raw(struct m2m *e, const AVFrame *f)
-{
-	if (!e->raw || e->raw_left <= 0)
-		return;
-	e->raw_left--;
-	int ch = (e->height + 1) / 2, cw = e->in_fmt == AV_PIX_FMT_NV12 ? (e->width + 1) & ~1 : (e->width + 1) / 2;
-	for (int y = 0; y < e->height; y++)
-		fwrite(f->data[0] + (size_t)y * f->linesize[0], 1, (size_t)e->width, e->raw);
-	for (int p = 1; p <= (e->in_fmt == AV_PIX_FMT_NV12 ? 1 : 2); p++)
-		for (int y = 0; y < ch; y++)
-			fwrite(f->data[p] + (size_t)y * f->linesize[p], 1, (size_t)cw, e->raw);
-	fflush(e->raw);
 }
 
 static int m2m_send(void *priv, const AVFrame *frame, bool keyframe)
@@ -670,7 +624,7 @@ static int m2m_send(void *priv, const AVFrame *frame, bool keyframe)
 		b.timestamp.tv_sec = 0;
 		b.timestamp.tv_usec = 0;
 	}
-	write_raw(e, frame);
+	mc_m2m_dump_input(e->dump, frame, e->width, e->height, e->in_fmt);
 	if ((rc = xioctl(e->fd, VIDIOC_QBUF, &b))) {
 		av_frame_free(&e->out[i].held);
 		mc_err(MOD, "%s: %s: QBUF OUTPUT: %s", e->name, e->path, strerror(-rc));
@@ -680,33 +634,7 @@ static int m2m_send(void *priv, const AVFrame *frame, bool keyframe)
 	e->pending++;
 	e->frames++;
 	e->fresh = true;
-	if (e->idx)
-		fprintf(e->idx, "send %lld %d\n", (long long)frame->pts, keyframe);
-	return 0;
-}
-
-/* FWHT on the wire (test mode): one NAL unit of the reserved type 23, which decoders ignore (H.264 7.4.1),
- * emulation-prevented, with a stop byte so that the packetizer's trailing-zero rule keeps the payload whole.
- * (Not 24..31: the packetizer drops those, RFC 6184 uses them for its own structures.) */
-static int wrap_fwht(struct m2m *e, const uint8_t *src, size_t len, AVPacket *pkt)
-{
-	size_t need = 5 + len * 3 / 2 + 2;
-	if (av_new_packet(pkt, (int)need) < 0)
-		return -ENOMEM;
-	uint8_t *d = pkt->data;
-	size_t k = 0;
-	d[k++] = 0, d[k++] = 0, d[k++] = 0, d[k++] = 1, d[k++] = 23;
-	int zeros = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (zeros == 2 && src[i] <= 3) {
-			d[k++] = 3;
-			zeros = 0;
-		}
-		d[k++] = src[i];
-		zeros = src[i] == 0 ? zeros + 1 : 0;
-	}
-	d[k++] = 0x80;
-	pkt->size = (int)k;
+	mc_m2m_dump_sent(e->dump, frame->pts, keyframe);
 	return 0;
 }
 
@@ -787,13 +715,9 @@ static int m2m_receive(void *priv, AVPacket *pkt)
 	int64_t pts = (int64_t)b.timestamp.tv_sec * 1000000 + b.timestamp.tv_usec;
 	rc = 0;
 	if (used > 0 && !(b.flags & V4L2_BUF_FLAG_ERROR)) {
-		if (e->dump) {
-			fwrite(data, 1, used, e->dump);
-			fflush(e->dump);
-			fprintf(e->idx, "recv %lld %zu %d\n", (long long)pts, used, key);
-			fflush(e->idx);
-			rc = wrap_fwht(e, data, used, pkt);
-		} else if ((rc = av_new_packet(pkt, (int)used)) == 0) {
+		if (e->dump)
+			rc = mc_m2m_dump_output(e->dump, data, used, pts, key, pkt);
+		else if ((rc = av_new_packet(pkt, (int)used)) == 0) {
 			memcpy(pkt->data, data, used); /* the bitstream, so the buffer goes back at once */
 		}
 		if (rc == 0) {
@@ -859,13 +783,8 @@ static void m2m_close(void *priv)
 	if (e->fd >= 0)
 		close(e->fd);
 	e->fd = -1;
-	if (e->dump)
-		fclose(e->dump);
-	if (e->idx)
-		fclose(e->idx);
-	if (e->raw)
-		fclose(e->raw);
-	av_freep(&e->wrap);
+	mc_m2m_dump_close(e->dump);
+	e->dump = NULL;
 }
 
 const struct mc_encoder_ops mc_encoder_v4l2m2m = {

@@ -12,6 +12,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/m2m_lib.sh"
 bin=${1:?usage: m2m_ops.sh M2M_ENC}
+echo "vicodec multiplanar=$(cat /sys/module/vicodec/parameters/multiplanar 2>/dev/null || echo '?')"
 t=$(mktemp -d)
 fail=0
 for spec in 640x360:30 1366x768:20; do
