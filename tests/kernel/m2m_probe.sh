@@ -9,8 +9,8 @@ bin=${1:?usage: m2m_probe.sh MIXCAST_PROBE}
 t=$(mktemp -d)
 fail=0
 "$bin" >"$t/probe.txt"
-sed -n '/^V4L2 mem2mem/,/^DRM/p' "$t/probe.txt" | head -n 40
-grep -q 'stateful-encoder.*: encoder$' "$t/probe.txt" || { echo "FAIL: vicodec's encoder not listed as an encoder"; fail=1; }
+sed -n '/^V4L2 mem2mem/,/^DRM/p' "$t/probe.txt" | sed -n '1,12p;/CAPTURE/p;/control/p'
+grep -q 'vicodec (vicodec): encoder$' "$t/probe.txt" || { echo "FAIL: vicodec's encoder not listed as an encoder"; fail=1; }
 grep -q "CAPTURE FWHT" "$t/probe.txt" || { echo "FAIL: no FWHT on its CAPTURE queue"; fail=1; }
 "$bin" --json | python3 -c 'import json, sys; d = json.load(sys.stdin); print("json: %d V4L2 devices" % len(d["v4l2"]))' ||
 	{ echo "FAIL: --json"; fail=1; }
