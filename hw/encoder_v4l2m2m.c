@@ -79,6 +79,7 @@ struct m2m {
 	int pending;             /* frames queued whose packet has not come out */
 	bool fresh;              /* a frame was sent since the last receive: worth a short wait */
 	bool want_idle;          /* send waits for the queued frames' packets (an OUTPUT restart) */
+	int64_t idle_since_us;
 	bool has_force_key, has_bitrate, has_fwht_qp;
 	bool draining, drained, started;
 	long frames;
@@ -567,9 +568,17 @@ static int m2m_send(void *priv, const AVFrame *frame, bool keyframe)
 	if (keyframe && !e->has_force_key && e->out_on && e->frames > 0)
 		restart = true;
 	if (restart) {
+		/* the core reads the packets, then sends again; receive waits for them. A device that never gives
+		 * them back (1 s) is restarted anyway: their frames are lost, the stream goes on with a keyframe. */
 		if (e->out_on && e->pending > 0) {
-			e->want_idle = true; /* receive waits for them */
-			return -EAGAIN;      /* the core reads the packets, then sends again */
+			if (!e->want_idle)
+				e->idle_since_us = mc_now_us();
+			e->want_idle = true;
+			if (mc_now_us() - e->idle_since_us < 1000000)
+				return -EAGAIN;
+			mc_warn(MOD, "%s: %s: %d frames gave no packet in 1 s; restarting without them", e->name, e->path,
+				e->pending);
+			e->pending = 0;
 		}
 		e->want_idle = false;
 		if ((rc = start_output(e, mem)))

@@ -31,8 +31,6 @@ else
 	encoder=v4l2m2m
 fi
 cat >"$t/m.conf" <<EOC
-[daemon]
-stats_listen = 127.0.0.1:18090
 [source.cam]
 type = v4l2
 device = $cam
@@ -64,9 +62,8 @@ rx=$!
 python3 "$HERE/rtp_watch.py" 150 100 "${watch_ports[@]}" >"$t/watch.log" 2>&1 &
 watch=$!
 sleep 2
-MIXCAST_TEST_V4L2M2M="fwht:$t/dump" MIXCAST_TEST_V4L2M2M_RAW=12 "$bin" -c "$t/m.conf" >"$t/d.log" 2>&1 &
+MIXCAST_TEST_V4L2M2M="fwht:$t/dump" MIXCAST_TEST_V4L2M2M_RAW=12 "$bin" -c "$t/m.conf" --stats-out "$t/stats.json" >"$t/d.log" 2>&1 &
 d=$!
-stats() { curl -s --max-time 5 http://127.0.0.1:18090/stats; }
 if [[ $mode == fallback ]]; then
 	# unbind once vicodec has encoded a few frames
 	for ((i = 0; i < 120; i++)); do
@@ -81,7 +78,6 @@ if [[ $mode == fallback ]]; then
 fi
 # FFmpeg stops after 8 frames of the received layer (at most 150 s)
 wait "$rx" || true
-stats >"$t/stats.json" || true
 kill -TERM "$d"
 wait "$d" && drc=0 || drc=$?
 kill -TERM "$watch" 2>/dev/null || true
@@ -97,7 +93,8 @@ while read -r port rest; do
 	[[ $port == listening ]] && continue
 	[[ $rest == *" gaps=0 "* && $rest == *"ssrcs=1 "* && $rest != *"packets=0 "* ]] || fail "port $port: $rest"
 done <"$t/watch.log"
-# the stats: which backend each layer has, fallbacks, and the copies on the path
+# the final stats (--stats-out, after the threads ended): which backend each layer has, fallbacks, and the
+# copies on the path
 python3 - "$t/stats.json" "$mode" >"$t/checks.log" <<'PY' || fail "stats checks"
 import json, sys
 st = json.load(open(sys.argv[1])); mode = sys.argv[2]
@@ -115,7 +112,9 @@ if mode == 'camera':
     a, b, c = ls
     need(a['encoder'] == 'v4l2m2m' and b['encoder'] == 'v4l2m2m' and c['encoder'] == 'software', '720p and 360p on v4l2m2m, 180p software')
     need(src['copies'] == 0 and a['copies'] == 0 and a['encoder_copies'] == 0, 'zero copies on the 720p path (source, scaler, encoder)')
-    need(a['device_frames'] > 0 and a['device_frames'] == a['frames_in'] - a['frames_dropped'], '720p: every frame the encoder took was the camera buffer')
+    # every frame sent to the encoder was the camera's buffer (device_frames), and the backend copied none of
+    # them (its MMAP path counts each CPU frame it writes in encoder_copies)
+    need(a['device_frames'] >= a['frames_encoded'] > 0, '720p: every frame the encoder took was the camera buffer')
     need(a['frames_encoded'] >= 5 and b['frames_encoded'] >= 5, 'both vicodec layers encoded')
     need(b['encoder_copies'] > 0 and b['device_frames'] == 0, '360p: scaled CPU frames, copied into MMAP buffers and counted')
 else:
