@@ -12,6 +12,11 @@
 #   fallback: one 640x360 layer with encoder = v4l2m2m; vicodec is unbound from its driver (sysfs) mid-stream:
 #             the layer falls back to software (stats: one fallback, encoder software), the receiver sees one
 #             SSRC and no sequence gap, and FFmpeg decodes the software encoder's 640x360 frames after it.
+#   replug:   one 1280x720 layer on v4l2m2m from the camera's DMABUF; the camera goes away mid-stream (vivid's
+#             Disconnect control, as a USB camera unplugged; vivid's node comes back at once, as a replug):
+#             the source sends its placeholder (CPU frames) and reopens; the encoder switches its OUTPUT queue
+#             from DMABUF to MMAP and back and encodes on, with no fallback and no RTP gap (the layer is FWHT
+#             only: no FFmpeg receiver).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib.sh"
@@ -26,8 +31,11 @@ fail=0
 if [[ $mode == camera ]]; then
 	size=1280x720 layers="1280x720@5:4000k, 640x360@5:1000k, 320x180@5:200k" ports="17000, 17002, 17004"
 	watch_ports=(17000 17002 17004) rx_port=17004 rx_size=320x180 encoder=auto
-else
+elif [[ $mode == fallback ]]; then
 	size=640x360 layers="640x360@5:1000k" ports="17000" watch_ports=(17000) rx_port=17000 rx_size=640x360
+	encoder=v4l2m2m
+else
+	size=1280x720 layers="1280x720@5:4000k" ports="17000" watch_ports=(17000) rx_port=17000 rx_size=none
 	encoder=v4l2m2m
 fi
 cat >"$t/m.conf" <<EOC
@@ -56,9 +64,12 @@ pacing = false
 EOC
 printf 'v=0\no=- 0 0 IN IP4 127.0.0.1\ns=m2m\nc=IN IP4 127.0.0.1\nt=0 0\nm=video %s RTP/AVP 96\na=rtpmap:96 H264/90000\na=fmtp:96 packetization-mode=1\n' \
 	$((rx_port + 100)) >"$t/rx.sdp"
-timeout -k 2 150 ffmpeg -nostdin -hide_banner -protocol_whitelist file,udp,rtp -i "$t/rx.sdp" -vf showinfo \
-	-frames:v 8 -f null - >"$t/rx.log" 2>&1 &
-rx=$!
+rx=""
+if [[ $mode != replug ]]; then
+	timeout -k 2 150 ffmpeg -nostdin -hide_banner -protocol_whitelist file,udp,rtp -i "$t/rx.sdp" -vf showinfo \
+		-frames:v 8 -f null - >"$t/rx.log" 2>&1 &
+	rx=$!
+fi
 python3 "$HERE/rtp_watch.py" 150 100 "${watch_ports[@]}" >"$t/watch.log" 2>&1 &
 watch=$!
 sleep 2
@@ -76,16 +87,34 @@ if [[ $mode == fallback ]]; then
 	echo "$dev" >/sys/bus/platform/drivers/vicodec/unbind
 	[[ -z $(ls /sys/bus/platform/drivers/vicodec/ | grep vicodec) ]] || fail "vicodec still bound"
 fi
+recv() {
+	local n
+	n=$(grep -c '^recv' "$t/dump/v_0.idx" 2>/dev/null) || true
+	echo "${n:-0}"
+}
+if [[ $mode == replug ]]; then
+	for ((i = 0; i < 120 && $(recv) < 4; i++)); do sleep 0.5; done
+	before=$(recv)
+	echo "vicodec encoded $before camera frames; disconnecting the camera"
+	v4l2-ctl -d "$cam" --set-ctrl disconnect=1 || fail "vivid's disconnect control"
+	# the placeholder comes at 2 fps: wait for 4 more frames out of the encoder (at most 60 s)
+	for ((i = 0; i < 120 && $(recv) < before + 4; i++)); do sleep 0.5; done
+	echo "after the disconnect: $(($(recv) - before)) more frames encoded"
+	(($(recv) >= before + 4)) || fail "the encoder stopped after the camera went away"
+fi
 # FFmpeg stops after 8 frames of the received layer (at most 150 s)
-wait "$rx" || true
+[[ -z $rx ]] || wait "$rx" || true
 kill -TERM "$d"
 wait "$d" && drc=0 || drc=$?
 kill -TERM "$watch" 2>/dev/null || true
 wait "$watch" || true
-frames=$(grep -c 'Parsed_showinfo.*n: *[0-9]' "$t/rx.log" || true)
-right=$(grep 'Parsed_showinfo.*n: *[0-9]' "$t/rx.log" | grep -c " s:$rx_size " || true)
-echo "mixcastd exit $drc; FFmpeg decoded $frames frames of port $rx_port, $right of them $rx_size"
-((frames == 8 && right == 8)) || fail "FFmpeg decoded $frames frames ($right of $rx_size), 8 expected"
+echo "mixcastd exit $drc"
+if [[ -n $rx ]]; then
+	frames=$(grep -c 'Parsed_showinfo.*n: *[0-9]' "$t/rx.log" || true)
+	right=$(grep 'Parsed_showinfo.*n: *[0-9]' "$t/rx.log" | grep -c " s:$rx_size " || true)
+	echo "FFmpeg decoded $frames frames of port $rx_port, $right of them $rx_size"
+	((frames == 8 && right == 8)) || fail "FFmpeg decoded $frames frames ($right of $rx_size), 8 expected"
+fi
 [[ $drc == 0 ]] || fail "mixcastd exit $drc"
 grep -E 'v4l2m2m|encoder|fall' "$t/d.log" | grep -v 'test mode' | head -n 20
 cat "$t/watch.log"
@@ -117,12 +146,22 @@ if mode == 'camera':
     need(a['device_frames'] >= a['frames_encoded'] > 0, '720p: every frame the encoder took was the camera buffer')
     need(a['frames_encoded'] >= 5 and b['frames_encoded'] >= 5, 'both vicodec layers encoded')
     need(b['encoder_copies'] > 0 and b['device_frames'] == 0, '360p: scaled CPU frames, copied into MMAP buffers and counted')
-else:
+elif mode == 'fallback':
     a = ls[0]
     need(a['encoder'] == 'software' and a['encoder_fallbacks'] == 1, 'one fallback to software')
+else:
+    a = ls[0]
+    need(a['encoder'] == 'v4l2m2m' and a['encoder_fallbacks'] == 0, 'still v4l2m2m, no fallback')
+    need(st['sources'][0]['signal_losses'] >= 1 and st['sources'][0]['placeholder_frames'] >= 1, 'the source lost the camera and sent its placeholder')
+    need(a['device_frames'] >= 4 and a['encoder_copies'] >= 1, 'camera frames as DMABUF, placeholder frames copied into MMAP buffers')
 sys.exit(0 if ok else 1)
 PY
 cat "$t/checks.log"
+if [[ $mode == replug ]]; then
+	queues=$(grep -o 'OUTPUT queue of [0-9]* [A-Z]*' "$t/d.log" | awk '{ print $5 }' | tr '\n' ' ')
+	echo "OUTPUT queues, in order: $queues"
+	[[ $queues == *"DMABUF MMAP"*"DMABUF"* ]] || fail "expected DMABUF, then MMAP (placeholder), then DMABUF again"
+fi
 if [[ $mode == camera ]]; then
 	for spec in 0:1280x720:nv12 1:640x360:yuv420p; do
 		IFS=: read -r l lsize fmt <<<"$spec"
@@ -148,5 +187,5 @@ if [[ $mode == camera ]]; then
 		awk -v a="$psnr" 'BEGIN { exit !(a >= 35) }' || fail "layer $l: PSNR $psnr below 35 dB"
 	done
 fi
-((fail == 0)) || { echo "--- mixcastd log"; tail -n 30 "$t/d.log"; echo "--- ffmpeg"; tail -n 8 "$t/rx.log"; }
+((fail == 0)) || { echo "--- mixcastd log"; tail -n 30 "$t/d.log"; [[ -z $rx ]] || { echo "--- ffmpeg"; tail -n 8 "$t/rx.log"; }; }
 exit $fail
