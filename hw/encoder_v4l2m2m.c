@@ -23,8 +23,10 @@
  * - Failures (an ioctl error, ENODEV when the device goes away) are returned as errors, and the core's
  *   fallback (src/media/encoder.c) opens the next backend; it also catches a device that stops producing.
  *
- * Test-only switch (never in production): MIXCAST_TEST_V4L2M2M=fwht:DIR, FWHT instead of H.264 for vicodec,
- * with the bitstream and the input dumped per layer (hw/v4l2m2m_dump.h). */
+ * Test-only switches (never in production): MIXCAST_TEST_V4L2M2M=fwht:DIR, FWHT instead of H.264 for vicodec,
+ * with the bitstream and the input dumped per layer (hw/v4l2m2m_dump.h); MIXCAST_TEST_V4L2M2M_FAULT=stall:N
+ * (as MIXCAST_TEST_OPENH264_FAULT) keeps each CAPTURE buffer after the Nth packet instead of queueing it
+ * back, so that the real device runs out of buffers and stops producing: the core's no-output deadline. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/videodev2.h>
@@ -85,6 +87,7 @@ struct m2m {
 	long frames;
 	uint64_t copies;
 	struct mc_m2m_dump *dump; /* test mode */
+	long packets, stall_after; /* stall_after < 0: no fault */
 };
 
 static int xioctl(int fd, unsigned long req, void *arg)
@@ -520,6 +523,11 @@ static int m2m_open(void *priv, const struct mc_encoder_params *p, enum AVPixelF
 		mc_err(MOD, "%s: %s: CAPTURE queue: %s", e->name, e->path, strerror(-rc));
 		return rc;
 	}
+	e->stall_after = -1;
+	const char *fault = getenv("MIXCAST_TEST_V4L2M2M_FAULT");
+	if (fault && sscanf(fault, "stall:%ld", &e->stall_after) == 1 && e->stall_after >= 0)
+		mc_warn(MOD, "%s: test fault switch set: the CAPTURE queue starves after %ld packets", e->name,
+			e->stall_after);
 	const char *dir = mc_m2m_test_dir();
 	if (dir && !(e->dump = mc_m2m_dump_open(dir, e->name)))
 		return -ENOMEM;
@@ -735,7 +743,8 @@ static int m2m_receive(void *priv, AVPacket *pkt)
 				pkt->flags |= AV_PKT_FLAG_KEY;
 		}
 	}
-	int qrc = last ? 0 : queue_cap(e, (int)b.index);
+	bool starve = e->stall_after >= 0 && ++e->packets > e->stall_after; /* the test fault */
+	int qrc = last || starve ? 0 : queue_cap(e, (int)b.index);
 	if (e->pending > 0 && used > 0)
 		e->pending--;
 	if (last) {

@@ -12,6 +12,9 @@
 #   fallback: one 640x360 layer with encoder = v4l2m2m; vicodec is unbound from its driver (sysfs) mid-stream:
 #             the layer falls back to software (stats: one fallback, encoder software), the receiver sees one
 #             SSRC and no sequence gap, and FFmpeg decodes the software encoder's 640x360 frames after it.
+#   stall:    as fallback, but vicodec stops producing instead of going away: the backend's test fault
+#             (MIXCAST_TEST_V4L2M2M_FAULT=stall:6) stops giving its CAPTURE buffers back, so the device runs
+#             out of them; the core's no-output deadline (5 frame intervals) falls back to software.
 #   replug:   one 1280x720 layer on v4l2m2m from the camera's DMABUF; the camera goes away mid-stream (vivid's
 #             Disconnect control, as a USB camera unplugged; vivid's node comes back at once, as a replug):
 #             the source sends its placeholder (CPU frames) and reopens; the encoder switches its OUTPUT queue
@@ -31,7 +34,7 @@ fail=0
 if [[ $mode == camera ]]; then
 	size=1280x720 layers="1280x720@5:4000k, 640x360@5:1000k, 320x180@5:200k" ports="17000, 17002, 17004"
 	watch_ports=(17000 17002 17004) rx_port=17004 rx_size=320x180 encoder=auto
-elif [[ $mode == fallback ]]; then
+elif [[ $mode == fallback || $mode == stall ]]; then
 	size=640x360 layers="640x360@5:1000k" ports="17000" watch_ports=(17000) rx_port=17000 rx_size=640x360
 	encoder=v4l2m2m
 else
@@ -73,7 +76,9 @@ fi
 python3 "$HERE/rtp_watch.py" 150 100 "${watch_ports[@]}" >"$t/watch.log" 2>&1 &
 watch=$!
 sleep 2
-MIXCAST_TEST_V4L2M2M="fwht:$t/dump" MIXCAST_TEST_V4L2M2M_RAW=12 "$bin" -c "$t/m.conf" --stats-out "$t/stats.json" >"$t/d.log" 2>&1 &
+fault=""
+[[ $mode == stall ]] && fault=stall:6
+MIXCAST_TEST_V4L2M2M_FAULT=$fault MIXCAST_TEST_V4L2M2M="fwht:$t/dump" MIXCAST_TEST_V4L2M2M_RAW=12 "$bin" -c "$t/m.conf" --stats-out "$t/stats.json" >"$t/d.log" 2>&1 &
 d=$!
 if [[ $mode == fallback ]]; then
 	# unbind once vicodec has encoded a few frames
@@ -146,7 +151,7 @@ if mode == 'camera':
     need(a['device_frames'] >= a['frames_encoded'] > 0, '720p: every frame the encoder took was the camera buffer')
     need(a['frames_encoded'] >= 5 and b['frames_encoded'] >= 5, 'both vicodec layers encoded')
     need(b['encoder_copies'] > 0 and b['device_frames'] == 0, '360p: scaled CPU frames, copied into MMAP buffers and counted')
-elif mode == 'fallback':
+elif mode in ('fallback', 'stall'):
     a = ls[0]
     need(a['encoder'] == 'software' and a['encoder_fallbacks'] == 1, 'one fallback to software')
 else:
