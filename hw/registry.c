@@ -10,6 +10,7 @@ extern const struct mc_source_ops mc_source_v4l2;
 extern const struct mc_source_ops mc_source_kms;
 #endif
 extern const struct mc_encoder_ops mc_encoder_software;
+extern const struct mc_encoder_ops mc_encoder_v4l2m2m;
 #ifdef HAVE_OPENH264
 extern const struct mc_encoder_ops mc_encoder_openh264;
 #endif
@@ -35,6 +36,7 @@ const struct mc_encoder_ops *const mc_encoder_backends[] = {
 #ifdef HAVE_VAAPI
 	&mc_encoder_vaapi,
 #endif
+	&mc_encoder_v4l2m2m,
 #ifdef HAVE_OPENH264
 	&mc_encoder_openh264,
 #endif

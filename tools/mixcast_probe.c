@@ -55,7 +55,8 @@ static int plan(const struct mc_config *cfg, struct pick *out, int max)
 			char name[64];
 			snprintf(name, sizeof(name), "%s/%d", tc->name, i);
 			struct mc_encoder_params p = { .codec = tc->codec, .width = lc->width, .height = lc->height,
-						       .fps = lc->fps, .bitrate = lc->bitrate, .name = name };
+						       .fps = lc->fps, .bitrate = lc->bitrate, .name = name,
+						       .device = tc->encoder_device };
 			const char *names[8];
 			int nn = mc_encoder_chain_names(choice, names, 8);
 			for (int k = 0; k < nn && !pk->backend; k++) {

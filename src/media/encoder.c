@@ -22,6 +22,8 @@ struct mc_encoder {
 	int n_chain, at;
 	mc_counter backend;   /* index into mc_encoder_backends of ops, read by the stats thread */
 	mc_counter fallbacks;
+	mc_counter copies;    /* ops->copies of the backends so far (the stats thread reads it) */
+	uint64_t copies_base; /* what the backends before this one copied */
 	bool force_key;       /* the next frame sent is a keyframe (the new backend's first) */
 	int pending;          /* frames sent since the last packet came out */
 	int64_t pending_since_us;
@@ -156,6 +158,7 @@ int mc_encoder_create(struct mc_encoder **out, enum mc_encoder_choice choice, co
 
 static void close_backend(struct mc_encoder *e)
 {
+	e->copies_base = mc_count_get(&e->copies);
 	if (e->ops)
 		e->ops->close(e->priv);
 	free(e->priv);
@@ -193,6 +196,7 @@ const char *mc_encoder_backend_name(const struct mc_encoder *e)
 }
 uint64_t mc_encoder_fallbacks(const struct mc_encoder *e) { return mc_count_get(&e->fallbacks); }
 enum AVPixelFormat mc_encoder_input_format(const struct mc_encoder *e) { return e->input_format; }
+uint64_t mc_encoder_copies(const struct mc_encoder *e) { return mc_count_get(&e->copies); }
 
 int mc_encoder_send(struct mc_encoder *e, const AVFrame *frame, bool keyframe)
 {
@@ -217,6 +221,8 @@ int mc_encoder_send(struct mc_encoder *e, const AVFrame *frame, bool keyframe)
 		key = true;
 		rc = e->ops->send_frame(e->priv, frame, key);
 	}
+	if (rc == 0 && frame && e->ops->copies)
+		mc_count_set(&e->copies, e->copies_base + e->ops->copies(e->priv));
 	if (rc == 0 && frame) {
 		if (key)
 			e->force_key = false;

@@ -22,6 +22,7 @@ struct mc_encoder_params {
 	 * (a layer of the source's size): a backend that takes it avoids a conversion. NONE: no preference. */
 	enum AVPixelFormat source_format;
 	const char *name; /* for logs, e.g. "video/0" */
+	const char *device; /* the track's encoder_device (a V4L2 node for v4l2m2m); NULL or "": probed */
 };
 
 /* Which kinds of frames a backend's send_frame() takes. The track hands each layer the kind with the fewest
@@ -52,6 +53,9 @@ struct mc_encoder_ops {
 	 * 0 when the next frame is encoded at it; -EAGAIN: not now, ask again later; -errno when the backend
 	 * cannot (the old rate stays). NULL: the backend keeps its opening bitrate. */
 	int (*set_bitrate)(void *priv, int bitrate);
+	/* Pictures the backend copied so far (a CPU frame into device memory): the stats' count of copies on
+	 * the path. NULL: the backend copies none. Read on the layer's thread after each frame. */
+	uint64_t (*copies)(void *priv);
 	void (*close)(void *priv); /* also after a failed open */
 };
 
@@ -78,6 +82,8 @@ int mc_encoder_auto_threads(const struct mc_encoder_params *p, int cores);
 /* How many times this layer fell back to the next backend; any thread. */
 uint64_t mc_encoder_fallbacks(const struct mc_encoder *e);
 enum AVPixelFormat mc_encoder_input_format(const struct mc_encoder *e);
+/* Pictures the backends of this layer copied (ops->copies, summed over fallbacks); any thread. */
+uint64_t mc_encoder_copies(const struct mc_encoder *e);
 int mc_encoder_send(struct mc_encoder *e, const AVFrame *frame, bool keyframe);
 int mc_encoder_receive(struct mc_encoder *e, AVPacket *pkt);
 /* -ENOTSUP when the backend has no set_bitrate. */

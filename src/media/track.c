@@ -62,7 +62,7 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 		struct mc_encoder_params p = { .codec = cfg->codec, .width = lc->width, .height = lc->height, .fps = fps,
 					       .bitrate = lc->bitrate, .gop = l->gop_frames * 4, .preset = cfg->preset,
 					       .threads = cfg->threads, .screen = cfg->skip_unchanged,
-					       .name = name,
+					       .name = name, .device = cfg->encoder_device,
 					       .source_format = same_size ? si->format : AV_PIX_FMT_NONE };
 		if (cfg->threads < 0) {
 			p.threads = mc_encoder_auto_threads(&p, (int)sysconf(_SC_NPROCESSORS_ONLN));

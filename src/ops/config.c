@@ -577,6 +577,7 @@ static const struct key keys[] = {
 	{ SEC_TRACK, { "codec", p_codec, T(codec) } },
 	{ SEC_TRACK, { "encoder", p_encoder, T(encoder) } },
 	{ SEC_TRACK, { "layer_encoders", p_layer_encoders, T(layer_encoders) } },
+	{ SEC_TRACK, { "encoder_device", p_string, T(encoder_device), 0, SZ(struct mc_track_config, encoder_device) } },
 	{ SEC_TRACK, { "layers", p_layers, T(layers), .required = true } },
 	{ SEC_TRACK, { "keyframe_interval", p_seconds, T(keyframe_interval) } },
 	{ SEC_TRACK, { "preset", p_preset, T(preset), 0, SZ(struct mc_track_config, preset) } },

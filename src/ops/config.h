@@ -96,6 +96,7 @@ struct mc_track_config {
 	struct mc_layer_config layers[MC_MAX_LAYERS]; /* highest first */
 	int n_layer_encoders, layer_encoders_line;
 	enum mc_encoder_choice layer_encoders[MC_MAX_LAYERS]; /* copied into layers[] after the section */
+	char encoder_device[MC_PATH_MAX]; /* v4l2m2m's node (e.g. /dev/video11); "": found by capability */
 	double keyframe_interval;                      /* seconds */
 	char preset[24];
 	int threads;

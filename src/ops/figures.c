@@ -85,6 +85,7 @@ static double layer_fps(const struct mc_fig_obj *o) { return o->l->cfg->fps; }
 static double layer_bitrate(const struct mc_fig_obj *o) { return o->l->cfg->bitrate; }
 static const char *layer_encoder(const struct mc_fig_obj *o) { return o->l->encoder ? mc_encoder_backend_name(o->l->encoder) : ""; }
 static double layer_fallbacks(const struct mc_fig_obj *o) { return o->l->encoder ? (double)mc_encoder_fallbacks(o->l->encoder) : 0; }
+static double layer_encoder_copies(const struct mc_fig_obj *o) { return o->l->encoder ? (double)mc_encoder_copies(o->l->encoder) : 0; }
 static double layer_dropped(const struct mc_fig_obj *o) { return (double)mc_layer_dropped(o->l); }
 static double layer_encoded_age_ms(const struct mc_fig_obj *o)
 {
@@ -242,6 +243,8 @@ static const struct mc_figure layer_figs[] = {
 	  .help = "Pictures the layer's scaler made rather than passed through" },
 	{ .key = "device_frames", .name = "device_frames", CT(MC_FIG_COUNTER, LY(stats.device_frames)),
 	  .help = "Frames handed to the encoder that are a device's buffer (no copy)" },
+	{ .key = "encoder_copies", .name = "encoder_copies", .kind = MC_FIG_COUNTER, .get = layer_encoder_copies,
+	  .help = "Pictures the encoder backend copied into its own buffers (a hardware encoder given a CPU frame)" },
 	{ .key = "frames_in", .name = "frames_in", CT(MC_FIG_COUNTER, LY(stats.frames_in)), .help = "Frames handed to the layer" },
 	{ .key = "frames_encoded", .name = "frames_encoded", CT(MC_FIG_COUNTER, LY(stats.frames_encoded)), .help = "Frames encoded" },
 	{ .key = "frames_dropped", .name = "frames_dropped", .kind = MC_FIG_COUNTER, .get = layer_dropped, .xlabel = "reason=\"mailbox\"",
