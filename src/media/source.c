@@ -88,13 +88,27 @@ int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg)
 	struct mc_source *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->cfg = cfg;
+	/* the source's own copy: the configuration it came from is freed by a reload */
+	s->cfg_own = *cfg;
+	snprintf(s->cfg_file, sizeof(s->cfg_file), "%s", cfg->file ? cfg->file : "?");
+	s->cfg_own.file = s->cfg_file;
+	s->cfg_own.opts = NULL;
+	s->cfg = &s->cfg_own;
+	pthread_mutex_init(&s->sinks_lock, NULL);
 	s->ops = ops;
+	if (ops->options_size && cfg->opts && !(s->cfg_own.opts = malloc(ops->options_size))) {
+		pthread_mutex_destroy(&s->sinks_lock);
+		free(s);
+		return -ENOMEM;
+	}
+	if (s->cfg_own.opts)
+		memcpy(s->cfg_own.opts, cfg->opts, ops->options_size);
+	cfg = s->cfg;
 	s->ended_fd = -1;
 	s->last_pts = INT64_MIN;
 	s->priv = calloc(1, ops->priv_size ? ops->priv_size : 1);
 	if (!s->priv) {
-		free(s);
+		mc_source_destroy(s);
 		return -ENOMEM;
 	}
 	int rc = backend_open(s);
@@ -116,10 +130,24 @@ int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg)
 
 int mc_source_add_sink(struct mc_source *s, struct mc_mailbox *mb)
 {
-	if (s->n_sinks == MC_SOURCE_MAX_SINKS)
-		return -ENOSPC;
-	s->sinks[s->n_sinks++] = mb;
-	return 0;
+	pthread_mutex_lock(&s->sinks_lock);
+	int rc = s->n_sinks == MC_SOURCE_MAX_SINKS ? -ENOSPC : 0;
+	if (!rc)
+		s->sinks[s->n_sinks++] = mb;
+	pthread_mutex_unlock(&s->sinks_lock);
+	return rc;
+}
+
+void mc_source_remove_sink(struct mc_source *s, struct mc_mailbox *mb)
+{
+	pthread_mutex_lock(&s->sinks_lock);
+	for (int i = 0; i < s->n_sinks; i++)
+		if (s->sinks[i] == mb) {
+			memmove(&s->sinks[i], &s->sinks[i + 1], sizeof(s->sinks[0]) * (size_t)(s->n_sinks - i - 1));
+			s->n_sinks--;
+			break;
+		}
+	pthread_mutex_unlock(&s->sinks_lock);
 }
 
 bool mc_source_lossless(struct mc_source *s) { return s->open && s->ops->lossless && s->ops->lossless(s->priv); }
@@ -134,12 +162,17 @@ static void deliver(struct mc_source *s, AVFrame *frame)
 	if (frame->pts <= s->last_pts)
 		frame->pts = s->last_pts + 1;
 	s->last_pts = frame->pts;
-	for (int i = 0; i < s->n_sinks; i++) {
-		AVFrame *ref = i + 1 < s->n_sinks ? av_frame_clone(frame) : frame;
+	/* held across a lossless put() that waits for its consumer: a reload closes a sink's mailbox (which
+	 * ends the wait) before it removes the sink */
+	pthread_mutex_lock(&s->sinks_lock);
+	int n = s->n_sinks;
+	for (int i = 0; i < n; i++) {
+		AVFrame *ref = i + 1 < n ? av_frame_clone(frame) : frame;
 		if (ref)
 			mc_mailbox_put(s->sinks[i], ref);
 	}
-	if (s->n_sinks == 0)
+	pthread_mutex_unlock(&s->sinks_lock);
+	if (n == 0)
 		av_frame_free(&frame);
 }
 
@@ -262,8 +295,10 @@ static void *source_thread(void *arg)
 	}
 	mc_count_set(&s->stats.state, MC_SOURCE_ENDED);
 	__atomic_store_n(&s->ended, true, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&s->sinks_lock);
 	for (int i = 0; i < s->n_sinks; i++)
 		mc_mailbox_close(s->sinks[i]);
+	pthread_mutex_unlock(&s->sinks_lock);
 	if (s->ended_fd >= 0) {
 		uint64_t one = 1;
 		ssize_t w = write(s->ended_fd, &one, sizeof(one));
@@ -287,7 +322,8 @@ void mc_source_stop(struct mc_source *s)
 	if (!s || !s->thread_started)
 		return;
 	__atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
-	/* a lossless put() may be waiting for a consumer that is gone */
+	/* a lossless put() may be waiting for a consumer that is gone (it holds sinks_lock; the sinks change
+	 * only on this, the daemon's, thread) */
 	for (int i = 0; i < s->n_sinks; i++)
 		mc_mailbox_close(s->sinks[i]);
 	pthread_join(s->thread, NULL);
@@ -303,5 +339,7 @@ void mc_source_destroy(struct mc_source *s)
 		backend_close(s);
 	free(s->priv);
 	mc_frame_pool_destroy(s->slate);
+	free(s->cfg_own.opts);
+	pthread_mutex_destroy(&s->sinks_lock);
 	free(s);
 }

@@ -102,7 +102,9 @@ struct mc_source_stats {
 };
 
 struct mc_source {
-	const struct mc_source_config *cfg;
+	const struct mc_source_config *cfg; /* &cfg_own: the source's copy (a reload frees the file's config) */
+	struct mc_source_config cfg_own;
+	char cfg_file[MC_PATH_MAX];
 	const struct mc_source_ops *ops;
 	void *priv;
 	bool open;      /* the backend is open (priv valid) */
@@ -116,6 +118,7 @@ struct mc_source {
 	int ended_fd;   /* eventfd written when the thread ends; -1: none */
 	int n_sinks;
 	struct mc_mailbox *sinks[MC_SOURCE_MAX_SINKS];
+	pthread_mutex_t sinks_lock; /* a reload adds and removes sinks while the thread delivers */
 	struct mc_source_stats stats;
 	struct mc_thread_cpu cpu;
 	struct mc_frame_pool *slate; /* placeholder frames, made when first needed */
@@ -123,8 +126,10 @@ struct mc_source {
 };
 
 int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg);
-/* Before start: frames go to this mailbox too. */
+/* Frames go to this mailbox too (before start, or while running: a track added by a reload). */
 int mc_source_add_sink(struct mc_source *s, struct mc_mailbox *mb);
+/* The mailbox gets no frame after this returns (a track removed by a reload); it is not closed. */
+void mc_source_remove_sink(struct mc_source *s, struct mc_mailbox *mb);
 bool mc_source_lossless(struct mc_source *s);
 int mc_source_start(struct mc_source *s);
 /* Ask the thread to stop and wait for it; closes the sinks. */

@@ -19,8 +19,10 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 	struct mc_track *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->cfg = cfg;
+	t->cfg_own = *cfg;
+	cfg = t->cfg = &t->cfg_own;
 	t->source = source;
+	pthread_mutex_init(&t->outputs_lock, NULL);
 	bool lossless = mc_source_lossless(source);
 	mc_mailbox_init(&t->input, lossless);
 	const struct mc_source_info *si = &source->info;
@@ -32,7 +34,8 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 	/* A lossless source is read as fast as the encoders go: its capture times are compressed, so its
 	 * frames are numbered instead (none is dropped). */
 	mc_frame_clock_init(&t->clock, si->fps_num, si->fps_den, lossless);
-	t->key_slots = mc_key_slots(cfg->keyframe_interval, si->fps_num, si->fps_den);
+	t->key_slots = t->key_slots_used = mc_key_slots(cfg->keyframe_interval, si->fps_num, si->fps_den);
+	t->src_fps_num = si->fps_num, t->src_fps_den = si->fps_den;
 	t->key_epoch = -1;
 	int rc = 0;
 	for (int i = 0; i < cfg->n_layers; i++) {
@@ -49,7 +52,7 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 		if (lc->fps > src_fps)
 			mc_warn(MOD, "%s: layer %d asks for %d fps; the source gives %d", cfg->name, i, lc->fps, src_fps);
 		l->fps = fps;
-		l->bitrate = lc->bitrate;
+		l->bitrate = l->ceiling_bps = lc->bitrate;
 		mc_count_set(&l->bitrate_now, (uint64_t)lc->bitrate);
 		l->gop_frames = (int)(cfg->keyframe_interval * fps + 0.5);
 		if (l->gop_frames < 1)
@@ -89,10 +92,39 @@ fail:
 
 int mc_track_add_output(struct mc_track *t, struct mc_output *o)
 {
-	if (t->n_outputs == MC_TRACK_MAX_OUTPUTS)
-		return -ENOSPC;
-	t->outputs[t->n_outputs++] = o;
-	return 0;
+	pthread_mutex_lock(&t->outputs_lock);
+	int rc = t->n_outputs == MC_TRACK_MAX_OUTPUTS ? -ENOSPC : 0;
+	if (!rc)
+		t->outputs[t->n_outputs++] = o;
+	pthread_mutex_unlock(&t->outputs_lock);
+	return rc;
+}
+
+void mc_track_remove_output(struct mc_track *t, struct mc_output *o)
+{
+	pthread_mutex_lock(&t->outputs_lock);
+	for (int i = 0; i < t->n_outputs; i++)
+		if (t->outputs[i] == o) {
+			memmove(&t->outputs[i], &t->outputs[i + 1], sizeof(t->outputs[0]) * (size_t)(t->n_outputs - i - 1));
+			t->n_outputs--;
+			break;
+		}
+	pthread_mutex_unlock(&t->outputs_lock);
+}
+
+void mc_layer_set_config(struct mc_layer *l, int bitrate, int fps)
+{
+	int src_fps = l->track->src_fps;
+	if (fps > src_fps)
+		mc_warn(MOD, "%s: layer %d asks for %d fps; the source gives %d", l->track->cfg->name, l->index, fps, src_fps);
+	__atomic_store_n(&l->ceiling_bps, bitrate, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->fps, fps < src_fps ? fps : src_fps, __ATOMIC_RELAXED);
+}
+
+void mc_track_set_keyframe_interval(struct mc_track *t, double seconds)
+{
+	__atomic_store_n(&t->keyframe_interval_us, (int64_t)(seconds * 1e6), __ATOMIC_RELAXED);
+	__atomic_store_n(&t->key_slots, mc_key_slots(seconds, t->src_fps_num, t->src_fps_den), __ATOMIC_RELAXED);
 }
 
 /* The request is a count rather than a flag: the layer thread serves it on its next frame, and the track
@@ -116,8 +148,10 @@ static void deliver(struct mc_layer *l, AVPacket *pkt)
 	if (key)
 		mc_count_inc(&l->stats.keyframes);
 	bool dropped = false;
+	pthread_mutex_lock(&t->outputs_lock); /* a reload may remove an output; uncontended otherwise */
 	for (int i = 0; i < t->n_outputs; i++)
 		dropped |= mc_output_deliver(t->outputs[i], pkt, l->index, key, pkt->pts) == -ENOSPC;
+	pthread_mutex_unlock(&t->outputs_lock);
 	/* A frame that never left leaves no gap in the sequence numbers (they are given on the network thread):
 	 * the receiver cannot NACK it and decodes garbage until the next keyframe, so make that one now. */
 	if (dropped) {
@@ -184,8 +218,10 @@ static bool apply_control(struct mc_layer *l, bool *key)
 		mc_count_inc(&l->frames_paused);
 		return true;
 	}
-	if (target <= 0)
-		target = l->cfg->bitrate;
+	/* the configured rate is the ceiling: congestion control may ask for less, a reload moves it */
+	int ceiling = __atomic_load_n(&l->ceiling_bps, __ATOMIC_RELAXED);
+	if (target <= 0 || target > ceiling)
+		target = ceiling;
 	/* 5 %: an estimate that moves a little each feedback does not reconfigure the encoder every frame */
 	int diff = target > l->bitrate ? target - l->bitrate : l->bitrate - target;
 	if (diff * 20 > l->bitrate) {
@@ -290,7 +326,13 @@ static bool unchanged(struct mc_track *t, AVFrame *frame)
 static int layers_due(struct mc_track *t, AVFrame *frame, bool due[])
 {
 	int64_t slot = mc_frame_clock_slot(&t->clock, frame->pts);
-	bool key_slot = mc_key_slot(&t->key_epoch, slot, t->key_slots);
+	int64_t key_slots = __atomic_load_n(&t->key_slots, __ATOMIC_RELAXED);
+	if (key_slots != t->key_slots_used) {
+		/* a reload changed the interval: the period we are in is counted anew, no keyframe for that */
+		t->key_slots_used = key_slots;
+		t->key_epoch = slot / key_slots;
+	}
+	bool key_slot = mc_key_slot(&t->key_epoch, slot, key_slots);
 	bool changed = true;
 	if (t->cfg->skip_unchanged && unchanged(t, frame)) {
 		changed = false;
@@ -302,7 +344,7 @@ static int layers_due(struct mc_track *t, AVFrame *frame, bool due[])
 		l->dirty |= changed;
 		l->owes_key |= key_slot;
 		bool requested = mc_count_get(&l->stats.keyframes_requested) != l->requests_handed;
-		due[i] = mc_layer_slot_due(&l->slot_interval, slot, l->fps, t->src_fps) &&
+		due[i] = mc_layer_slot_due(&l->slot_interval, slot, __atomic_load_n(&l->fps, __ATOMIC_RELAXED), t->src_fps) &&
 			 (l->dirty || l->owes_key || requested);
 		if (due[i])
 			last_needed = i;
@@ -419,6 +461,7 @@ void mc_track_destroy(struct mc_track *t)
 		mc_mailbox_finish(&l->mailbox);
 	}
 	mc_mailbox_finish(&t->input);
+	pthread_mutex_destroy(&t->outputs_lock);
 	free(t);
 }
 

@@ -147,6 +147,48 @@ static void init_rtx(struct mc_output *o)
 	}
 }
 
+/* Where the layers' RTP and RTCP go (the host is validated by the config). */
+static void set_dest(struct mc_output *o, const struct mc_output_config *cfg)
+{
+	struct in_addr host;
+	inet_pton(AF_INET, cfg->host, &host);
+	o->peer = host;
+	for (int i = 0; i < o->n_layers; i++) {
+		uint16_t port = cfg->single_port ? cfg->ports[0] : cfg->ports[i];
+		uint16_t rtcp_port = cfg->rtcp_mux ? port : cfg->rtcp_port ? cfg->rtcp_port : (uint16_t)(port + 1);
+		o->rtp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = host };
+		o->rtcp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(rtcp_port), .sin_addr = host };
+	}
+}
+
+void mc_output_set_dest(struct mc_output *o, const struct mc_output_config *c)
+{
+	struct mc_output_config *own = &o->cfg_own;
+	snprintf(own->host, sizeof(own->host), "%s", c->host);
+	memcpy(own->ports, c->ports, sizeof(own->ports));
+	own->n_ports = c->n_ports;
+	own->single_port = c->single_port;
+	own->rtcp_port = c->rtcp_port;
+	own->ports_line = c->ports_line;
+	set_dest(o, own);
+	/* feedback is taken from the configured host only: the old one's is refused from now on */
+}
+
+void mc_output_set_bitrates(struct mc_output *o, const int *bitrates)
+{
+	for (int l = 0; l < o->n_layers; l++)
+		o->layer_bitrate[l] = bitrates[l];
+	if (o->cc) {
+		o->cc->desired_bps = 0;
+		for (int l = 0; l < o->n_layers; l++)
+			o->cc->desired_bps += bitrates[l];
+		/* as mc_output_cc_create bounds the estimate */
+		int64_t min = o->cfg->min_bitrate;
+		o->cc->cc.max_bps = 2 * o->cc->desired_bps > min ? 2 * o->cc->desired_bps : min;
+		mc_output_cc_tick(o, mc_now_us(), true);
+	}
+}
+
 int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg, int n_layers, enum mc_codec codec,
 		     int wake_fd)
 {
@@ -154,7 +196,8 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 	struct mc_output *o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
-	o->cfg = cfg;
+	o->cfg_own = *cfg;
+	cfg = o->cfg = &o->cfg_own;
 	o->n_layers = n_layers;
 	o->codec = codec;
 	o->fd = o->rtcp_fd = -1;
@@ -170,14 +213,8 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 	rc = open_socket(o, cfg->local_port, "RTP", &o->fd);
 	if (rc)
 		goto fail;
-	struct in_addr host;
-	inet_pton(AF_INET, cfg->host, &host); /* validated by the config */
-	o->peer = host;
+	set_dest(o, cfg);
 	for (int i = 0; i < n_layers; i++) {
-		uint16_t port = cfg->single_port ? cfg->ports[0] : cfg->ports[i];
-		uint16_t rtcp_port = cfg->rtcp_mux ? port : cfg->rtcp_port ? cfg->rtcp_port : (uint16_t)(port + 1);
-		o->rtp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = host };
-		o->rtcp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(rtcp_port), .sin_addr = host };
 		struct mc_rtp_stream *s = &o->streams[i];
 		/* Random SSRCs at every start unless fixed: a restarted sender that reused SSRCs under one key from
 		 * index 0 again would be a replay to Janus (and keystream reuse); with a state dir they continue. */
@@ -250,6 +287,7 @@ void mc_output_destroy(struct mc_output *o)
 	mc_rtp_batch_finish(&o->batch);
 	mc_pacer_finish(&o->pacer);
 	mc_output_cc_destroy(o);
+	explicit_bzero(o->cfg_own.srtp_key, sizeof(o->cfg_own.srtp_key));
 	free(o);
 }
 

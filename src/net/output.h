@@ -43,7 +43,8 @@ struct mc_output_layer_stats {
 };
 
 struct mc_output {
-	const struct mc_output_config *cfg;
+	const struct mc_output_config *cfg; /* &cfg_own: the output's copy (a reload frees the file's config) */
+	struct mc_output_config cfg_own;
 	int n_layers;
 	enum mc_codec codec;
 	int fd;
@@ -115,5 +116,11 @@ void mc_output_read_errors(struct mc_output *o);
 void mc_output_send_rtcp(struct mc_output *o, bool bye);
 
 uint32_t mc_output_ssrc(const struct mc_output *o, int layer);
+
+/* Live reload, on the network thread (mc_netloop_call): the layers' configured bitrates (the ceiling that
+ * congestion control splits), and a new destination (host, ports, rtcp_port of `c`); SSRCs, sequence
+ * numbers, SRTP and the socket stay. */
+void mc_output_set_bitrates(struct mc_output *o, const int *bitrates);
+void mc_output_set_dest(struct mc_output *o, const struct mc_output_config *c);
 
 #endif

@@ -7,9 +7,10 @@
 
 int64_t mc_health_deadline_us(const struct mc_track *t, const struct mc_layer *l)
 {
-	int64_t interval = 1000000 / (l->fps > 0 ? l->fps : 1);
+	int fps = __atomic_load_n(&l->fps, __ATOMIC_RELAXED); /* a reload may change it */
+	int64_t interval = 1000000 / (fps > 0 ? fps : 1);
 	int64_t d = 5 * interval > 1000000 ? 5 * interval : 1000000;
-	return t->cfg->skip_unchanged ? d + t->keyframe_interval_us : d;
+	return t->cfg->skip_unchanged ? d + __atomic_load_n(&t->keyframe_interval_us, __ATOMIC_RELAXED) : d;
 }
 
 /* Time since `last_us` (0: never; then since start-up, which gives the pipeline its first deadline). */
