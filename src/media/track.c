@@ -13,6 +13,62 @@
 
 #define MOD "track"
 
+/* Layer i of t->cfg: its encoder, scaler and mailbox. `si`: the source's, for the top layer's pass-through
+ * (NULL for a layer a reload adds, which is never the top one). */
+static int layer_init(struct mc_track *t, int i, const struct mc_source_info *si)
+{
+	const struct mc_track_config *cfg = t->cfg;
+	struct mc_layer *l = &t->layers[i];
+	const struct mc_layer_config *lc = &cfg->layers[i];
+	int src_fps = t->src_fps;
+	*l = (struct mc_layer){ 0 };
+	l->track = t;
+	l->index = i;
+	l->cfg = lc;
+	l->slot_interval = -1;
+	l->key_from_pts = l->last_key_pts = INT64_MIN;
+	mc_mailbox_init(&l->mailbox, t->input.lossless);
+	int fps = lc->fps < src_fps ? lc->fps : src_fps;
+	if (lc->fps > src_fps)
+		mc_warn(MOD, "%s: layer %d asks for %d fps; the source gives %d", cfg->name, i, lc->fps, src_fps);
+	l->fps = fps;
+	l->bitrate = l->ceiling_bps = lc->bitrate;
+	mc_count_set(&l->bitrate_now, (uint64_t)lc->bitrate);
+	l->gop_frames = (int)(cfg->keyframe_interval * fps + 0.5);
+	if (l->gop_frames < 1)
+		l->gop_frames = 1;
+	char name[64];
+	snprintf(name, sizeof(name), "%s/%d", cfg->name, i);
+	/* the top layer at the source's size gets the source's frames themselves (the scaler passes them
+	 * through) if its encoder takes their format */
+	bool same_size = si && i == 0 && lc->width == si->width && lc->height == si->height;
+	struct mc_encoder_params p = { .codec = cfg->codec, .width = lc->width, .height = lc->height, .fps = fps,
+				       .bitrate = lc->bitrate, .gop = l->gop_frames * 4, .preset = cfg->preset,
+				       .threads = cfg->threads, .screen = cfg->skip_unchanged,
+				       .name = name,
+				       .source_format = same_size ? si->format : AV_PIX_FMT_NONE };
+	if (cfg->threads < 0) {
+		p.threads = mc_encoder_auto_threads(&p, (int)sysconf(_SC_NPROCESSORS_ONLN));
+		mc_info(MOD, "%s: %dx%d@%d: %d encoder thread(s) (threads = auto)", name, lc->width, lc->height, fps,
+			p.threads);
+	}
+	enum mc_encoder_choice choice = lc->encoder == MC_ENCODER_TRACK ? cfg->encoder : lc->encoder;
+	int rc = mc_encoder_create(&l->encoder, choice, &p);
+	if (rc)
+		return rc;
+	l->scaler = mc_scaler_create(lc->width, lc->height, mc_encoder_input_format(l->encoder));
+	return l->scaler ? 0 : -ENOMEM;
+}
+
+static void layer_finish(struct mc_layer *l)
+{
+	mc_encoder_destroy(l->encoder);
+	mc_scaler_destroy(l->scaler);
+	mc_mailbox_finish(&l->mailbox);
+	l->encoder = NULL;
+	l->scaler = NULL;
+}
+
 int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, struct mc_source *source)
 {
 	*out = NULL;
@@ -39,47 +95,9 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 	t->key_epoch = -1;
 	int rc = 0;
 	for (int i = 0; i < cfg->n_layers; i++) {
-		struct mc_layer *l = &t->layers[i];
-		const struct mc_layer_config *lc = &cfg->layers[i];
-		l->track = t;
-		l->index = i;
-		l->cfg = lc;
-		l->slot_interval = -1;
-		l->key_from_pts = l->last_key_pts = INT64_MIN;
-		mc_mailbox_init(&l->mailbox, lossless);
 		t->n_layers++;
-		int fps = lc->fps < src_fps ? lc->fps : src_fps;
-		if (lc->fps > src_fps)
-			mc_warn(MOD, "%s: layer %d asks for %d fps; the source gives %d", cfg->name, i, lc->fps, src_fps);
-		l->fps = fps;
-		l->bitrate = l->ceiling_bps = lc->bitrate;
-		mc_count_set(&l->bitrate_now, (uint64_t)lc->bitrate);
-		l->gop_frames = (int)(cfg->keyframe_interval * fps + 0.5);
-		if (l->gop_frames < 1)
-			l->gop_frames = 1;
-		char name[64];
-		snprintf(name, sizeof(name), "%s/%d", cfg->name, i);
-		/* the top layer at the source's size gets the source's frames themselves (the scaler passes them
-		 * through) if its encoder takes their format */
-		bool same_size = i == 0 && lc->width == si->width && lc->height == si->height;
-		struct mc_encoder_params p = { .codec = cfg->codec, .width = lc->width, .height = lc->height, .fps = fps,
-					       .bitrate = lc->bitrate, .gop = l->gop_frames * 4, .preset = cfg->preset,
-					       .threads = cfg->threads, .screen = cfg->skip_unchanged,
-					       .name = name,
-					       .source_format = same_size ? si->format : AV_PIX_FMT_NONE };
-		if (cfg->threads < 0) {
-			p.threads = mc_encoder_auto_threads(&p, (int)sysconf(_SC_NPROCESSORS_ONLN));
-			mc_info(MOD, "%s: %dx%d@%d: %d encoder thread(s) (threads = auto)", name, lc->width, lc->height, fps,
-				p.threads);
-		}
-		enum mc_encoder_choice choice = lc->encoder == MC_ENCODER_TRACK ? cfg->encoder : lc->encoder;
-		if ((rc = mc_encoder_create(&l->encoder, choice, &p)))
+		if ((rc = layer_init(t, i, si)))
 			goto fail;
-		l->scaler = mc_scaler_create(lc->width, lc->height, mc_encoder_input_format(l->encoder));
-		if (!l->scaler) {
-			rc = -ENOMEM;
-			goto fail;
-		}
 	}
 	if ((rc = mc_source_add_sink(source, &t->input)))
 		goto fail;
@@ -112,6 +130,56 @@ void mc_track_remove_output(struct mc_track *t, struct mc_output *o)
 	pthread_mutex_unlock(&t->outputs_lock);
 }
 
+static void *layer_thread(void *arg);
+
+int mc_track_add_layer(struct mc_track *t, const struct mc_layer_config *lc)
+{
+	int i = t->n_layers;
+	if (i == MC_MAX_LAYERS)
+		return -ENOSPC;
+	t->cfg_own.layers[i] = *lc;
+	t->cfg_own.n_layers = i + 1;
+	int rc = layer_init(t, i, NULL);
+	struct mc_layer *l = &t->layers[i];
+	if (!rc && t->thread_started && (rc = -pthread_create(&l->thread, NULL, layer_thread, l)) == 0)
+		l->thread_started = true;
+	if (rc) {
+		layer_finish(l);
+		t->cfg_own.n_layers = i;
+		return rc;
+	}
+	mc_layer_request_keyframe(l); /* the first frame of a new stream */
+	return 0;
+}
+
+void mc_track_publish_layers(struct mc_track *t, int n)
+{
+	__atomic_store_n(&t->n_layers, n, __ATOMIC_SEQ_CST);
+}
+
+void mc_track_remove_last_layer(struct mc_track *t)
+{
+	int i = t->n_layers - 1;
+	if (i < 1)
+		return;
+	struct mc_layer *l = &t->layers[i];
+	uint64_t done = __atomic_load_n(&t->frames_done, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->n_layers, i, __ATOMIC_SEQ_CST);
+	/* a frame the track thread took before it saw the new count may still use the layer's scaler and
+	 * mailbox: wait for it (bounded: a frame takes milliseconds; a source with no frames is not busy) */
+	for (int k = 0; k < 2000 && __atomic_load_n(&t->busy, __ATOMIC_SEQ_CST) &&
+			__atomic_load_n(&t->frames_done, __ATOMIC_SEQ_CST) == done; k++) {
+		struct timespec ts = { 0, 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	mc_mailbox_close(&l->mailbox);
+	if (l->thread_started)
+		pthread_join(l->thread, NULL); /* it flushes its encoder to the outputs first */
+	l->thread_started = false;
+	layer_finish(l);
+	t->cfg_own.n_layers = i;
+}
+
 void mc_layer_set_config(struct mc_layer *l, int bitrate, int fps)
 {
 	int src_fps = l->track->src_fps;
@@ -133,7 +201,7 @@ void mc_layer_request_keyframe(struct mc_layer *l) { mc_count_inc(&l->stats.keyf
 
 void mc_track_request_keyframe(struct mc_track *t, int layer)
 {
-	for (int i = 0; i < t->n_layers; i++)
+	for (int i = 0; i < __atomic_load_n(&t->n_layers, __ATOMIC_ACQUIRE); i++)
 		if (layer < 0 || layer == i)
 			mc_layer_request_keyframe(&t->layers[i]);
 }
@@ -249,7 +317,7 @@ static void *layer_thread(void *arg)
 	 * (1 ms) should not wait behind a 720p one (11 ms). The largest layer keeps the default slice and runs
 	 * at a lower priority; the smaller ones get shorter slices the smaller they are (1 ms, 0.5 ms), so they
 	 * preempt the larger ones when a frame arrives. */
-	int sched = l->index == 0 && t->n_layers > 1 ? mc_thread_sched(0, 2) : mc_thread_sched(2000 >> l->index, 0);
+	int sched = l->index == 0 && __atomic_load_n(&t->n_layers, __ATOMIC_ACQUIRE) > 1 ? mc_thread_sched(0, 2) : mc_thread_sched(2000 >> l->index, 0);
 	if (sched)
 		mc_debug(MOD, "%s: layer %d: scheduling not changed: %s", t->cfg->name, l->index, strerror(-sched));
 	AVPacket *pkt = av_packet_alloc();
@@ -323,7 +391,7 @@ static bool unchanged(struct mc_track *t, AVFrame *frame)
  * A layer skips its slot only when nothing changed since its last frame and it owes no keyframe: a change
  * between a small layer's slots is encoded at its next slot, and a static screen still gets a keyframe
  * every keyframe interval (a viewer who joins sees a picture within it; the stream never falls silent). */
-static int layers_due(struct mc_track *t, AVFrame *frame, bool due[])
+static int layers_due(struct mc_track *t, AVFrame *frame, int n_layers, bool due[])
 {
 	int64_t slot = mc_frame_clock_slot(&t->clock, frame->pts);
 	int64_t key_slots = __atomic_load_n(&t->key_slots, __ATOMIC_RELAXED);
@@ -339,7 +407,7 @@ static int layers_due(struct mc_track *t, AVFrame *frame, bool due[])
 		mc_count_inc(&t->frames_unchanged);
 	}
 	int last_needed = -1;
-	for (int i = 0; i < t->n_layers; i++) {
+	for (int i = 0; i < n_layers; i++) {
 		struct mc_layer *l = &t->layers[i];
 		l->dirty |= changed;
 		l->owes_key |= key_slot;
@@ -380,10 +448,14 @@ static void *track_thread(void *arg)
 	AVFrame *frame;
 	int64_t put_us;
 	while (mc_mailbox_take(&t->input, &frame, &put_us) == 0) {
+		/* busy before the layer count is read: a reload that removes a layer waits for this frame
+		 * (mc_track_remove_last_layer; both sequentially consistent) */
+		__atomic_store_n(&t->busy, true, __ATOMIC_SEQ_CST);
+		int n_layers = __atomic_load_n(&t->n_layers, __ATOMIC_SEQ_CST);
 		mc_hist_add(&t->mailbox_age, mc_now_us() - put_us);
 		mc_count_inc(&t->frames_in);
 		bool due[MC_MAX_LAYERS];
-		int last_needed = layers_due(t, frame, due);
+		int last_needed = layers_due(t, frame, n_layers, due);
 		/* The pyramid: each picture is made from the previous (larger) one. A layer that is not due this
 		 * frame is still scaled when a smaller due layer needs it. */
 		AVFrame *from = frame;
@@ -408,8 +480,10 @@ static void *track_thread(void *arg)
 		if (from != frame)
 			av_frame_free(&from);
 		av_frame_free(&frame);
+		__atomic_add_fetch(&t->frames_done, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&t->busy, false, __ATOMIC_SEQ_CST);
 	}
-	for (int i = 0; i < t->n_layers; i++)
+	for (int i = 0; i < __atomic_load_n(&t->n_layers, __ATOMIC_SEQ_CST); i++)
 		mc_mailbox_close(&t->layers[i].mailbox);
 	av_frame_free(&t->prev);
 	mc_thread_cpu_end(&t->cpu);
@@ -454,12 +528,8 @@ void mc_track_destroy(struct mc_track *t)
 	if (!t)
 		return;
 	mc_track_join(t);
-	for (int i = 0; i < t->n_layers; i++) {
-		struct mc_layer *l = &t->layers[i];
-		mc_encoder_destroy(l->encoder);
-		mc_scaler_destroy(l->scaler);
-		mc_mailbox_finish(&l->mailbox);
-	}
+	for (int i = 0; i < t->n_layers; i++)
+		layer_finish(&t->layers[i]);
 	mc_mailbox_finish(&t->input);
 	pthread_mutex_destroy(&t->outputs_lock);
 	free(t);

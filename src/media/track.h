@@ -80,8 +80,10 @@ struct mc_track {
 	int64_t key_epoch;           /* track thread: the current keyframe period */
 	int64_t key_slots_used;      /* track thread: the key_slots key_epoch counts in */
 	int src_fps_num, src_fps_den; /* the source's rate at start: key_slots is counted on it */
-	int n_layers;
+	int n_layers; /* atomic: a reload adds or removes the last layer */
 	struct mc_layer layers[MC_MAX_LAYERS];
+	bool busy;           /* atomic: the track thread is handling a frame */
+	uint64_t frames_done; /* atomic: frames it has handled */
 	int n_outputs;
 	struct mc_output *outputs[MC_TRACK_MAX_OUTPUTS];
 	pthread_mutex_t outputs_lock; /* the layers' threads deliver to `outputs` while a reload changes it */
@@ -107,6 +109,13 @@ uint64_t mc_layer_dropped(struct mc_layer *l);
  * next frame. The configured bitrate (the ceiling of congestion control) and frame rate of a layer: */
 void mc_layer_set_config(struct mc_layer *l, int bitrate, int fps);
 void mc_track_set_keyframe_interval(struct mc_track *t, double seconds);
+/* A layer more at the end (smaller than the others): encoder, scaler and thread, started when the track
+ * runs; the track thread takes it once mc_track_publish_layers() (after the outputs have its stream). */
+int mc_track_add_layer(struct mc_track *t, const struct mc_layer_config *lc);
+void mc_track_publish_layers(struct mc_track *t, int n);
+/* The last layer goes: the track thread stops feeding it, its encoder is flushed to the outputs, its
+ * thread joined. The outputs remove their stream after this (mc_output_remove_layer). */
+void mc_track_remove_last_layer(struct mc_track *t);
 /* Removes an output the layers deliver to (it gets no frame after this returns). */
 void mc_track_remove_output(struct mc_track *t, struct mc_output *o);
 /* Any thread (the network thread on a PLI/FIR, an encoder thread whose frame an output dropped): the

@@ -71,8 +71,7 @@ void mc_netloop_remove_output(struct mc_netloop *nl, struct mc_output *o)
 	if (k == nl->n_outputs)
 		return;
 	mc_output_flush(o);
-	/* what its pacer holds leaves now (a second's worth at once), not at its pace: the output is going */
-	mc_output_pace(o, mc_now_us() + 1000000);
+	mc_output_pace(o, mc_now_us()); /* what may leave now: the output is going */
 	mc_output_send_rtcp(o, true);
 	epoll_ctl(nl->epfd, EPOLL_CTL_DEL, o->fd, NULL);
 	if (o->rtcp_fd >= 0)

@@ -122,5 +122,11 @@ uint32_t mc_output_ssrc(const struct mc_output *o, int layer);
  * numbers, SRTP and the socket stay. */
 void mc_output_set_bitrates(struct mc_output *o, const int *bitrates);
 void mc_output_set_dest(struct mc_output *o, const struct mc_output_config *c);
+/* A layer more at the end (the track's new last layer; its port, SSRC, RID from `c`): a new RTP stream.
+ * -ENOSPC with an SRTP index state (its streams are fixed at start: the output is restarted instead). */
+int mc_output_add_layer(struct mc_output *o, const struct mc_output_config *c, struct mc_layer *layer,
+			struct mc_layer_ctl *ctl, int bitrate);
+/* The last layer goes: what it queued is sent, then its BYE. */
+void mc_output_remove_layer(struct mc_output *o);
 
 #endif

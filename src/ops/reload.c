@@ -1,5 +1,6 @@
 #include "reload.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libavutil/log.h>
 #include <stdarg.h>
@@ -132,14 +133,14 @@ static void diff_track(const struct mc_track_config *a, const struct mc_track_co
 	key_differs(keys, sizeof(keys), strcmp(a->preset, b->preset) != 0, "preset");
 	DIFF_FIELD(keys, a, b, threads, "threads");
 	DIFF_FIELD(keys, a, b, skip_unchanged, "skip_unchanged");
-	bool sizes = a->n_layers != b->n_layers, encoders = false;
-	for (int i = 0; !sizes && i < a->n_layers; i++) {
+	/* the layers both have keep their sizes: a layer added or removed at the end is live */
+	int common = a->n_layers < b->n_layers ? a->n_layers : b->n_layers;
+	bool sizes = false, encoders = false;
+	for (int i = 0; i < common; i++) {
 		sizes |= a->layers[i].width != b->layers[i].width || a->layers[i].height != b->layers[i].height;
 		encoders |= a->layers[i].encoder != b->layers[i].encoder;
 	}
-	if (sizes)
-		key_differs(keys, sizeof(keys), true,
-			    a->n_layers != b->n_layers ? "layers (their number)" : "layers (their sizes)");
+	key_differs(keys, sizeof(keys), sizes, "layers (their sizes)");
 	key_differs(keys, sizeof(keys), encoders, "layer_encoders");
 	if (keys[0]) {
 		add_change(d, MC_RELOAD_TRACK, b->name, MC_RELOAD_RESTART, "%s", keys);
@@ -147,7 +148,7 @@ static void diff_track(const struct mc_track_config *a, const struct mc_track_co
 	}
 	/* the same layers: their rates change live */
 	char what[320] = "";
-	for (int i = 0; i < a->n_layers; i++) {
+	for (int i = 0; i < common; i++) {
 		const struct mc_layer_config *x = &a->layers[i], *y = &b->layers[i];
 		size_t l = strlen(what);
 		if (x->bitrate != y->bitrate) {
@@ -160,6 +161,19 @@ static void diff_track(const struct mc_track_config *a, const struct mc_track_co
 		if (x->fps != y->fps)
 			snprintf(what + l, sizeof(what) - l, "%slayer %d fps %d -> %d", l ? ", " : "", i, x->fps, y->fps);
 	}
+	if (what[0])
+		add_change(d, MC_RELOAD_TRACK, b->name, MC_RELOAD_LIVE, "%s", what);
+	what[0] = '\0';
+	for (int i = common; i < b->n_layers; i++) {
+		const struct mc_layer_config *y = &b->layers[i];
+		char r[16];
+		bitrate_str(r, sizeof(r), y->bitrate);
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%slayer %d %dx%d@%d:%s added", i > common ? ", " : "",
+			 i, y->width, y->height, y->fps, r);
+	}
+	for (int i = common; i < a->n_layers; i++)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%slayer %d %dx%d removed", i > common ? ", " : "", i,
+			 a->layers[i].width, a->layers[i].height);
 	if (what[0])
 		add_change(d, MC_RELOAD_TRACK, b->name, MC_RELOAD_LIVE, "%s", what);
 	if (a->keyframe_interval != b->keyframe_interval)
@@ -175,13 +189,21 @@ static void ports_str(char *buf, size_t len, const struct mc_output_config *o)
 		snprintf(buf + l, len - l, "%s%u", i ? "," : "", o->ports[i]);
 }
 
-static void diff_output(const struct mc_output_config *a, const struct mc_output_config *b, struct mc_reload_diff *d)
+/* `common`: the layers the output's track keeps when a reload adds or removes its last layers live (the
+ * per-layer lists ports, ssrcs, rids, rtx_ssrcs grow or shrink with them); 0: the track keeps its layers. */
+static void diff_output(const struct mc_output_config *a, const struct mc_output_config *b, int common,
+			struct mc_reload_diff *d)
 {
 	char keys[320] = "";
+	bool layers_change = common > 0;
+	int np = layers_change && !a->single_port ? common : b->n_ports;
+	int ns = layers_change && a->n_ssrcs && b->n_ssrcs ? common : a->n_ssrcs;
+	int nr = layers_change && a->n_rids && b->n_rids ? common : a->n_rids;
+	int nx = layers_change && a->n_rtx_ssrcs && b->n_rtx_ssrcs ? common : a->n_rtx_ssrcs;
 	DIFF_FIELD(keys, a, b, type, "type");
 	DIFF_FIELD(keys, a, b, track, "track");
 	key_differs(keys, sizeof(keys), a->single_port != b->single_port, a->single_port ? "port (now ports)" : "ports (now port)");
-	key_differs(keys, sizeof(keys), !a->single_port && a->n_ports != b->n_ports, "ports (their number)");
+	key_differs(keys, sizeof(keys), !layers_change && !a->single_port && a->n_ports != b->n_ports, "ports (their number)");
 	DIFF_FIELD(keys, a, b, local_port, "local_port");
 	key_differs(keys, sizeof(keys), strcmp(a->srtp_key_file, b->srtp_key_file) != 0, "srtp_key_file");
 	key_differs(keys, sizeof(keys),
@@ -192,7 +214,8 @@ static void diff_output(const struct mc_output_config *a, const struct mc_output
 	DIFF_FIELD(keys, a, b, payload_type, "payload_type");
 	DIFF_FIELD(keys, a, b, mtu, "mtu");
 	key_differs(keys, sizeof(keys),
-		    a->n_ssrcs != b->n_ssrcs || memcmp(a->ssrcs, b->ssrcs, sizeof(a->ssrcs[0]) * (size_t)a->n_ssrcs) != 0,
+		    (!layers_change && a->n_ssrcs != b->n_ssrcs) || (a->n_ssrcs == 0) != (b->n_ssrcs == 0) ||
+			    memcmp(a->ssrcs, b->ssrcs, sizeof(a->ssrcs[0]) * (size_t)ns) != 0,
 		    "ssrcs");
 	key_differs(keys, sizeof(keys), strcmp(a->cname, b->cname) != 0, "cname");
 	DIFF_FIELD(keys, a, b, rtcp_mux, "rtcp_mux");
@@ -201,7 +224,10 @@ static void diff_output(const struct mc_output_config *a, const struct mc_output
 	DIFF_FIELD(keys, a, b, ext_rid, "ext_rid");
 	DIFF_FIELD(keys, a, b, ext_mid, "ext_mid");
 	DIFF_FIELD(keys, a, b, ext_twcc, "ext_twcc");
-	key_differs(keys, sizeof(keys), a->n_rids != b->n_rids || memcmp(a->rids, b->rids, sizeof(a->rids)) != 0, "rids");
+	key_differs(keys, sizeof(keys),
+		    (!layers_change && a->n_rids != b->n_rids) || (a->n_rids == 0) != (b->n_rids == 0) ||
+			    memcmp(a->rids, b->rids, sizeof(a->rids[0]) * (size_t)nr) != 0,
+		    "rids");
 	key_differs(keys, sizeof(keys), strcmp(a->mid, b->mid) != 0, "mid");
 	DIFF_FIELD(keys, a, b, pacing, "pacing");
 	DIFF_FIELD(keys, a, b, pacer_queue_ms, "pacer_queue_ms");
@@ -212,10 +238,13 @@ static void diff_output(const struct mc_output_config *a, const struct mc_output
 	DIFF_FIELD(keys, a, b, rtx, "rtx");
 	DIFF_FIELD(keys, a, b, rtx_payload_type, "rtx_payload_type");
 	key_differs(keys, sizeof(keys),
-		    a->n_rtx_ssrcs != b->n_rtx_ssrcs ||
-			    memcmp(a->rtx_ssrcs, b->rtx_ssrcs, sizeof(a->rtx_ssrcs[0]) * (size_t)a->n_rtx_ssrcs) != 0,
+		    (!layers_change && a->n_rtx_ssrcs != b->n_rtx_ssrcs) || (a->n_rtx_ssrcs == 0) != (b->n_rtx_ssrcs == 0) ||
+			    memcmp(a->rtx_ssrcs, b->rtx_ssrcs, sizeof(a->rtx_ssrcs[0]) * (size_t)nx) != 0,
 		    "rtx_ssrcs");
-	bool ports_differ = a->n_ports != b->n_ports || memcmp(a->ports, b->ports, sizeof(a->ports[0]) * (size_t)b->n_ports);
+	/* an SRTP index state fixes an output's streams at its start: a layer more or less restarts it */
+	key_differs(keys, sizeof(keys), layers_change && a->srtp_key_file[0] && a->state_dir[0],
+		    "the track's layers (with an SRTP index state in [daemon] state_dir)");
+	bool ports_differ = memcmp(a->ports, b->ports, sizeof(a->ports[0]) * (size_t)np) != 0;
 	if (keys[0]) {
 		add_change(d, MC_RELOAD_OUTPUT, b->name, MC_RELOAD_RESTART, "%s", keys);
 		return;
@@ -258,7 +287,12 @@ static void track_diff(const struct mc_config *o, int i, const struct mc_config 
 }
 static void output_diff(const struct mc_config *o, int i, const struct mc_config *n, int j, struct mc_reload_diff *d)
 {
-	diff_output(&o->outputs[i], &n->outputs[j], d);
+	const struct mc_track_config *a = mc_config_find_track(o, o->outputs[i].track);
+	const struct mc_track_config *b = mc_config_find_track(n, n->outputs[j].track);
+	int common = 0;
+	if (a && b && strcmp(a->name, b->name) == 0 && a->n_layers != b->n_layers)
+		common = a->n_layers < b->n_layers ? a->n_layers : b->n_layers;
+	diff_output(&o->outputs[i], &n->outputs[j], common, d);
 }
 
 static const struct section_kind kinds[] = {
@@ -339,6 +373,67 @@ static void set_bitrates(struct mc_netloop *nl, void *arg)
 	mc_output_set_bitrates(c->o, c->bitrates);
 }
 
+struct layer_ctx {
+	struct mc_output *o;
+	const struct mc_output_config *c;
+	struct mc_layer *layer;
+	int rc;
+};
+
+static void add_layer(struct mc_netloop *nl, void *arg)
+{
+	struct layer_ctx *x = arg;
+	x->rc = mc_output_add_layer(x->o, x->c, x->layer, &x->layer->ctl, x->layer->ceiling_bps);
+}
+
+static void remove_layer(struct mc_netloop *nl, void *arg)
+{
+	struct layer_ctx *x = arg;
+	mc_output_remove_layer(x->o);
+}
+
+static const struct mc_output_config *find_output_config(const struct mc_config *c, const char *name)
+{
+	for (int k = 0; k < c->n_outputs; k++)
+		if (strcmp(c->outputs[k].name, name) == 0)
+			return &c->outputs[k];
+	return NULL;
+}
+
+/* Layers added or removed at the end: removed ones are flushed and get their BYE, the others' streams go on;
+ * an added one gets its stream on every output before the track thread feeds it. */
+static void apply_track_layers(struct mc_daemon *d, struct mc_track *t, const struct mc_track_config *c,
+			       const struct mc_config *nw)
+{
+	while (t->n_layers > c->n_layers) {
+		mc_track_remove_last_layer(t);
+		for (int i = 0; i < t->n_outputs; i++) {
+			struct layer_ctx x = { .o = t->outputs[i] };
+			mc_netloop_call(&d->net, remove_layer, &x);
+		}
+	}
+	while (t->n_layers < c->n_layers) {
+		int l = t->n_layers, rc = mc_track_add_layer(t, &c->layers[l]);
+		if (rc) {
+			mc_err(MOD, "[track.%s] layer %d: cannot set up: %s", t->cfg->name, l, strerror(-rc));
+			break;
+		}
+		for (int i = 0; i < t->n_outputs; i++) {
+			struct layer_ctx x = { .o = t->outputs[i], .c = find_output_config(nw, t->outputs[i]->cfg->name),
+					       .layer = &t->layers[l] };
+			if (x.c)
+				mc_netloop_call(&d->net, add_layer, &x);
+			if (!x.c || x.rc)
+				mc_err(MOD, "[output.%s] layer %d: no stream for it: %s", t->outputs[i]->cfg->name, l,
+				       x.c ? strerror(-x.rc) : "not in the new file");
+			else
+				mc_info(MOD, "[output.%s] layer %d: new stream, SSRC %u, to port %u", t->outputs[i]->cfg->name, l,
+					mc_output_ssrc(t->outputs[i], l), ntohs(t->outputs[i]->rtp_dest[l].sin_port));
+		}
+		mc_track_publish_layers(t, l + 1);
+	}
+}
+
 static void apply_track_live(struct mc_daemon *d, struct mc_track *t, const struct mc_track_config *c)
 {
 	struct mc_track_config *own = &t->cfg_own;
@@ -347,7 +442,7 @@ static void apply_track_live(struct mc_daemon *d, struct mc_track *t, const stru
 		mc_track_set_keyframe_interval(t, c->keyframe_interval);
 	}
 	bool bitrates = false;
-	for (int i = 0; i < t->n_layers; i++) {
+	for (int i = 0; i < t->n_layers && i < c->n_layers; i++) {
 		bitrates |= own->layers[i].bitrate != c->layers[i].bitrate;
 		own->layers[i].bitrate = c->layers[i].bitrate;
 		own->layers[i].fps = c->layers[i].fps;
@@ -487,18 +582,21 @@ static void apply(struct mc_daemon *d, struct mc_config *nw, const struct mc_rel
 		if (c->section == MC_RELOAD_TRACK) {
 			struct mc_track *t = mc_daemon_find_track(d, c->name);
 			const struct mc_track_config *tc = mc_config_find_track(nw, c->name);
-			if (t && tc && t->n_layers == tc->n_layers) {
+			if (!t || !tc)
+				continue;
+			/* a track's live changes are applied together, at its first entry */
+			if (mc_reload_find(diff, MC_RELOAD_TRACK, c->name, MC_RELOAD_LIVE) == c) {
+				apply_track_layers(d, t, tc, nw);
 				apply_track_live(d, t, tc);
-				log_change(c, strstr(c->what, "keyframe") ? "live: the keyframe schedule"
-									  : "live: the encoders' rate and congestion control's ceiling "
-									    "(the layers' decimation for a frame rate)");
 			}
+			log_change(c, strstr(c->what, "keyframe") ? "live: the keyframe schedule"
+				      : strstr(c->what, "added") || strstr(c->what, "removed")
+					      ? "live: the other layers' streams go on (same SSRCs and sequence numbers)"
+					      : "live: the encoders' rate and congestion control's ceiling (the layers' "
+						"decimation for a frame rate)");
 		} else if (c->section == MC_RELOAD_OUTPUT) {
 			struct mc_output *o = mc_daemon_find_output(d, c->name);
-			const struct mc_output_config *oc = NULL;
-			for (int k = 0; k < nw->n_outputs; k++)
-				if (strcmp(nw->outputs[k].name, c->name) == 0)
-					oc = &nw->outputs[k];
+			const struct mc_output_config *oc = find_output_config(nw, c->name);
 			if (!o || !oc)
 				continue;
 			struct dest_ctx x = { .o = o, .c = oc };
