@@ -27,6 +27,7 @@ static int layer_init(struct mc_track *t, int i, const struct mc_source_info *si
 	l->cfg = lc;
 	l->slot_interval = -1;
 	l->key_from_pts = l->last_key_pts = INT64_MIN;
+	l->created_us = mc_now_us();
 	mc_mailbox_init(&l->mailbox, t->input.lossless);
 	int fps = lc->fps < src_fps ? lc->fps : src_fps;
 	if (lc->fps > src_fps)

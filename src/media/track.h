@@ -65,6 +65,7 @@ struct mc_layer {
 	bool paused;
 	mc_counter bitrate_now, paused_now, frames_paused, bitrate_changes; /* for the stats */
 	mc_counter resumed_us;        /* CLOCK_MONOTONIC of the last resume, 0: never paused: /healthz */
+	int64_t created_us;           /* a layer a reload made: /healthz counts its first deadline from then */
 	struct mc_layer_stats stats;
 };
 

@@ -166,6 +166,7 @@ static int init_stream(struct mc_output *o, int i)
 	const struct mc_output_config *cfg = o->cfg;
 	struct mc_rtp_stream *s = &o->streams[i];
 	*s = (struct mc_rtp_stream){ 0 };
+	o->layer_created_us[i] = mc_now_us();
 	/* Random SSRCs at every start unless fixed: a restarted sender that reused SSRCs under one key from
 	 * index 0 again would be a replay to Janus (and keystream reuse); with a state dir they continue. */
 	s->ssrc = cfg->n_ssrcs ? cfg->ssrcs[i] : random_u32();

@@ -55,6 +55,7 @@ struct mc_output {
 	struct mc_rtp_stream streams[MC_MAX_LAYERS];
 	uint32_t ts_base[MC_MAX_LAYERS];
 	bool sent_any[MC_MAX_LAYERS];
+	int64_t layer_created_us[MC_MAX_LAYERS]; /* /healthz counts a layer's first deadline from then (a reload) */
 	struct mc_srtp *srtp;
 	struct mc_srtp_state *srtp_state; /* index reservations across restarts; NULL without a state dir */
 	struct mc_srtp *srtp_in; /* SRTCP from the peer (rtcp = on with SRTP); NULL otherwise */

@@ -45,8 +45,10 @@ static bool check_tracks(const struct mc_daemon *d, int64_t now_us, struct mc_st
 			/* congestion control pausing a layer is no failure; its deadline counts from the resume */
 			if (mc_count_get(&l->paused_now))
 				continue;
-			int64_t idle = since(later(mc_count_get(&l->stats.last_encoded_us), mc_count_get(&l->resumed_us)),
-					     d->start_us, now_us);
+			/* a layer a reload added counts from its creation, not the daemon's start */
+			uint64_t last = later(later(mc_count_get(&l->stats.last_encoded_us), mc_count_get(&l->resumed_us)),
+					      (uint64_t)l->created_us);
+			int64_t idle = since(last, d->start_us, now_us);
 			int64_t deadline = mc_health_deadline_us(t, l);
 			if (idle <= deadline)
 				continue;
@@ -86,6 +88,7 @@ static bool check_outputs(const struct mc_daemon *d, int64_t now_us, struct mc_s
 					continue;
 				last = later(last, mc_count_get(&o->cc->layer_resumed_us[l]));
 			}
+			last = later(last, (uint64_t)o->layer_created_us[l]); /* an output or layer a reload added */
 			idle = since(last, d->start_us, now_us);
 			int64_t deadline = mc_health_deadline_us(t, &t->layers[l]);
 			if (idle <= deadline)

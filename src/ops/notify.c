@@ -160,6 +160,8 @@ void mc_notify_reloaded(struct mc_notify *n, const char *status)
 {
 	if (!n->enabled)
 		return;
+	/* the sources may have other indexes now: the next check takes their frame counts afresh */
+	n->wd.checked = false;
 	/* READY=1 only if it was sent before: a reload before the first packets left does not make it early */
 	int rc = sd_notifyf(0, "%sSTATUS=%s", n->ready ? "READY=1\n" : "", status);
 	if (rc < 0)

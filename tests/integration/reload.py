@@ -11,9 +11,14 @@ rewritten and SIGHUP sent (once through `mixcastd --reload --pid-file`):
      (same SSRCs, layer count, no gap);
  (d) the output's ports change: the layers move to the new ports with the same SSRCs and sequence numbers
      continuing across the move; nothing more arrives on the old ones;
- (e) track `extra` and its output removed: its SSRC gets an RTCP BYE and stops, the video layers continue.
+ (e) [source.pattern]'s size changes: that source restarts with its track and output (BYE on the old SSRC, a
+     new one on the same port), the video layers continue; then track `extra` and its output are removed:
+     its SSRC gets an RTCP BYE and stops, the video layers continue;
+ (f) [daemon] stats_listen changes with a keyframe_interval: the first is refused ("needs a restart"), the
+     second applied.
 Throughout, FFmpeg decodes each video layer without "missed packets", and a thread reads /stats and /healthz
-every 20 ms (each answer parses; the HTTP thread must never see a freed object).
+every 20 ms (each answer parses; the HTTP thread must never see a freed object; /healthz never says 503 once
+it said 200: a part a reload starts has its own first deadline).
 
 usage: reload.py MIXCASTD     exit 0 pass, 1 fail, 77 skip (no ffmpeg)
 As root it runs itself in a new network namespace (only loopback). Ports 17100-17199 (in that namespace).
@@ -131,10 +136,10 @@ def kbps(packets, ssrc, t0, t1):
     return sum(p[4] for p in packets if p[2] == ssrc and t0 <= p[0] < t1) * 8 / (t1 - t0) / 1000
 
 
-def conf_text(bitrate="250k", layers=2, ports=WIRE, extra=True, invalid=False):
+def conf_text(bitrate="250k", layers=2, ports=WIRE, extra=True, invalid=False, pattern="160x120", tail=""):
     layer_list = [f"640x360@30:{bitrate}", "320x180@15:120k", "160x90@15:60k"][:layers]
     text = f"""[daemon]
-stats_listen = {STATS}
+stats_listen = {STATS if "stats_listen" not in tail else "127.0.0.1:17191"}
 [source.cam]
 type = testsrc
 size = 640x360
@@ -142,7 +147,7 @@ fps = 30
 [track.video]
 input = cam
 layers = {", ".join(layer_list)}
-keyframe_interval = 1
+keyframe_interval = {2 if "keyframe" in tail else 1}
 preset = ultrafast
 [output.sfu]
 type = rtp
@@ -156,7 +161,7 @@ cc = false
     if extra:
         text += f"""[source.pattern]
 type = testsrc
-size = 160x120
+size = {pattern}
 fps = 15
 [track.extra]
 input = pattern
@@ -179,6 +184,8 @@ class Poller(threading.Thread):
         super().__init__(daemon=True)
         self.ok = self.bad = 0
         self.errors = []
+        self.healthy = False
+        self.unhealthy = []  # bodies of 503s after the first 200
         self.stop_flag = False
 
     def run(self):
@@ -190,14 +197,27 @@ class Poller(threading.Thread):
                         body = r.read()
                     if path == "/stats":
                         json.loads(body)
+                    else:
+                        self.healthy = True
                     self.ok += 1
                 except urllib.error.HTTPError as e:
                     self.ok += e.code == 503  # unhealthy is an answer
+                    if e.code == 503 and self.healthy:
+                        self.unhealthy.append(e.read().decode(errors="replace"))
                 except Exception as e:  # connection refused before the server is up, a bad answer
                     if self.ok:
                         self.bad += 1
                         self.errors.append(repr(e))
             time.sleep(0.02)
+
+
+def stats():
+    try:
+        with urllib.request.urlopen(f"http://{STATS}/stats", timeout=5) as r:
+            return json.loads(r.read())
+    except Exception as e:
+        print(f"GET /stats: {e!r}", file=sys.stderr)
+        return None
 
 
 def start_ffmpeg(tmp, i):
@@ -275,6 +295,7 @@ def run(binary, tmp):
         steps(binary, proc, conf, pidfile, relay, logpath, ffs)
     finally:
         poller.stop_flag = True
+        poller.join(5)  # before SIGTERM: a stopping daemon's sources have ended, and /healthz says so
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=15)
@@ -289,8 +310,8 @@ def run(binary, tmp):
                 p.kill()
                 p.wait()
         relay.close()
-        poller.join(5)
     check(proc.returncode == 0, f"mixcastd exits 0 after SIGTERM (got {proc.returncode})")
+    check(not poller.unhealthy, f"/healthz stayed 200 through the reloads ({poller.unhealthy[:2]})")
     check(poller.ok > 100 and poller.bad == 0,
           f"/stats and /healthz answered throughout the reloads ({poller.ok} answers, {poller.bad} bad: "
           f"{poller.errors[:3]})")
@@ -298,7 +319,7 @@ def run(binary, tmp):
         text = log_text(lp)
         missed = re.findall(r"RTP: missed \d+ packets", text)
         check(not missed, f"FFmpeg layer {i}: no missed packets ({missed[:3]})")
-    if failures:
+    if failures or os.environ.get("IT_LOG"):
         print(log_text(logpath)[-6000:], file=sys.stderr)
     print(f"{len(failures)} failure(s)", file=sys.stderr)
     return 1 if failures else 0
@@ -346,7 +367,9 @@ def steps(binary, proc, conf, pidfile, relay, logpath, ffs):
         time.sleep(0.1)
     new = relay.ssrcs_on(WIRE[2], t3)
     check(len(new) == 1 and not (new & {s0, s1, se}), f"(b) a new SSRC on the new layer's port ({new})")
-    time.sleep(2.0)
+    end = time.monotonic() + 10  # FFmpeg probes the stream it waited for before its first frame
+    while time.monotonic() < end and frames(ffs[2][1]) <= 10:
+        time.sleep(0.2)
     check(frames(ffs[2][1]) > 10, f"(b) FFmpeg decodes the new layer ({frames(ffs[2][1])} frames)")
     check(relay.ssrcs_on(WIRE[0], t3) == {s0} and relay.ssrcs_on(WIRE[1], t3) == {s1},
           "(b) layers 0 and 1 keep their SSRCs")
@@ -364,8 +387,12 @@ def steps(binary, proc, conf, pidfile, relay, logpath, ffs):
     t5 = time.monotonic()
     check(all(relay.ssrcs_on(WIRE[i], t4) == {s} for i, s in enumerate((s0, s1, s2))),
           "(c) the same three SSRCs keep flowing")
+    st = stats()
+    layers = st["tracks"][0]["layers"] if st else []
+    check([(l["bitrate"], l["fps"]) for l in layers] == [(900000, 30), (120000, 15), (60000, 15)],
+          f"(c) /stats: the layers keep their settings, not the refused file's 100k ({[(l['bitrate'], l['fps']) for l in layers]})")
     rate = kbps(relay.since(t4), s0, t4, t5)
-    check(rate > 0.6 * after, f"(c) layer 0 keeps its bitrate ({rate:.0f} kbit/s; 900k before)")
+    check(rate > 150, f"(c) layer 0 keeps flowing above the refused 100k ({rate:.0f} kbit/s; 900k set)")
     g = gaps(relay.since(t_start))
     check(not g, f"(c) no sequence gap ({g})")
 
@@ -383,6 +410,25 @@ def steps(binary, proc, conf, pidfile, relay, logpath, ffs):
     g = gaps(relay.since(t_start))
     check(not g, f"(d) the sequence numbers continue across the move ({g})")
     f_all = [frames(lp) for _, lp in ffs]
+
+    # (e) a source's size: it restarts with its track and output alone
+    te = time.monotonic()
+    out = reload(proc, conf, conf_text(bitrate="900k", layers=3, ports=MOVED, pattern="320x240"), logpath)
+    check("[source.pattern] size: source restarts" in out and "[track.extra] its source pattern restarts" in out
+          and "[output.share] its track extra restarts" in out,
+          "(e) the log says the source, its track and its output restart")
+    end = time.monotonic() + 5
+    while time.monotonic() < end and not (relay.ssrcs_on(EXTRA, te) - {se}):
+        time.sleep(0.1)
+    new_extra = relay.ssrcs_on(EXTRA, te) - {se}
+    check(len(new_extra) == 1, f"(e) the restarted output sends a new SSRC ({new_extra}; old {se})")
+    check(any(b[2] == se and b[0] >= te for b in relay.byes), f"(e) BYE for the old SSRC {se}")
+    time.sleep(1.0)
+    check([relay.ssrcs_on(MOVED[i], te) for i in range(3)] == [{s0}, {s1}, {s2}],
+          "(e) the video layers are untouched by the restart")
+    g = gaps(relay.since(t_start))
+    check(not g, f"(e) no sequence gap on the video layers through the restart ({g})")
+    se = next(iter(new_extra)) if new_extra else se
 
     # (e) track extra and its output removed
     t8 = time.monotonic()
@@ -402,6 +448,11 @@ def steps(binary, proc, conf, pidfile, relay, logpath, ffs):
     now_frames = [frames(lp) for _, lp in ffs]
     check(all(b > a + 10 for a, b in zip(f_all, now_frames)),
           f"(e) FFmpeg kept decoding every layer ({f_all} -> {now_frames})")
+    # (f) refused and applied in one file
+    out = reload(proc, conf, conf_text(bitrate="900k", layers=3, ports=MOVED, extra=False,
+                                       tail="stats_listen keyframe"), logpath)
+    check("needs a restart: [daemon] stats_listen" in out, "(f) stats_listen is refused: 'needs a restart'")
+    check("keyframe_interval 1 -> 2 s: live" in out, "(f) the keyframe interval in the same file is applied")
     byes_video = [b for b in relay.byes if b[2] in (s0, s1, s2)]
     check(not byes_video, f"no BYE for a video layer during the reloads ({byes_video})")
 
