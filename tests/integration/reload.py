@@ -21,7 +21,7 @@ every 20 ms (each answer parses; the HTTP thread must never see a freed object; 
 it said 200: a part a reload starts has its own first deadline).
 
 usage: reload.py MIXCASTD     exit 0 pass, 1 fail, 77 skip (no ffmpeg)
-As root it runs itself in a new network namespace (only loopback). Ports 17100-17199 (in that namespace).
+As root it runs itself in a new network namespace (only loopback). Ports 17300-17391 (in that namespace).
 """
 import json
 import os
@@ -37,11 +37,11 @@ import threading
 import time
 import urllib.request
 
-WIRE = [17100, 17102, 17104]       # what mixcastd sends to first (layers 0, 1, 2); RTCP on +1
-MOVED = [17120, 17122, 17124]      # (d): the new ports
-EXTRA = 17140                      # track extra's output
-DECODE = [17160, 17162, 17164]     # FFmpeg's ports, per layer (the relay forwards there)
-STATS = "127.0.0.1:17190"
+WIRE = [17300, 17302, 17304]       # what mixcastd sends to first (layers 0, 1, 2); RTCP on +1
+MOVED = [17320, 17322, 17324]      # (d): the new ports
+EXTRA = 17340                      # track extra's output
+DECODE = [17360, 17362, 17364]     # FFmpeg's ports, per layer (the relay forwards there)
+STATS = "127.0.0.1:17390"
 failures = []
 
 
@@ -139,7 +139,7 @@ def kbps(packets, ssrc, t0, t1):
 def conf_text(bitrate="250k", layers=2, ports=WIRE, extra=True, invalid=False, pattern="160x120", tail=""):
     layer_list = [f"640x360@30:{bitrate}", "320x180@15:120k", "160x90@15:60k"][:layers]
     text = f"""[daemon]
-stats_listen = {STATS if "stats_listen" not in tail else "127.0.0.1:17191"}
+stats_listen = {STATS if "stats_listen" not in tail else "127.0.0.1:17391"}
 [source.cam]
 type = testsrc
 size = 640x360
@@ -399,7 +399,7 @@ def steps(binary, proc, conf, pidfile, relay, logpath, ffs):
     # (d) the output's ports change
     out = reload(proc, conf, conf_text(bitrate="900k", layers=3, ports=MOVED), logpath)
     t6 = time.monotonic()
-    check("destination 127.0.0.1:17100,17102,17104 -> 127.0.0.1:17120,17122,17124: live" in out,
+    check("destination 127.0.0.1:17300,17302,17304 -> 127.0.0.1:17320,17322,17324: live" in out,
           "(d) the log says the destination changed live")
     time.sleep(2.0)
     t7 = time.monotonic()
