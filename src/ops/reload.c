@@ -620,6 +620,12 @@ static void drop_unbuilt(struct mc_daemon *d, struct mc_config *nw)
 			nw->n_outputs--;
 			memset(&nw->outputs[nw->n_outputs], 0, sizeof(nw->outputs[0]));
 		}
+	for (int i = 0; i < nw->n_tracks; i++) {
+		/* a layer that could not be added is not in effect: the next reload adds it again */
+		struct mc_track *t = mc_daemon_find_track(d, nw->tracks[i].name);
+		if (t && t->n_layers < nw->tracks[i].n_layers)
+			nw->tracks[i].n_layers = t->n_layers;
+	}
 	for (int i = nw->n_tracks - 1; i >= 0; i--)
 		if (!mc_daemon_find_track(d, nw->tracks[i].name)) {
 			memmove(&nw->tracks[i], &nw->tracks[i + 1], sizeof(nw->tracks[0]) * (size_t)(nw->n_tracks - i - 1));
