@@ -33,7 +33,7 @@ static int layer_init(struct mc_track *t, int i, const struct mc_source_info *si
 	if (lc->fps > src_fps)
 		mc_warn(MOD, "%s: layer %d asks for %d fps; the source gives %d", cfg->name, i, lc->fps, src_fps);
 	l->fps = l->fps_used = fps;
-	l->bitrate = l->ceiling_bps = lc->bitrate;
+	l->bitrate = l->ceiling_bps = l->ceiling_seen = lc->bitrate;
 	mc_count_set(&l->bitrate_now, (uint64_t)lc->bitrate);
 	l->gop_frames = (int)(cfg->keyframe_interval * fps + 0.5);
 	if (l->gop_frames < 1)
@@ -289,6 +289,8 @@ static bool apply_control(struct mc_layer *l, bool *key)
 	}
 	/* the configured rate is the ceiling: congestion control may ask for less, a reload moves it */
 	int ceiling = __atomic_load_n(&l->ceiling_bps, __ATOMIC_RELAXED);
+	bool new_ceiling = ceiling != l->ceiling_seen;
+	l->ceiling_seen = ceiling;
 	if (target <= 0 || target > ceiling)
 		target = ceiling;
 	/* 5 %: an estimate that moves a little each feedback does not reconfigure the encoder every frame */
@@ -301,6 +303,10 @@ static bool apply_control(struct mc_layer *l, bool *key)
 			l->bitrate = target;
 			mc_count_set(&l->bitrate_now, (uint64_t)target);
 			mc_count_inc(&l->bitrate_changes);
+		} else if (new_ceiling && rc != -EAGAIN) {
+			mc_warn(MOD, "%s: layer %d: the encoder (%s) cannot change its bitrate while it runs (%s): it stays at "
+				"%d kbit/s; a restart of the track applies %d kbit/s", l->track->cfg->name, l->index,
+				mc_encoder_backend_name(l->encoder), strerror(-rc), l->bitrate / 1000, ceiling / 1000);
 		}
 	}
 	return false;

@@ -63,6 +63,7 @@ struct mc_layer {
 	int64_t last_key_pts;        /* capture time of the last keyframe */
 	uint64_t requests_done;      /* stats.keyframes_requested when the layer last made a keyframe */
 	int bitrate;                 /* what the encoder was set to, bit/s */
+	int ceiling_seen;            /* the ceiling_bps it last acted on (a reload's is said once if refused) */
 	bool paused;
 	mc_counter bitrate_now, paused_now, frames_paused, bitrate_changes; /* for the stats */
 	mc_counter resumed_us;        /* CLOCK_MONOTONIC of the last resume, 0: never paused: /healthz */
