@@ -82,11 +82,15 @@ int mc_daemon_add_track(struct mc_daemon *d, const struct mc_track_config *tc)
 	return rc;
 }
 
+struct add_ctx {
+	struct mc_output *o;
+	int rc;
+};
+
 static void add_to_loop(struct mc_netloop *nl, void *arg)
 {
-	struct mc_output *o = arg;
-	if (mc_netloop_add_output(nl, o))
-		o->n_layers = -o->n_layers; /* tells the caller; undone there */
+	struct add_ctx *c = arg;
+	c->rc = mc_netloop_add_output(nl, c->o);
 }
 
 /* The lowest slot of the track's layer control blocks no output of it uses. */
@@ -130,11 +134,12 @@ int mc_daemon_add_output(struct mc_daemon *d, const struct mc_output_config *oc)
 		mc_output_destroy(o);
 		return rc;
 	}
-	mc_netloop_call(&d->net, add_to_loop, o);
-	if (o->n_layers < 0) {
-		o->n_layers = -o->n_layers;
+	struct add_ctx c = { .o = o };
+	mc_netloop_call(&d->net, add_to_loop, &c);
+	if (c.rc) {
+		mc_err(MOD, "output %s: cannot watch its sockets: %s", oc->name, strerror(-c.rc));
 		mc_output_destroy(o);
-		return -ENOSPC;
+		return c.rc;
 	}
 	d->outputs[d->n_outputs] = o;
 	d->output_track[d->n_outputs++] = t->cfg->name;
