@@ -138,6 +138,8 @@ int mc_daemon_add_output(struct mc_daemon *d, const struct mc_output_config *oc)
 	mc_netloop_call(&d->net, add_to_loop, &c);
 	if (c.rc) {
 		mc_err(MOD, "output %s: cannot watch its sockets: %s", oc->name, strerror(-c.rc));
+		for (int l = 0; l < t->n_layers; l++) /* its congestion control's opinion goes with it */
+			mc_layer_ctl_set(&t->layers[l].ctl, o->ctl_slot, 0, false);
 		mc_output_destroy(o);
 		return c.rc;
 	}
