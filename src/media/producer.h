@@ -6,6 +6,7 @@
 
 #include <libavutil/frame.h>
 #include <libavutil/pixfmt.h>
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "mailbox.h"
@@ -32,17 +33,23 @@ struct mc_producer {
 	int ended_fd;   /* eventfd written when it ends; -1: none */
 	int n_sinks;
 	struct mc_mailbox *sinks[MC_PRODUCER_MAX_SINKS];
+	pthread_mutex_t sinks_lock; /* a reload adds and removes sinks while the thread delivers */
 	struct mc_tap tap; /* /snapshot.jpg?source=: sources and mixes alike */
 };
 
 void mc_producer_init(struct mc_producer *p, const char *name, const char *kind);
 /* After its thread is gone: frees what init made. */
 void mc_producer_finish(struct mc_producer *p);
-/* Before start: frames go to this mailbox too. -ENOSPC when the list is full. */
+/* Frames go to this mailbox too (before start, or while running: a track added by a reload). -ENOSPC when
+ * the list is full. */
 int mc_producer_add_sink(struct mc_producer *p, struct mc_mailbox *mb);
+/* The mailbox gets no frame after this returns (a track removed by a reload); it is not closed. Close it
+ * first: a lossless put() to it may be waiting, holding the sink lock. */
+void mc_producer_remove_sink(struct mc_producer *p, struct mc_mailbox *mb);
 /* Hands `frame` (owned) to every sink: one reference each (and to the snapshot tap when it asks). */
 void mc_producer_deliver(struct mc_producer *p, AVFrame *frame);
-/* No more frames: closes the sinks (a lossless put waiting for a consumer that is gone returns). */
+/* No more frames: closes the sinks (a lossless put waiting for a consumer that is gone returns). Without the
+ * sink lock, which that put holds: the sinks change only on the daemon's thread, the one that calls this. */
 void mc_producer_close_sinks(struct mc_producer *p);
 /* The producer's thread is done: marks it ended, closes the sinks and tells ended_fd. */
 void mc_producer_end(struct mc_producer *p, bool failed);

@@ -92,13 +92,25 @@ int mc_source_create(struct mc_source **out, const struct mc_source_config *cfg)
 	struct mc_source *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->cfg = cfg;
+	/* the source's own copy: the configuration it came from is freed by a reload */
+	s->cfg_own = *cfg;
+	snprintf(s->cfg_file, sizeof(s->cfg_file), "%s", cfg->file ? cfg->file : "?");
+	s->cfg_own.file = s->cfg_file;
+	s->cfg_own.opts = NULL;
+	s->cfg = &s->cfg_own;
 	s->ops = ops;
-	mc_producer_init(&s->out, cfg->name, "source");
+	if (ops->options_size && cfg->opts && !(s->cfg_own.opts = malloc(ops->options_size))) {
+		free(s);
+		return -ENOMEM;
+	}
+	if (s->cfg_own.opts)
+		memcpy(s->cfg_own.opts, cfg->opts, ops->options_size);
+	cfg = s->cfg;
+	mc_producer_init(&s->out, s->cfg->name, "source");
 	s->last_pts = INT64_MIN;
 	s->priv = calloc(1, ops->priv_size ? ops->priv_size : 1);
 	if (!s->priv) {
-		free(s);
+		mc_source_destroy(s);
 		return -ENOMEM;
 	}
 	int rc = backend_open(s);
@@ -341,7 +353,8 @@ void mc_source_stop(struct mc_source *s)
 	if (!s || !s->thread_started)
 		return;
 	__atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
-	/* a lossless put() may be waiting for a consumer that is gone */
+	/* a lossless put() may be waiting for a consumer that is gone (it holds the producer's sink lock; the
+	 * sinks change only on this, the daemon's, thread) */
 	mc_producer_close_sinks(&s->out);
 	pthread_join(s->thread, NULL);
 	s->thread_started = false;
@@ -357,5 +370,6 @@ void mc_source_destroy(struct mc_source *s)
 	free(s->priv);
 	mc_frame_pool_destroy(s->slate);
 	mc_producer_finish(&s->out);
+	free(s->cfg_own.opts);
 	free(s);
 }

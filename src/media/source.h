@@ -98,7 +98,9 @@ struct mc_source_stats {
 };
 
 struct mc_source {
-	const struct mc_source_config *cfg;
+	const struct mc_source_config *cfg; /* &cfg_own: the source's copy (a reload frees the file's config) */
+	struct mc_source_config cfg_own;
+	char cfg_file[MC_PATH_MAX];
 	const struct mc_source_ops *ops;
 	void *priv;
 	bool open;      /* the backend is open (priv valid) */

@@ -13,14 +13,74 @@
 
 #define MOD "track"
 
+/* Layer i of t->cfg: its encoder, scaler and mailbox. `si`: the input's, for the top layer's pass-through
+ * (NULL for a layer a reload adds, which is never the top one). */
+static int layer_init(struct mc_track *t, int i, const struct mc_source_info *si)
+{
+	const struct mc_track_config *cfg = t->cfg;
+	struct mc_layer *l = &t->layers[i];
+	const struct mc_layer_config *lc = &cfg->layers[i];
+	int src_fps = t->src_fps;
+	*l = (struct mc_layer){ 0 };
+	l->track = t;
+	l->index = i;
+	l->cfg = lc;
+	l->slot_interval = -1;
+	l->key_from_pts = l->last_key_pts = INT64_MIN;
+	l->created_us = mc_now_us();
+	mc_mailbox_init(&l->mailbox, t->input.lossless);
+	int fps = lc->fps < src_fps ? lc->fps : src_fps;
+	if (lc->fps > src_fps)
+		mc_warn(MOD, "%s: layer %d asks for %d fps; %s %s gives %d", cfg->name, i, lc->fps, t->producer->kind,
+			t->producer->name, src_fps);
+	l->fps = l->fps_used = fps;
+	l->bitrate = l->ceiling_bps = l->ceiling_seen = lc->bitrate;
+	mc_count_set(&l->bitrate_now, (uint64_t)lc->bitrate);
+	l->gop_frames = (int)(cfg->keyframe_interval * fps + 0.5);
+	if (l->gop_frames < 1)
+		l->gop_frames = 1;
+	char name[64];
+	snprintf(name, sizeof(name), "%s/%d", cfg->name, i);
+	/* the top layer at the source's size gets the source's frames themselves (the scaler passes them
+	 * through) if its encoder takes their format */
+	bool same_size = si && i == 0 && lc->width == si->width && lc->height == si->height;
+	struct mc_encoder_params p = { .codec = cfg->codec, .width = lc->width, .height = lc->height, .fps = fps,
+				       .bitrate = lc->bitrate, .gop = l->gop_frames * 4, .preset = cfg->preset,
+				       .threads = cfg->threads, .screen = cfg->skip_unchanged,
+				       .name = name, .device = cfg->encoder_device,
+				       .source_format = same_size ? si->format : AV_PIX_FMT_NONE };
+	if (cfg->threads < 0) {
+		p.threads = mc_encoder_auto_threads(&p, (int)sysconf(_SC_NPROCESSORS_ONLN));
+		mc_info(MOD, "%s: %dx%d@%d: %d encoder thread(s) (threads = auto)", name, lc->width, lc->height, fps,
+			p.threads);
+	}
+	enum mc_encoder_choice choice = lc->encoder == MC_ENCODER_TRACK ? cfg->encoder : lc->encoder;
+	int rc = mc_encoder_create(&l->encoder, choice, &p);
+	if (rc)
+		return rc;
+	l->scaler = mc_scaler_create(lc->width, lc->height, mc_encoder_input_format(l->encoder));
+	return l->scaler ? 0 : -ENOMEM;
+}
+
+static void layer_finish(struct mc_layer *l)
+{
+	mc_encoder_destroy(l->encoder);
+	mc_scaler_destroy(l->scaler);
+	mc_mailbox_finish(&l->mailbox);
+	l->encoder = NULL;
+	l->scaler = NULL;
+}
+
 int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, struct mc_producer *input)
 {
 	*out = NULL;
 	struct mc_track *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->cfg = cfg;
+	t->cfg_own = *cfg;
+	cfg = t->cfg = &t->cfg_own;
 	t->producer = input;
+	pthread_mutex_init(&t->outputs_lock, NULL);
 	bool lossless = input->lossless;
 	mc_mailbox_init(&t->input, lossless);
 	mc_tap_init(&t->tap);
@@ -31,52 +91,14 @@ int mc_track_create(struct mc_track **out, const struct mc_track_config *cfg, st
 	/* A lossless source is read as fast as the encoders go: its capture times are compressed, so its
 	 * frames are numbered instead (none is dropped). */
 	mc_frame_clock_init(&t->clock, si->fps_num, si->fps_den, lossless);
-	t->key_slots = mc_key_slots(cfg->keyframe_interval, si->fps_num, si->fps_den);
+	t->key_slots = t->key_slots_used = mc_key_slots(cfg->keyframe_interval, si->fps_num, si->fps_den);
+	t->src_fps_num = si->fps_num, t->src_fps_den = si->fps_den;
 	t->key_epoch = -1;
 	int rc = 0;
 	for (int i = 0; i < cfg->n_layers; i++) {
-		struct mc_layer *l = &t->layers[i];
-		const struct mc_layer_config *lc = &cfg->layers[i];
-		l->track = t;
-		l->index = i;
-		l->cfg = lc;
-		l->slot_interval = -1;
-		l->key_from_pts = l->last_key_pts = INT64_MIN;
-		mc_mailbox_init(&l->mailbox, lossless);
 		t->n_layers++;
-		int fps = lc->fps < src_fps ? lc->fps : src_fps;
-		if (lc->fps > src_fps)
-			mc_warn(MOD, "%s: layer %d asks for %d fps; %s %s gives %d", cfg->name, i, lc->fps, input->kind,
-				input->name, src_fps);
-		l->fps = fps;
-		l->bitrate = lc->bitrate;
-		mc_count_set(&l->bitrate_now, (uint64_t)lc->bitrate);
-		l->gop_frames = (int)(cfg->keyframe_interval * fps + 0.5);
-		if (l->gop_frames < 1)
-			l->gop_frames = 1;
-		char name[64];
-		snprintf(name, sizeof(name), "%s/%d", cfg->name, i);
-		/* the top layer at the source's size gets the source's frames themselves (the scaler passes them
-		 * through) if its encoder takes their format */
-		bool same_size = i == 0 && lc->width == si->width && lc->height == si->height;
-		struct mc_encoder_params p = { .codec = cfg->codec, .width = lc->width, .height = lc->height, .fps = fps,
-					       .bitrate = lc->bitrate, .gop = l->gop_frames * 4, .preset = cfg->preset,
-					       .threads = cfg->threads, .screen = cfg->skip_unchanged,
-					       .name = name, .device = cfg->encoder_device,
-					       .source_format = same_size ? si->format : AV_PIX_FMT_NONE };
-		if (cfg->threads < 0) {
-			p.threads = mc_encoder_auto_threads(&p, (int)sysconf(_SC_NPROCESSORS_ONLN));
-			mc_info(MOD, "%s: %dx%d@%d: %d encoder thread(s) (threads = auto)", name, lc->width, lc->height, fps,
-				p.threads);
-		}
-		enum mc_encoder_choice choice = lc->encoder == MC_ENCODER_TRACK ? cfg->encoder : lc->encoder;
-		if ((rc = mc_encoder_create(&l->encoder, choice, &p)))
+		if ((rc = layer_init(t, i, si)))
 			goto fail;
-		l->scaler = mc_scaler_create(lc->width, lc->height, mc_encoder_input_format(l->encoder));
-		if (!l->scaler) {
-			rc = -ENOMEM;
-			goto fail;
-		}
 	}
 	if ((rc = mc_producer_add_sink(input, &t->input)))
 		goto fail;
@@ -89,10 +111,89 @@ fail:
 
 int mc_track_add_output(struct mc_track *t, struct mc_output *o)
 {
-	if (t->n_outputs == MC_TRACK_MAX_OUTPUTS)
+	pthread_mutex_lock(&t->outputs_lock);
+	int rc = t->n_outputs == MC_TRACK_MAX_OUTPUTS ? -ENOSPC : 0;
+	if (!rc)
+		t->outputs[t->n_outputs++] = o;
+	pthread_mutex_unlock(&t->outputs_lock);
+	return rc;
+}
+
+void mc_track_remove_output(struct mc_track *t, struct mc_output *o)
+{
+	pthread_mutex_lock(&t->outputs_lock);
+	for (int i = 0; i < t->n_outputs; i++)
+		if (t->outputs[i] == o) {
+			memmove(&t->outputs[i], &t->outputs[i + 1], sizeof(t->outputs[0]) * (size_t)(t->n_outputs - i - 1));
+			t->n_outputs--;
+			break;
+		}
+	pthread_mutex_unlock(&t->outputs_lock);
+}
+
+static void *layer_thread(void *arg);
+
+int mc_track_add_layer(struct mc_track *t, const struct mc_layer_config *lc)
+{
+	int i = t->n_layers;
+	if (i == MC_MAX_LAYERS)
 		return -ENOSPC;
-	t->outputs[t->n_outputs++] = o;
+	t->cfg_own.layers[i] = *lc;
+	t->cfg_own.n_layers = i + 1;
+	int rc = layer_init(t, i, NULL);
+	struct mc_layer *l = &t->layers[i];
+	if (!rc && t->thread_started && (rc = -pthread_create(&l->thread, NULL, layer_thread, l)) == 0)
+		l->thread_started = true;
+	if (rc) {
+		layer_finish(l);
+		t->cfg_own.n_layers = i;
+		return rc;
+	}
+	mc_layer_request_keyframe(l); /* the first frame of a new stream */
 	return 0;
+}
+
+void mc_track_publish_layers(struct mc_track *t, int n)
+{
+	__atomic_store_n(&t->n_layers, n, __ATOMIC_SEQ_CST);
+}
+
+void mc_track_remove_last_layer(struct mc_track *t)
+{
+	int i = t->n_layers - 1;
+	if (i < 1)
+		return;
+	struct mc_layer *l = &t->layers[i];
+	uint64_t done = __atomic_load_n(&t->frames_done, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->n_layers, i, __ATOMIC_SEQ_CST);
+	/* a frame the track thread took before it saw the new count may still use the layer's scaler and
+	 * mailbox: wait for it (bounded: a frame takes milliseconds; a source with no frames is not busy) */
+	for (int k = 0; k < 2000 && __atomic_load_n(&t->busy, __ATOMIC_SEQ_CST) &&
+			__atomic_load_n(&t->frames_done, __ATOMIC_SEQ_CST) == done; k++) {
+		struct timespec ts = { 0, 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	mc_mailbox_close(&l->mailbox);
+	if (l->thread_started)
+		pthread_join(l->thread, NULL); /* it flushes its encoder to the outputs first */
+	l->thread_started = false;
+	layer_finish(l);
+	t->cfg_own.n_layers = i;
+}
+
+void mc_layer_set_config(struct mc_layer *l, int bitrate, int fps)
+{
+	int src_fps = l->track->src_fps;
+	if (fps > src_fps)
+		mc_warn(MOD, "%s: layer %d asks for %d fps; the source gives %d", l->track->cfg->name, l->index, fps, src_fps);
+	__atomic_store_n(&l->ceiling_bps, bitrate, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->fps, fps < src_fps ? fps : src_fps, __ATOMIC_RELAXED);
+}
+
+void mc_track_set_keyframe_interval(struct mc_track *t, double seconds)
+{
+	__atomic_store_n(&t->keyframe_interval_us, (int64_t)(seconds * 1e6), __ATOMIC_RELAXED);
+	__atomic_store_n(&t->key_slots, mc_key_slots(seconds, t->src_fps_num, t->src_fps_den), __ATOMIC_RELAXED);
 }
 
 /* The request is a count rather than a flag: the layer thread serves it on its next frame, and the track
@@ -101,7 +202,7 @@ void mc_layer_request_keyframe(struct mc_layer *l) { mc_count_inc(&l->stats.keyf
 
 void mc_track_request_keyframe(struct mc_track *t, int layer)
 {
-	for (int i = 0; i < t->n_layers; i++)
+	for (int i = 0; i < __atomic_load_n(&t->n_layers, __ATOMIC_ACQUIRE); i++)
 		if (layer < 0 || layer == i)
 			mc_layer_request_keyframe(&t->layers[i]);
 }
@@ -116,8 +217,10 @@ static void deliver(struct mc_layer *l, AVPacket *pkt)
 	if (key)
 		mc_count_inc(&l->stats.keyframes);
 	bool dropped = false;
+	pthread_mutex_lock(&t->outputs_lock); /* a reload may remove an output; uncontended otherwise */
 	for (int i = 0; i < t->n_outputs; i++)
 		dropped |= mc_output_deliver(t->outputs[i], pkt, l->index, key, pkt->pts) == -ENOSPC;
+	pthread_mutex_unlock(&t->outputs_lock);
 	/* A frame that never left leaves no gap in the sequence numbers (they are given on the network thread):
 	 * the receiver cannot NACK it and decodes garbage until the next keyframe, so make that one now. */
 	if (dropped) {
@@ -184,8 +287,12 @@ static bool apply_control(struct mc_layer *l, bool *key)
 		mc_count_inc(&l->frames_paused);
 		return true;
 	}
-	if (target <= 0)
-		target = l->cfg->bitrate;
+	/* the configured rate is the ceiling: congestion control may ask for less, a reload moves it */
+	int ceiling = __atomic_load_n(&l->ceiling_bps, __ATOMIC_RELAXED);
+	bool new_ceiling = ceiling != l->ceiling_seen;
+	l->ceiling_seen = ceiling;
+	if (target <= 0 || target > ceiling)
+		target = ceiling;
 	/* 5 %: an estimate that moves a little each feedback does not reconfigure the encoder every frame */
 	int diff = target > l->bitrate ? target - l->bitrate : l->bitrate - target;
 	if (diff * 20 > l->bitrate) {
@@ -196,6 +303,10 @@ static bool apply_control(struct mc_layer *l, bool *key)
 			l->bitrate = target;
 			mc_count_set(&l->bitrate_now, (uint64_t)target);
 			mc_count_inc(&l->bitrate_changes);
+		} else if (new_ceiling && rc != -EAGAIN) {
+			mc_warn(MOD, "%s: layer %d: the encoder (%s) cannot change its bitrate while it runs (%s): it stays at "
+				"%d kbit/s; a restart of the track applies %d kbit/s", l->track->cfg->name, l->index,
+				mc_encoder_backend_name(l->encoder), strerror(-rc), l->bitrate / 1000, ceiling / 1000);
 		}
 	}
 	return false;
@@ -213,7 +324,7 @@ static void *layer_thread(void *arg)
 	 * (1 ms) should not wait behind a 720p one (11 ms). The largest layer keeps the default slice and runs
 	 * at a lower priority; the smaller ones get shorter slices the smaller they are (1 ms, 0.5 ms), so they
 	 * preempt the larger ones when a frame arrives. */
-	int sched = l->index == 0 && t->n_layers > 1 ? mc_thread_sched(0, 2) : mc_thread_sched(2000 >> l->index, 0);
+	int sched = l->index == 0 && __atomic_load_n(&t->n_layers, __ATOMIC_ACQUIRE) > 1 ? mc_thread_sched(0, 2) : mc_thread_sched(2000 >> l->index, 0);
 	if (sched)
 		mc_debug(MOD, "%s: layer %d: scheduling not changed: %s", t->cfg->name, l->index, strerror(-sched));
 	AVPacket *pkt = av_packet_alloc();
@@ -289,22 +400,34 @@ static bool unchanged(struct mc_track *t, AVFrame *frame)
  * A layer skips its slot only when nothing changed since its last frame and it owes no keyframe: a change
  * between a small layer's slots is encoded at its next slot, and a static screen still gets a keyframe
  * every keyframe interval (a viewer who joins sees a picture within it; the stream never falls silent). */
-static int layers_due(struct mc_track *t, AVFrame *frame, bool due[])
+static int layers_due(struct mc_track *t, AVFrame *frame, int n_layers, bool due[])
 {
 	int64_t slot = mc_frame_clock_slot(&t->clock, frame->pts);
-	bool key_slot = mc_key_slot(&t->key_epoch, slot, t->key_slots);
+	int64_t key_slots = __atomic_load_n(&t->key_slots, __ATOMIC_RELAXED);
+	if (key_slots != t->key_slots_used) {
+		/* a reload changed the interval: the period we are in is counted anew, no keyframe for that */
+		t->key_slots_used = key_slots;
+		t->key_epoch = slot / key_slots;
+	}
+	bool key_slot = mc_key_slot(&t->key_epoch, slot, key_slots);
 	bool changed = true;
 	if (t->cfg->skip_unchanged && unchanged(t, frame)) {
 		changed = false;
 		mc_count_inc(&t->frames_unchanged);
 	}
 	int last_needed = -1;
-	for (int i = 0; i < t->n_layers; i++) {
+	for (int i = 0; i < n_layers; i++) {
 		struct mc_layer *l = &t->layers[i];
 		l->dirty |= changed;
 		l->owes_key |= key_slot;
 		bool requested = mc_count_get(&l->stats.keyframes_requested) != l->requests_handed;
-		due[i] = mc_layer_slot_due(&l->slot_interval, slot, l->fps, t->src_fps) &&
+		int fps = __atomic_load_n(&l->fps, __ATOMIC_RELAXED);
+		if (fps != l->fps_used) {
+			/* a reload changed the rate: its intervals are counted anew, from this frame on */
+			l->fps_used = fps;
+			l->slot_interval = slot * fps / t->src_fps - 1;
+		}
+		due[i] = mc_layer_slot_due(&l->slot_interval, slot, fps, t->src_fps) &&
 			 (l->dirty || l->owes_key || requested);
 		if (due[i])
 			last_needed = i;
@@ -340,11 +463,15 @@ static void *track_thread(void *arg)
 	AVFrame *frame;
 	int64_t put_us;
 	while (mc_mailbox_take(&t->input, &frame, &put_us) == 0) {
+		/* busy before the layer count is read: a reload that removes a layer waits for this frame
+		 * (mc_track_remove_last_layer; both sequentially consistent) */
+		__atomic_store_n(&t->busy, true, __ATOMIC_SEQ_CST);
+		int n_layers = __atomic_load_n(&t->n_layers, __ATOMIC_SEQ_CST);
 		mc_hist_add(&t->mailbox_age, mc_now_us() - put_us);
 		mc_count_inc(&t->frames_in);
 		mc_tap_offer(&t->tap, frame);
 		bool due[MC_MAX_LAYERS];
-		int last_needed = layers_due(t, frame, due);
+		int last_needed = layers_due(t, frame, n_layers, due);
 		/* The pyramid: each picture is made from the previous (larger) one. A layer that is not due this
 		 * frame is still scaled when a smaller due layer needs it. */
 		AVFrame *from = frame;
@@ -369,8 +496,10 @@ static void *track_thread(void *arg)
 		if (from != frame)
 			av_frame_free(&from);
 		av_frame_free(&frame);
+		__atomic_add_fetch(&t->frames_done, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&t->busy, false, __ATOMIC_SEQ_CST);
 	}
-	for (int i = 0; i < t->n_layers; i++)
+	for (int i = 0; i < __atomic_load_n(&t->n_layers, __ATOMIC_SEQ_CST); i++)
 		mc_mailbox_close(&t->layers[i].mailbox);
 	av_frame_free(&t->prev);
 	mc_thread_cpu_end(&t->cpu);
@@ -415,14 +544,11 @@ void mc_track_destroy(struct mc_track *t)
 	if (!t)
 		return;
 	mc_track_join(t);
-	for (int i = 0; i < t->n_layers; i++) {
-		struct mc_layer *l = &t->layers[i];
-		mc_encoder_destroy(l->encoder);
-		mc_scaler_destroy(l->scaler);
-		mc_mailbox_finish(&l->mailbox);
-	}
+	for (int i = 0; i < t->n_layers; i++)
+		layer_finish(&t->layers[i]);
 	mc_mailbox_finish(&t->input);
 	mc_tap_finish(&t->tap);
+	pthread_mutex_destroy(&t->outputs_lock);
 	free(t);
 }
 

@@ -38,19 +38,82 @@ int mc_netloop_init(struct mc_netloop *nl)
 	return 0;
 }
 
+/* tag: output index * 2, + 1 for its RTCP socket */
+static int watch_output(struct mc_netloop *nl, struct mc_output *o, int index, int op)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)index * 2 };
+	if (epoll_ctl(nl->epfd, op, o->fd, &ev) < 0)
+		return -errno;
+	ev.data.u64++;
+	if (o->rtcp_fd >= 0 && epoll_ctl(nl->epfd, op, o->rtcp_fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
 int mc_netloop_add_output(struct mc_netloop *nl, struct mc_output *o)
 {
 	if (nl->n_outputs == MC_NETLOOP_MAX_OUTPUTS)
 		return -ENOSPC;
-	/* tag: output index * 2, + 1 for its RTCP socket */
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)nl->n_outputs * 2 };
-	if (epoll_ctl(nl->epfd, EPOLL_CTL_ADD, o->fd, &ev) < 0)
-		return -errno;
-	ev.data.u64++;
-	if (o->rtcp_fd >= 0 && epoll_ctl(nl->epfd, EPOLL_CTL_ADD, o->rtcp_fd, &ev) < 0)
-		return -errno;
+	int rc = watch_output(nl, o, nl->n_outputs, EPOLL_CTL_ADD);
+	if (rc) {
+		epoll_ctl(nl->epfd, EPOLL_CTL_DEL, o->fd, NULL);
+		return rc;
+	}
 	nl->outputs[nl->n_outputs++] = o;
 	return 0;
+}
+
+void mc_netloop_remove_output(struct mc_netloop *nl, struct mc_output *o)
+{
+	int k = 0;
+	while (k < nl->n_outputs && nl->outputs[k] != o)
+		k++;
+	if (k == nl->n_outputs)
+		return;
+	mc_output_flush(o);
+	mc_output_pace(o, mc_now_us()); /* what may leave now: the output is going */
+	mc_output_send_rtcp(o, true);
+	epoll_ctl(nl->epfd, EPOLL_CTL_DEL, o->fd, NULL);
+	if (o->rtcp_fd >= 0)
+		epoll_ctl(nl->epfd, EPOLL_CTL_DEL, o->rtcp_fd, NULL);
+	for (int i = k; i + 1 < nl->n_outputs; i++) {
+		nl->outputs[i] = nl->outputs[i + 1];
+		watch_output(nl, nl->outputs[i], i, EPOLL_CTL_MOD); /* the tags name the index */
+	}
+	nl->n_outputs--;
+}
+
+static void run_call(struct mc_netloop *nl)
+{
+	if (!__atomic_load_n(&nl->call_pending, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&nl->call_lock);
+	if (nl->call_fn)
+		nl->call_fn(nl, nl->call_arg);
+	nl->call_fn = NULL;
+	__atomic_store_n(&nl->call_pending, false, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&nl->call_done);
+	pthread_mutex_unlock(&nl->call_lock);
+}
+
+void mc_netloop_call(struct mc_netloop *nl, void (*fn)(struct mc_netloop *nl, void *arg), void *arg)
+{
+	pthread_mutex_lock(&nl->call_lock);
+	if (!__atomic_load_n(&nl->started, __ATOMIC_ACQUIRE) || __atomic_load_n(&nl->exited, __ATOMIC_ACQUIRE)) {
+		fn(nl, arg);
+		pthread_mutex_unlock(&nl->call_lock);
+		return;
+	}
+	nl->call_fn = fn;
+	nl->call_arg = arg;
+	__atomic_store_n(&nl->call_pending, true, __ATOMIC_RELEASE);
+	uint64_t one = 1;
+	ssize_t w = write(nl->wake_fd, &one, sizeof(one));
+	(void)w;
+	/* the thread runs it at its next turn; one that ended meanwhile ran it on its way out */
+	while (nl->call_fn)
+		pthread_cond_wait(&nl->call_done, &nl->call_lock);
+	pthread_mutex_unlock(&nl->call_lock);
 }
 
 static void drain_fd(int fd)
@@ -98,6 +161,7 @@ static void *net_thread(void *arg)
 	mc_thread_sched(200, 0);
 	while (!__atomic_load_n(&nl->stop, __ATOMIC_ACQUIRE)) {
 		struct epoll_event evs[16];
+		run_call(nl);
 		mc_count_set(&nl->heartbeat_us, (uint64_t)mc_now_us());
 		int timeout_ms = 500;
 		int64_t now = mc_now_us();
@@ -148,7 +212,10 @@ static void *net_thread(void *arg)
 	for (int k = 0; k < nl->n_outputs; k++)
 		mc_output_send_rtcp(nl->outputs[k], true);
 	mc_thread_cpu_end(&nl->cpu);
+	pthread_mutex_lock(&nl->call_lock);
 	__atomic_store_n(&nl->exited, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&nl->call_lock);
+	run_call(nl); /* one that came while it ended */
 	return NULL;
 }
 

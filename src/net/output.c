@@ -131,19 +131,162 @@ static int open_rtcp_socket(struct mc_output *o)
 	return open_socket(o, port, "RTCP", &o->rtcp_fd);
 }
 
-/* RFC 4588 streams: an SSRC per layer (configured, or random and unlike every media SSRC) */
-static void init_rtx(struct mc_output *o)
+/* An SSRC used by no other stream of the output (of layers below `n` and their RTX streams) */
+static bool ssrc_taken(const struct mc_output *o, uint32_t ssrc, const struct mc_rtp_stream *self, int n)
+{
+	for (int j = 0; j < n; j++)
+		if ((&o->streams[j] != self && o->streams[j].ssrc == ssrc) || (&o->rtx[j] != self && o->rtx[j].ssrc == ssrc))
+			return true;
+	return false;
+}
+
+/* RFC 4588 stream of layer i: its SSRC configured, or random and unlike every other SSRC */
+static void init_rtx_stream(struct mc_output *o, int i)
 {
 	const struct mc_output_config *cfg = o->cfg;
+	struct mc_rtp_stream *r = &o->rtx[i];
+	*r = (struct mc_rtp_stream){ 0 };
+	r->payload_type = (uint8_t)cfg->rtx_payload_type;
+	r->seq = (uint16_t)random_u32();
+	r->mtu = (uint16_t)cfg->mtu;
+	r->ssrc = cfg->n_rtx_ssrcs ? cfg->rtx_ssrcs[i] : random_u32();
+	while (!cfg->n_rtx_ssrcs && ssrc_taken(o, r->ssrc, r, o->n_layers > i ? o->n_layers : i + 1))
+		r->ssrc = random_u32();
+}
+
+static void init_rtx(struct mc_output *o)
+{
+	for (int i = 0; i < o->n_layers; i++)
+		init_rtx_stream(o, i);
+}
+
+/* Layer i's RTP stream (SSRC, sequence number, timestamp base, header extensions) and its history. */
+static int init_stream(struct mc_output *o, int i)
+{
+	const struct mc_output_config *cfg = o->cfg;
+	struct mc_rtp_stream *s = &o->streams[i];
+	*s = (struct mc_rtp_stream){ 0 };
+	o->layer_created_us[i] = mc_now_us();
+	/* Random SSRCs at every start unless fixed: a restarted sender that reused SSRCs under one key from
+	 * index 0 again would be a replay to Janus (and keystream reuse); with a state dir they continue. */
+	s->ssrc = cfg->n_ssrcs ? cfg->ssrcs[i] : random_u32();
+	while (!cfg->n_ssrcs && ssrc_taken(o, s->ssrc, s, i))
+		s->ssrc = random_u32();
+	s->seq = (uint16_t)random_u32();
+	s->payload_type = (uint8_t)cfg->payload_type;
+	s->mtu = (uint16_t)cfg->mtu;
+	s->picture_id = (uint16_t)(random_u32() & 0x7fff);
+	o->ts_base[i] = random_u32();
+	struct mc_rtp_ext_ids ids = { .rid = (uint8_t)cfg->ext_rid, .mid = (uint8_t)cfg->ext_mid,
+				      .twcc = (uint8_t)cfg->ext_twcc };
+	size_t twcc_off;
+	int n = mc_rtp_ext_build(s->ext, sizeof(s->ext), &ids, cfg->n_rids ? cfg->rids[i] : NULL, cfg->mid, &twcc_off);
+	if (n < 0) { /* the config validated ids and lengths */
+		mc_err(MOD, "%s: cannot build the RTP header extensions: %s", cfg->name, strerror(-n));
+		return n;
+	}
+	s->ext_len = (uint8_t)n;
+	s->ext_twcc_off = (uint8_t)twcc_off;
+	return mc_rtp_history_init(&o->history[i]);
+}
+
+static void send_sr(struct mc_output *o, int l, bool bye);
+
+/* Where the layers' RTP and RTCP go (the host is validated by the config). */
+static void set_dest(struct mc_output *o, const struct mc_output_config *cfg)
+{
+	struct in_addr host;
+	inet_pton(AF_INET, cfg->host, &host);
+	o->peer = host;
 	for (int i = 0; i < o->n_layers; i++) {
-		struct mc_rtp_stream *r = &o->rtx[i];
-		r->payload_type = (uint8_t)cfg->rtx_payload_type;
-		r->seq = (uint16_t)random_u32();
-		r->mtu = (uint16_t)cfg->mtu;
-		r->ssrc = cfg->n_rtx_ssrcs ? cfg->rtx_ssrcs[i] : random_u32();
-		for (int j = 0; j < o->n_layers && !cfg->n_rtx_ssrcs; j++)
-			if (o->streams[j].ssrc == r->ssrc || (j < i && o->rtx[j].ssrc == r->ssrc))
-				r->ssrc = random_u32(), j = -1;
+		uint16_t port = cfg->single_port ? cfg->ports[0] : cfg->ports[i];
+		uint16_t rtcp_port = cfg->rtcp_mux ? port : cfg->rtcp_port ? cfg->rtcp_port : (uint16_t)(port + 1);
+		o->rtp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = host };
+		o->rtcp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(rtcp_port), .sin_addr = host };
+	}
+}
+
+void mc_output_set_dest(struct mc_output *o, const struct mc_output_config *c)
+{
+	struct mc_output_config *own = &o->cfg_own;
+	snprintf(own->host, sizeof(own->host), "%s", c->host);
+	memcpy(own->ports, c->ports, sizeof(own->ports));
+	own->n_ports = c->n_ports;
+	own->single_port = c->single_port;
+	own->rtcp_port = c->rtcp_port;
+	own->ports_line = c->ports_line;
+	set_dest(o, own);
+	/* feedback is taken from the configured host only: the old one's is refused from now on */
+}
+
+int mc_output_add_layer(struct mc_output *o, const struct mc_output_config *c, struct mc_layer *layer,
+			struct mc_layer_ctl *ctl, int bitrate)
+{
+	int l = o->n_layers;
+	if (l == MC_MAX_LAYERS || o->srtp_state)
+		return -ENOSPC;
+	struct mc_output_config *own = &o->cfg_own;
+	memcpy(own->ports, c->ports, sizeof(own->ports));
+	own->n_ports = c->n_ports;
+	memcpy(own->ssrcs, c->ssrcs, sizeof(own->ssrcs));
+	own->n_ssrcs = c->n_ssrcs;
+	memcpy(own->rtx_ssrcs, c->rtx_ssrcs, sizeof(own->rtx_ssrcs));
+	own->n_rtx_ssrcs = c->n_rtx_ssrcs;
+	memcpy(own->rids, c->rids, sizeof(own->rids));
+	own->n_rids = c->n_rids;
+	int rc = init_stream(o, l);
+	if (rc)
+		return rc;
+	init_rtx_stream(o, l);
+	memset(&o->layer_stats[l], 0, sizeof(o->layer_stats[l]));
+	memset(&o->fb.layers[l], 0, sizeof(o->fb.layers[l]));
+	o->sent_any[l] = false;
+	o->key_request_us[l] = o->key_repeat_us[l] = o->key_pending_us[l] = 0;
+	o->layers[l] = layer;
+	o->layer_ctl[l] = ctl;
+	o->n_layers = l + 1;
+	set_dest(o, own);
+	int bitrates[MC_MAX_LAYERS];
+	memcpy(bitrates, o->layer_bitrate, sizeof(bitrates));
+	bitrates[l] = bitrate;
+	mc_output_set_bitrates(o, bitrates);
+	if (o->cc)
+		o->cc->rr[l].have = false;
+	/* a receiver that watches only the new layer needs a keyframe: the layer's first frame is one */
+	return 0;
+}
+
+void mc_output_remove_layer(struct mc_output *o)
+{
+	int l = o->n_layers - 1;
+	if (l < 1)
+		return;
+	mc_output_flush(o); /* its last frames, which the encoder flushed, into the pacer */
+	mc_output_pace(o, mc_now_us()); /* what may leave now; the rest of this layer is dropped after its BYE */
+	send_sr(o, l, true);
+	if (o->layer_ctl[l])
+		mc_layer_ctl_set(o->layer_ctl[l], o->ctl_slot, 0, false);
+	o->layer_ctl[l] = NULL;
+	o->layers[l] = NULL;
+	o->n_layers = l;
+	mc_rtp_history_finish(&o->history[l]);
+	int bitrates[MC_MAX_LAYERS];
+	memcpy(bitrates, o->layer_bitrate, sizeof(bitrates));
+	mc_output_set_bitrates(o, bitrates);
+}
+
+void mc_output_set_bitrates(struct mc_output *o, const int *bitrates)
+{
+	for (int l = 0; l < o->n_layers; l++)
+		o->layer_bitrate[l] = bitrates[l];
+	if (o->cc) {
+		o->cc->desired_bps = 0;
+		for (int l = 0; l < o->n_layers; l++)
+			o->cc->desired_bps += bitrates[l];
+		/* as mc_output_cc_create bounds the estimate */
+		int64_t min = o->cfg->min_bitrate;
+		o->cc->cc.max_bps = 2 * o->cc->desired_bps > min ? 2 * o->cc->desired_bps : min;
+		mc_output_cc_tick(o, mc_now_us(), true);
 	}
 }
 
@@ -154,7 +297,8 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 	struct mc_output *o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
-	o->cfg = cfg;
+	o->cfg_own = *cfg;
+	cfg = o->cfg = &o->cfg_own;
 	o->n_layers = n_layers;
 	o->codec = codec;
 	o->fd = o->rtcp_fd = -1;
@@ -170,40 +314,10 @@ int mc_output_create(struct mc_output **out, const struct mc_output_config *cfg,
 	rc = open_socket(o, cfg->local_port, "RTP", &o->fd);
 	if (rc)
 		goto fail;
-	struct in_addr host;
-	inet_pton(AF_INET, cfg->host, &host); /* validated by the config */
-	o->peer = host;
-	for (int i = 0; i < n_layers; i++) {
-		uint16_t port = cfg->single_port ? cfg->ports[0] : cfg->ports[i];
-		uint16_t rtcp_port = cfg->rtcp_mux ? port : cfg->rtcp_port ? cfg->rtcp_port : (uint16_t)(port + 1);
-		o->rtp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = host };
-		o->rtcp_dest[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(rtcp_port), .sin_addr = host };
-		struct mc_rtp_stream *s = &o->streams[i];
-		/* Random SSRCs at every start unless fixed: a restarted sender that reused SSRCs under one key from
-		 * index 0 again would be a replay to Janus (and keystream reuse); with a state dir they continue. */
-		s->ssrc = cfg->n_ssrcs ? cfg->ssrcs[i] : random_u32();
-		for (int j = 0; j < i && !cfg->n_ssrcs; j++)
-			if (o->streams[j].ssrc == s->ssrc)
-				s->ssrc = random_u32(), j = -1;
-		s->seq = (uint16_t)random_u32();
-		s->payload_type = (uint8_t)cfg->payload_type;
-		s->mtu = (uint16_t)cfg->mtu;
-		s->picture_id = (uint16_t)(random_u32() & 0x7fff);
-		o->ts_base[i] = random_u32();
-		struct mc_rtp_ext_ids ids = { .rid = (uint8_t)cfg->ext_rid, .mid = (uint8_t)cfg->ext_mid,
-					      .twcc = (uint8_t)cfg->ext_twcc };
-		size_t twcc_off;
-		int n = mc_rtp_ext_build(s->ext, sizeof(s->ext), &ids, cfg->n_rids ? cfg->rids[i] : NULL, cfg->mid, &twcc_off);
-		if (n < 0) { /* the config validated ids and lengths */
-			mc_err(MOD, "%s: cannot build the RTP header extensions: %s", cfg->name, strerror(-n));
-			rc = n;
+	set_dest(o, cfg);
+	for (int i = 0; i < n_layers; i++)
+		if ((rc = init_stream(o, i)))
 			goto fail;
-		}
-		s->ext_len = (uint8_t)n;
-		s->ext_twcc_off = (uint8_t)twcc_off;
-		if ((rc = mc_rtp_history_init(&o->history[i])))
-			goto fail;
-	}
 	o->twcc_seq = (uint16_t)random_u32();
 	init_rtx(o);
 	if ((rc = open_rtcp_socket(o)))
@@ -250,6 +364,7 @@ void mc_output_destroy(struct mc_output *o)
 	mc_rtp_batch_finish(&o->batch);
 	mc_pacer_finish(&o->pacer);
 	mc_output_cc_destroy(o);
+	explicit_bzero(o->cfg_own.srtp_key, sizeof(o->cfg_own.srtp_key));
 	free(o);
 }
 
@@ -399,6 +514,8 @@ static void send_all(struct mc_output *o, struct mmsghdr *msgs, unsigned n, cons
 static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 {
 	int l = f->layer;
+	if (l >= o->n_layers) /* of a layer this output has no stream for (a reload could not add it) */
+		return;
 	struct mc_output_layer_stats *st = &o->layer_stats[l];
 	int64_t t0 = mc_now_us();
 	mc_hist_add(&st->net_queue, t0 - f->queued_us);
@@ -436,7 +553,9 @@ static void send_frame(struct mc_output *o, const struct mc_enc_frame *f)
 
 	/* into the pacer: retransmissions are class 0, then the lowest layer first (layers are listed highest
 	 * first), so a small layer's frame is not stuck behind a large keyframe */
-	int cls = 1 + (o->n_layers - 1 - l);
+	/* counted from the largest layer count, not this output's: a reload that adds or removes the last layer
+	 * does not move the other layers to other classes (which could reorder their queued packets) */
+	int cls = 1 + (MC_MAX_LAYERS - 1 - l);
 	for (int i = 0; i < n; i++) {
 		if (f->keyframe)
 			o->batch.pkts[i].flags |= MC_RTP_FLAG_KEYFRAME;
@@ -482,6 +601,8 @@ int64_t mc_output_pace(struct mc_output *o, int64_t now)
 		struct mc_paced *it;
 		while (count < 64 && (it = mc_pacer_pop(&o->pacer, now))) {
 			struct mc_rtp_packet *p = &it->pkt;
+			if (it->layer >= o->n_layers) /* a layer a reload removed: its stream has ended (BYE) */
+				continue;
 			/* transport-wide sequence numbers count packets in the order they leave, over all layers */
 			mc_rtp_set_twcc_seq(p, o->twcc_seq++);
 			size_t len = p->len;
@@ -634,30 +755,33 @@ static void send_rtcp_to(struct mc_output *o, int layer, uint8_t *buf, size_t le
 	mc_count_inc(&o->rtcp_sent);
 }
 
-void mc_output_send_rtcp(struct mc_output *o, bool bye)
+/* SR + SDES (and BYE) of one layer that has sent */
+static void send_sr(struct mc_output *o, int l, bool bye)
 {
-	if (o->cfg->rtcp == MC_RTCP_OFF)
+	if (o->cfg->rtcp == MC_RTCP_OFF || !o->sent_any[l])
 		return;
 	int64_t mono = mc_now_us(), wall = mc_wall_us();
-	for (int l = 0; l < o->n_layers; l++) {
-		if (!o->sent_any[l])
-			continue;
-		const struct mc_rtp_stream *s = &o->streams[l];
-		/* The (NTP, RTP) pair is one instant: wall-clock now and the RTP clock of monotonic now. */
-		struct mc_rtcp_sr sr = { .ssrc = s->ssrc,
-					 .ntp = mc_ntp_from_unix_us(wall),
-					 .rtp_ts = o->ts_base[l] + (uint32_t)((uint64_t)mono * 9 / 100),
-					 .packets = (uint32_t)s->packets,
-					 .octets = (uint32_t)s->octets };
-		uint8_t buf[256];
-		size_t len = 0;
-		int n = mc_rtcp_write_sr(buf, sizeof(buf), &sr);
+	const struct mc_rtp_stream *s = &o->streams[l];
+	/* The (NTP, RTP) pair is one instant: wall-clock now and the RTP clock of monotonic now. */
+	struct mc_rtcp_sr sr = { .ssrc = s->ssrc,
+				 .ntp = mc_ntp_from_unix_us(wall),
+				 .rtp_ts = o->ts_base[l] + (uint32_t)((uint64_t)mono * 9 / 100),
+				 .packets = (uint32_t)s->packets,
+				 .octets = (uint32_t)s->octets };
+	uint8_t buf[256];
+	size_t len = 0;
+	int n = mc_rtcp_write_sr(buf, sizeof(buf), &sr);
+	len += (size_t)n;
+	n = mc_rtcp_write_sdes_cname(buf + len, sizeof(buf) - len - MC_SRTP_TRAILER_MAX, s->ssrc, o->cfg->cname);
+	if (n > 0)
 		len += (size_t)n;
-		n = mc_rtcp_write_sdes_cname(buf + len, sizeof(buf) - len - MC_SRTP_TRAILER_MAX, s->ssrc, o->cfg->cname);
-		if (n > 0)
-			len += (size_t)n;
-		if (bye && (n = mc_rtcp_write_bye(buf + len, sizeof(buf) - len - MC_SRTP_TRAILER_MAX, s->ssrc)) > 0)
-			len += (size_t)n;
-		send_rtcp_to(o, l, buf, len, sizeof(buf));
-	}
+	if (bye && (n = mc_rtcp_write_bye(buf + len, sizeof(buf) - len - MC_SRTP_TRAILER_MAX, s->ssrc)) > 0)
+		len += (size_t)n;
+	send_rtcp_to(o, l, buf, len, sizeof(buf));
+}
+
+void mc_output_send_rtcp(struct mc_output *o, bool bye)
+{
+	for (int l = 0; l < o->n_layers; l++)
+		send_sr(o, l, bye);
 }

@@ -43,7 +43,8 @@ struct mc_output_layer_stats {
 };
 
 struct mc_output {
-	const struct mc_output_config *cfg;
+	const struct mc_output_config *cfg; /* &cfg_own: the output's copy (a reload frees the file's config) */
+	struct mc_output_config cfg_own;
 	int n_layers;
 	enum mc_codec codec;
 	int fd;
@@ -54,6 +55,7 @@ struct mc_output {
 	struct mc_rtp_stream streams[MC_MAX_LAYERS];
 	uint32_t ts_base[MC_MAX_LAYERS];
 	bool sent_any[MC_MAX_LAYERS];
+	int64_t layer_created_us[MC_MAX_LAYERS]; /* /healthz counts a layer's first deadline from then (a reload) */
 	struct mc_srtp *srtp;
 	struct mc_srtp_state *srtp_state; /* index reservations across restarts; NULL without a state dir */
 	struct mc_srtp *srtp_in; /* SRTCP from the peer (rtcp = on with SRTP); NULL otherwise */
@@ -115,5 +117,17 @@ void mc_output_read_errors(struct mc_output *o);
 void mc_output_send_rtcp(struct mc_output *o, bool bye);
 
 uint32_t mc_output_ssrc(const struct mc_output *o, int layer);
+
+/* Live reload, on the network thread (mc_netloop_call): the layers' configured bitrates (the ceiling that
+ * congestion control splits), and a new destination (host, ports, rtcp_port of `c`); SSRCs, sequence
+ * numbers, SRTP and the socket stay. */
+void mc_output_set_bitrates(struct mc_output *o, const int *bitrates);
+void mc_output_set_dest(struct mc_output *o, const struct mc_output_config *c);
+/* A layer more at the end (the track's new last layer; its port, SSRC, RID from `c`): a new RTP stream.
+ * -ENOSPC with an SRTP index state (its streams are fixed at start: the output is restarted instead). */
+int mc_output_add_layer(struct mc_output *o, const struct mc_output_config *c, struct mc_layer *layer,
+			struct mc_layer_ctl *ctl, int bitrate);
+/* The last layer goes: what it queued is sent, then its BYE. */
+void mc_output_remove_layer(struct mc_output *o);
 
 #endif

@@ -4,8 +4,9 @@
  *
  * Budget: a leaky bucket of "debt" in bytes that drains at the pacing rate; a packet may leave while the
  * debt is at most `burst_us` worth of the rate, so in any window T at most rate*(T + burst) + one packet
- * leaves. Priority: class 0 (retransmissions) first, then class 1, 2, ... (the output puts its lowest
- * layer in class 1: a small layer's keyframe is not stuck behind a large one). Queue: bounded in time; a
+ * leaves. Priority: class 0 (retransmissions) first, then class 1, 2, ... (the output puts layer
+ * index i in class 3 - i, so the smallest layer comes first: a small layer's keyframe is not stuck behind a
+ * large one). Queue: bounded in time; a
  * packet older than `max_queue_us` is dropped with the rest of its frame and counted, and the rate rises
  * to drain a queue that holds more than half of that time. */
 #ifndef MC_PACER_H

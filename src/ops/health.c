@@ -7,9 +7,10 @@
 
 int64_t mc_health_deadline_us(const struct mc_track *t, const struct mc_layer *l)
 {
-	int64_t interval = 1000000 / (l->fps > 0 ? l->fps : 1);
+	int fps = __atomic_load_n(&l->fps, __ATOMIC_RELAXED); /* a reload may change it */
+	int64_t interval = 1000000 / (fps > 0 ? fps : 1);
 	int64_t d = 5 * interval > 1000000 ? 5 * interval : 1000000;
-	return t->cfg->skip_unchanged ? d + t->keyframe_interval_us : d;
+	return t->cfg->skip_unchanged ? d + __atomic_load_n(&t->keyframe_interval_us, __ATOMIC_RELAXED) : d;
 }
 
 /* Time since `last_us` (0: never; then since start-up, which gives the pipeline its first deadline). */
@@ -52,8 +53,10 @@ static bool check_tracks(const struct mc_daemon *d, int64_t now_us, struct mc_st
 			/* congestion control pausing a layer is no failure; its deadline counts from the resume */
 			if (mc_count_get(&l->paused_now))
 				continue;
-			int64_t idle = since(later(mc_count_get(&l->stats.last_encoded_us), mc_count_get(&l->resumed_us)),
-					     d->start_us, now_us);
+			/* a layer a reload added counts from its creation, not the daemon's start */
+			uint64_t last = later(later(mc_count_get(&l->stats.last_encoded_us), mc_count_get(&l->resumed_us)),
+					      (uint64_t)l->created_us);
+			int64_t idle = since(last, d->start_us, now_us);
 			int64_t deadline = mc_health_deadline_us(t, l);
 			if (idle <= deadline)
 				continue;
@@ -93,6 +96,7 @@ static bool check_outputs(const struct mc_daemon *d, int64_t now_us, struct mc_s
 					continue;
 				last = later(last, mc_count_get(&o->cc->layer_resumed_us[l]));
 			}
+			last = later(last, (uint64_t)o->layer_created_us[l]); /* an output or layer a reload added */
 			idle = since(last, d->start_us, now_us);
 			int64_t deadline = mc_health_deadline_us(t, &t->layers[l]);
 			if (idle <= deadline)

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
@@ -91,10 +92,21 @@ static enum MHD_Result page(struct MHD_Connection *c)
 	return ret;
 }
 
+static enum MHD_Result handle(struct mc_http *h, struct MHD_Connection *c, const char *url, const char *method);
+/* A reload changes the objects the handlers read only while it holds the daemon's lock for writing. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *upload, size_t *upload_size, void **state)
 {
 	struct mc_http *h = cls;
+	struct mc_daemon *d = (struct mc_daemon *)h->d;
+	pthread_rwlock_rdlock(&d->lock);
+	enum MHD_Result r = handle(h, c, url, method);
+	pthread_rwlock_unlock(&d->lock);
+	return r;
+}
+
+static enum MHD_Result handle(struct mc_http *h, struct MHD_Connection *c, const char *url, const char *method)
+{
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", strdup("GET only\n"), 9);
 	/* the page holds no figures: it fetches them with the token it is given (status_page.h) */

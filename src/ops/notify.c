@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -140,6 +141,32 @@ void mc_notify_tick(struct mc_notify *n, const struct mc_daemon *d, int64_t now_
 		make_status(d, n->ready, stall[0] ? stall : NULL, status, sizeof(status));
 	send_status(n, status, ready_now);
 	mc_strbuf_free(&why);
+}
+
+void mc_notify_reloading(struct mc_notify *n)
+{
+	if (!n->enabled)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	unsigned long long usec = (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000;
+	int rc = sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading the configuration", usec);
+	if (rc < 0)
+		mc_warn(MOD, "sd_notify: %s", strerror(-rc));
+	snprintf(n->status, sizeof(n->status), "reloading the configuration");
+}
+
+void mc_notify_reloaded(struct mc_notify *n, const char *status)
+{
+	if (!n->enabled)
+		return;
+	/* the sources may have other indexes now: the next check takes their frame counts afresh */
+	n->wd.checked = false;
+	/* READY=1 only if it was sent before: a reload before the first packets left does not make it early */
+	int rc = sd_notifyf(0, "%sSTATUS=%s", n->ready ? "READY=1\n" : "", status);
+	if (rc < 0)
+		mc_warn(MOD, "sd_notify: %s", strerror(-rc));
+	snprintf(n->status, sizeof(n->status), "%s", status);
 }
 
 void mc_notify_stopping(struct mc_notify *n, const char *why)

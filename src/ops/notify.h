@@ -32,6 +32,10 @@ void mc_notify_init(struct mc_notify *n);
 int mc_notify_timeout_ms(const struct mc_notify *n, int64_t now_us);
 /* READY=1 when due, STATUS= on a change, WATCHDOG=1 when due and everything progresses. */
 void mc_notify_tick(struct mc_notify *n, const struct mc_daemon *d, int64_t now_us);
+/* Around a reload (systemd ≥ 253's Type=notify-reload protocol, which plain notify accepts too):
+ * RELOADING=1 with MONOTONIC_USEC= (the clock systemd matches it with), then READY=1 and the STATUS=. */
+void mc_notify_reloading(struct mc_notify *n);
+void mc_notify_reloaded(struct mc_notify *n, const char *status);
 /* STOPPING=1 with the reason as STATUS=. */
 void mc_notify_stopping(struct mc_notify *n, const char *why);
 

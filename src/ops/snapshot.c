@@ -7,6 +7,7 @@
 #include <libswscale/swscale.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,10 +17,11 @@
 
 #define MOD "snapshot"
 
+/* A cached picture, by name: the objects themselves are looked up on each request (a reload may have
+ * replaced them; the HTTP thread holds the daemon's read lock meanwhile). */
 struct entry {
 	bool is_source;
-	const char *name;
-	struct mc_tap *tap;
+	char name[MC_NAME_MAX];
 	uint8_t *jpeg;
 	size_t len;
 	int64_t made_us;
@@ -27,6 +29,7 @@ struct entry {
 
 struct mc_snapshots {
 	pthread_mutex_t lock; /* held while a picture is made: others wait for it and take the cached one */
+	const struct mc_daemon *d;
 	int n;
 	struct entry e[MC_MAX_SOURCES + MC_MAX_MIXES + MC_MAX_TRACKS];
 	struct SwsContext *sws;
@@ -38,13 +41,43 @@ struct mc_snapshots *mc_snapshots_create(const struct mc_daemon *d)
 	if (!s)
 		return NULL;
 	pthread_mutex_init(&s->lock, NULL);
-	for (int i = 0; i < d->n_sources; i++)
-		s->e[s->n++] = (struct entry){ true, d->sources[i]->cfg->name, &d->sources[i]->out.tap };
-	for (int i = 0; i < d->n_mixes; i++) /* ?source= names a mix too: both are producers */
-		s->e[s->n++] = (struct entry){ true, d->mixes[i]->cfg->name, &d->mixes[i]->out.tap };
-	for (int i = 0; i < d->n_tracks; i++)
-		s->e[s->n++] = (struct entry){ false, d->tracks[i]->cfg->name, &d->tracks[i]->tap };
+	s->d = d;
 	return s;
+}
+
+/* ?source= names a source or a mix (both are producers), ?track= a track. */
+static struct mc_tap *find_tap(const struct mc_daemon *d, bool is_source, const char *name)
+{
+	if (!is_source) {
+		for (int i = 0; i < d->n_tracks; i++)
+			if (strcmp(d->tracks[i]->cfg->name, name) == 0)
+				return &d->tracks[i]->tap;
+		return NULL;
+	}
+	for (int i = 0; i < d->n_sources; i++)
+		if (strcmp(d->sources[i]->cfg->name, name) == 0)
+			return &d->sources[i]->out.tap;
+	for (int i = 0; i < d->n_mixes; i++)
+		if (strcmp(d->mixes[i]->cfg->name, name) == 0)
+			return &d->mixes[i]->out.tap;
+	return NULL;
+}
+
+/* The cache slot of `name` (under s->lock); a full table reuses its oldest slot. */
+static struct entry *slot(struct mc_snapshots *s, bool is_source, const char *name)
+{
+	struct entry *oldest = &s->e[0];
+	for (int i = 0; i < s->n; i++) {
+		if (s->e[i].is_source == is_source && strcmp(s->e[i].name, name) == 0)
+			return &s->e[i];
+		if (s->e[i].made_us < oldest->made_us)
+			oldest = &s->e[i];
+	}
+	struct entry *e = s->n < (int)(sizeof(s->e) / sizeof(s->e[0])) ? &s->e[s->n++] : oldest;
+	free(e->jpeg);
+	*e = (struct entry){ .is_source = is_source };
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	return e;
 }
 
 void mc_snapshots_destroy(struct mc_snapshots *s)
@@ -130,9 +163,9 @@ out:
 	return rc;
 }
 
-static int make(struct mc_snapshots *s, struct entry *e)
+static int make(struct mc_snapshots *s, struct entry *e, struct mc_tap *tap)
 {
-	AVFrame *f = mc_tap_grab(e->tap, MC_SNAPSHOT_WAIT_MS);
+	AVFrame *f = mc_tap_grab(tap, MC_SNAPSHOT_WAIT_MS);
 	if (!f)
 		return -EAGAIN;
 	AVFrame *yuv = to_jpeg_yuv(s, f);
@@ -156,16 +189,14 @@ static int make(struct mc_snapshots *s, struct entry *e)
 
 int mc_snapshot_get(struct mc_snapshots *s, bool is_source, const char *name, uint8_t **jpeg, size_t *len)
 {
-	struct entry *e = NULL;
-	for (int i = 0; i < s->n && !e; i++)
-		if (s->e[i].is_source == is_source && strcmp(s->e[i].name, name) == 0)
-			e = &s->e[i];
-	if (!e)
+	struct mc_tap *tap = find_tap(s->d, is_source, name);
+	if (!tap)
 		return -ENOENT;
 	pthread_mutex_lock(&s->lock);
+	struct entry *e = slot(s, is_source, name);
 	int rc = 0;
 	if (!e->jpeg || mc_now_us() - e->made_us >= MC_SNAPSHOT_CACHE_US)
-		rc = make(s, e);
+		rc = make(s, e, tap);
 	if (!rc) {
 		*jpeg = malloc(e->len);
 		*len = e->len;

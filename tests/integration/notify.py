@@ -11,6 +11,9 @@ socket) and WATCHDOG_USEC=2 s in mixcastd's environment, UDP receivers on the ou
    sending, and STATUS= names the stalled layer. SIGTERM still ends the daemon cleanly.
 4. An absent camera (v4l2, no such device: 'no signal', the placeholder at 2 fps, reopening) keeps the pings
    going (a restart would not bring the camera back), and STATUS= says 'source cam: no signal, retrying'.
+5. A reload (SIGHUP, as systemd's ExecReload sends it): RELOADING=1 with MONOTONIC_USEC= (CLOCK_MONOTONIC, in
+   microseconds: between the signal and its receipt), then READY=1; the same for a file that is refused, whose
+   STATUS= says so; both layers keep sending throughout.
 
 usage: notify.py MIXCASTD     exit 0 pass, 1 fail, 77 skip
 As root it runs itself in a new network namespace (only loopback). Ports 16800-16803.
@@ -220,6 +223,53 @@ def part4(binary, tmp, sd):
     stop(proc, sd, "absent camera")
 
 
+def reload_once(proc, sd, what):
+    """SIGHUP; returns (RELOADING message, its time, the READY message after it) or Nones."""
+    t_sent = time.monotonic()
+    proc.send_signal(signal.SIGHUP)
+    got = sd.run(10, until=lambda m: "RELOADING" in m)
+    check(got, f"{what}: RELOADING=1 within 10 s of SIGHUP")
+    if not got:
+        return None, None, None, t_sent
+    t_rel = sd.times("RELOADING")[-1]
+    rel = [m for _, m in sd.messages if "RELOADING" in m][-1]
+    got = sd.run(10, until=lambda m: "READY" in m)
+    check(got, f"{what}: READY=1 after RELOADING=1 within 10 s")
+    ready = [(t, m) for t, m in sd.messages if "READY" in m and t >= t_rel]
+    return rel, t_rel, ready[-1][1] if ready else None, t_sent
+
+
+def part5(binary, tmp, sd):
+    conf = os.path.join(tmp, "reload.ini")
+    write_conf(conf, "[source.cam]\ntype = testsrc\nsize = %dx%d\nfps = 30" % (W, H))
+    proc = start(binary, conf, sd)
+    check(sd.run(15, until=lambda m: "READY" in m), "reload: READY=1 within 15 s")
+    with open(conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(text.replace("@30:300k", "@30:400k"))
+    before = dict(sd.rtp_count)
+    rel, t_rel, ready, t_sent = reload_once(proc, sd, "reload")
+    if rel:
+        usec = int(rel.get("MONOTONIC_USEC", "0") or 0)
+        check(t_sent * 1e6 - 1000 <= usec <= t_rel * 1e6 + 1000,
+              f"reload: MONOTONIC_USEC={usec} is CLOCK_MONOTONIC between SIGHUP ({t_sent * 1e6:.0f}) "
+              f"and its receipt ({t_rel * 1e6:.0f})")
+    check(ready is not None and "reloaded" in ready.get("STATUS", ""),
+          f"reload: READY=1 comes with STATUS=...reloaded (got {ready})")
+    with open(conf, "w") as f:
+        f.write(text.replace("@30:300k", "@30:banana"))
+    rel, t_rel, ready, _ = reload_once(proc, sd, "refused reload")
+    check(ready is not None and "refused" in ready.get("STATUS", ""),
+          f"refused reload: READY=1 with a STATUS= that says the reload was refused (got {ready})")
+    sd.run(1.0)
+    check(all(sd.rtp_count[p] - before[p] > 10 for p in PORTS),
+          f"reload: both layers kept sending ({[sd.rtp_count[p] - before[p] for p in PORTS]} packets)")
+    err = stop(proc, sd, "reload")
+    check("400k: live" in err or "300k -> 400k" in err, "reload: the log says what the reload applied")
+    check("reload.ini:" in err and "bitrate 'banana'" in err, "refused reload: the log names the file, line and value")
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -232,7 +282,7 @@ def main():
         subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     with tempfile.TemporaryDirectory(prefix="mixcast-notify-") as tmp:
         sd = Systemd(tmp)
-        for part in (part1, part2, part3, part4):
+        for part in (part1, part2, part3, part4, part5):
             sd.reset()
             part(binary, tmp, sd)
     print(f"{len(failures)} failure(s)", file=sys.stderr)

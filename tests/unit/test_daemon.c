@@ -12,7 +12,8 @@ static void test_no_fds_at_start(void)
 	struct fdlimit f;
 	bool limited = fdlimit_begin(&f);
 	CHECK(limited);
-	int status = limited ? mc_daemon_run(&g_cfg, NULL) : -1;
+	struct mc_daemon_options opt = { 0 };
+	int status = limited ? mc_daemon_run(&g_cfg, &opt) : -1;
 	fdlimit_end(&f);
 	CHECK_EQ(status, 2);
 	CHECK(fdlimit_fd0_intact(&f));

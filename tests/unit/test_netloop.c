@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 
+#include <pthread.h>
+
 #include "check.h"
 #include "fdlimit.h"
 #include "netloop.h"
@@ -48,10 +50,45 @@ static void test_init_and_finish(void)
 	CHECK_EQ(nl.epfd, -1);
 }
 
+struct call_arg {
+	pthread_t thread;
+	int calls;
+};
+
+static void record(struct mc_netloop *nl, void *arg)
+{
+	struct call_arg *a = arg;
+	a->thread = pthread_self();
+	a->calls++;
+}
+
+/* mc_netloop_call runs the function on the network thread and returns when it has run; before the thread
+ * starts and after it ended, on the caller's. */
+static void test_call(void)
+{
+	struct mc_netloop nl;
+	CHECK_EQ(mc_netloop_init(&nl), 0);
+	struct call_arg a = { 0 };
+	mc_netloop_call(&nl, record, &a);
+	CHECK_EQ(a.calls, 1);
+	CHECK(pthread_equal(a.thread, pthread_self()));
+	CHECK_EQ(mc_netloop_start(&nl), 0);
+	for (int i = 0; i < 50; i++)
+		mc_netloop_call(&nl, record, &a);
+	CHECK_EQ(a.calls, 51);
+	CHECK(pthread_equal(a.thread, nl.thread));
+	mc_netloop_stop(&nl);
+	mc_netloop_call(&nl, record, &a);
+	CHECK_EQ(a.calls, 52);
+	CHECK(pthread_equal(a.thread, pthread_self()));
+	mc_netloop_finish(&nl);
+}
+
 int main(void)
 {
 	RUN(test_init_fails_without_fds);
 	RUN(test_finish_of_empty);
 	RUN(test_init_and_finish);
+	RUN(test_call);
 	return check_done();
 }
