@@ -2,7 +2,7 @@
 # The .deb under a real systemd: a minimal Debian 12 (debootstrap; fresh-debian-check's cached base when there
 # is one) with systemd and the package installed by apt, booted with systemd-nspawn (no network but its own
 # loopback). Inside, a oneshot unit records what systemd says: mixcastd.service active (Type=notify: READY=1
-# came), its STATUS=, the sandbox score; then, with the test-only MIXCAST_TEST_STALL_LAYER=1:30 and
+# came), its STATUS=, the sandbox score, `systemctl reload` of a changed and of an invalid file; then, with the test-only MIXCAST_TEST_STALL_LAYER=1:30 and
 # WatchdogSec=4s in a drop-in, that systemd's watchdog kills the stalled daemon (SIGABRT) and restarts it.
 #   usage: nspawn.sh DEB WORK_DIR        exit 0 pass, 1 fail, 77 skip (not root, no systemd-nspawn/debootstrap)
 set -uo pipefail
@@ -34,6 +34,18 @@ exec >/var/log/report 2>&1
 for i in $(seq 1 120); do systemctl is-active -q mixcastd && break; sleep 0.5; done
 echo "first: $(systemctl show mixcastd -p ActiveState --value) status=$(systemctl show mixcastd -p StatusText --value)"
 systemd-analyze security mixcastd | tail -n 1
+# systemctl reload (ExecReload: mixcastd --reload checks the file, then SIGHUP): a bitrate change goes live in
+# the same process; an invalid file fails the reload and the daemon runs on
+pid=$(systemctl show mixcastd -p MainPID --value)
+cp /etc/mixcast/mixcast.ini /tmp/mixcast.ini.orig
+sed -i 's/320x180@15:150k/320x180@15:200k/' /etc/mixcast/mixcast.ini
+systemctl reload mixcastd; rc=$?
+echo "reload: rc=$rc $(systemctl show mixcastd -p ActiveState --value) same_pid=$([ "$(systemctl show mixcastd -p MainPID --value)" = "$pid" ] && echo yes || echo no)"
+echo 'no_such_key = 1' >>/etc/mixcast/mixcast.ini
+systemctl reload mixcastd; rc=$?
+echo "bad reload: rc=$rc $(systemctl show mixcastd -p ActiveState --value) same_pid=$([ "$(systemctl show mixcastd -p MainPID --value)" = "$pid" ] && echo yes || echo no)"
+cp /tmp/mixcast.ini.orig /etc/mixcast/mixcast.ini
+journalctl -u mixcastd --no-pager | grep -E "bitrate 150k -> 200k|change\(s\) applied|no_such_key"
 mkdir -p /run/systemd/system/mixcastd.service.d
 printf '[Service]\nEnvironment=MIXCAST_TEST_STALL_LAYER=1:30\nWatchdogSec=4s\n' >/run/systemd/system/mixcastd.service.d/stall.conf
 systemctl daemon-reload; systemctl restart mixcastd
@@ -55,6 +67,8 @@ check() { if eval "$2"; then echo "PASS: $1"; else echo "FAIL: $1"; fail=1; fi; 
 check "mixcastd.service active under systemd (READY=1), STATUS= streaming" '[[ $rep == *"first: active status=streaming 3 layers to 127.0.0.1"* ]]'
 check "systemd-analyze security inside: 1.4" '[[ $rep == *"exposure level for mixcastd.service: 1.4"* ]]'
 check "the stalled daemon's pings stop" '[[ $rep == *"stalled, watchdog pings stop"* ]]'
+check "systemctl reload: live in the same process" '[[ $rep == *"reload: rc=0 active same_pid=yes"* && $rep == *"bitrate 150k -> 200k"* ]]'
+check "systemctl reload of an invalid file fails; the daemon runs on" '[[ $rep == *"bad reload: rc="[1-9]*" active same_pid=yes"* && $rep == *"no_such_key"* ]]'
 check "systemd's watchdog kills it and restarts it" '[[ $rep == *"Watchdog timeout"* && $rep == *"Scheduled restart"* ]]'
 rm -rf --one-file-system "$R"
 exit $fail
