@@ -63,12 +63,19 @@ static int p_port(const struct mc_option *k, const char *v, void *field, char *e
 	return 0;
 }
 
-static int p_seconds(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
+/* A decimal number from lo to hi, nothing after it. */
+static bool parse_double_in(const char *v, double lo, double hi, double *x)
 {
 	char *end;
 	errno = 0;
-	double x = strtod(v, &end);
-	if (errno || end == v || *skip_space(end) || !(x >= 0.1 && x <= 60.0)) {
+	*x = strtod(v, &end);
+	return !errno && end != v && !*skip_space(end) && *x >= lo && *x <= hi;
+}
+
+static int p_seconds(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
+{
+	double x;
+	if (!parse_double_in(v, 0.1, 60.0, &x)) {
 		snprintf(err, n, "expected seconds from 0.1 to 60, got '%s'", v);
 		return -EINVAL;
 	}
@@ -78,10 +85,8 @@ static int p_seconds(const struct mc_option *k, const char *v, void *field, char
 
 static int p_fraction(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
-	char *end;
-	errno = 0;
-	double x = strtod(v, &end);
-	if (errno || end == v || *skip_space(end) || !(x >= 0.05 && x <= 0.9)) {
+	double x;
+	if (!parse_double_in(v, 0.05, 0.9, &x)) {
 		snprintf(err, n, "expected a fraction of the width from 0.05 to 0.9, got '%s'", v);
 		return -EINVAL;
 	}
