@@ -24,35 +24,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from mclib import check, failures, nal_types
 
 PORTS = [16640, 16642]  # RTP; RTCP on +1
 FFMPEG_PORT = 16650
 FAULT_AFTER = 30
-failures = []
-
-
-def check(cond, what):
-    print(("PASS: " if cond else "FAIL: ") + what, file=sys.stderr)
-    if not cond:
-        failures.append(what)
-
-
-def nal_types(payload):
-    """The H.264 NAL unit types an RTP payload carries (RFC 6184: single NAL, STAP-A, FU-A start)."""
-    if not payload:
-        return set()
-    t = payload[0] & 0x1F
-    if t == 24:
-        out, off = set(), 1
-        while off + 2 < len(payload):
-            size = struct.unpack_from("!H", payload, off)[0]
-            if off + 2 < len(payload):
-                out.add(payload[off + 2] & 0x1F)
-            off += 2 + size
-        return out
-    if t == 28:
-        return {payload[1] & 0x1F} if len(payload) > 1 and payload[1] & 0x80 else set()
-    return {t}
 
 
 def run(binary, mode):

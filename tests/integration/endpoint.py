@@ -30,19 +30,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from mclib import check, failures
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PORTS = [17100, 17102]
 STATS = "127.0.0.1:17190"
 TOKEN = "mixcast-test-token_0123456789"
 W, H = 320, 180
-failures = []
-
-
-def check(cond, what):
-    print(("PASS: " if cond else "FAIL: ") + what, file=sys.stderr)
-    if not cond:
-        failures.append(what)
 
 
 def get(addr, path, token=None, timeout=5):

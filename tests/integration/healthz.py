@@ -24,18 +24,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from mclib import check, failures
 
 PORTS = [16700, 16702, 16704, 16706]   # live (2 layers), clip, screen; RTCP on +1
 STATS = ["127.0.0.1:16790", "127.0.0.1:16791"]
 UNROUTED = "10.255.255.1"
 W, H = 96, 64
-failures = []
-
-
-def check(cond, what):
-    print(("PASS: " if cond else "FAIL: ") + what, file=sys.stderr)
-    if not cond:
-        failures.append(what)
 
 
 def write_y4m(path, n, moving):

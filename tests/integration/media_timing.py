@@ -24,19 +24,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from mclib import check, failures
 
 PORTS = [16500, 16502, 16504]   # RTP; RTCP on +1
 FFMPEG_PORT = 16510             # layer 0, relayed
 FPS = [30, 30, 15]
 RUN_S = 7.0
 PULSES = 24                     # SIGSTOP pulses of 20..80 ms, one every 250 ms
-failures = []
-
-
-def check(cond, what):
-    print(("PASS: " if cond else "FAIL: ") + what, file=sys.stderr)
-    if not cond:
-        failures.append(what)
 
 
 def is_key(payload):

@@ -18,19 +18,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from mclib import check, failures
 
 PORTS = {"pip": 17110, "sbs": 17112, "nosig": 17114}  # RTP; RTCP on +1
 W, H = 640, 360
 RUN_S = 4.0
 RED, BLUE, BLACK = (192, 32, 32), (32, 64, 192), (0, 0, 0)
 TOL = 40  # per channel: H.264 at 800k on flat colour is far closer; the letterbox edges are not sampled
-failures = []
-
-
-def check(cond, what):
-    print(("PASS: " if cond else "FAIL: ") + what, file=sys.stderr)
-    if not cond:
-        failures.append(what)
 
 
 def hexrgb(c):

@@ -27,16 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from mclib import check, failures
 
 PORTS = [16800, 16802]   # layer 0, layer 1; RTCP on +1
 W, H = 96, 64
-failures = []
-
-
-def check(cond, what):
-    print(("PASS: " if cond else "FAIL: ") + what, file=sys.stderr)
-    if not cond:
-        failures.append(what)
 
 
 def write_still(path, n):

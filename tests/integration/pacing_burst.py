@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from mclib import check, failures
 
 PORT = 17010
 LAYERS = [(1280, 720, 30, 2500000), (640, 360, 30, 700000), (320, 180, 15, 150000)]
@@ -34,13 +35,6 @@ WINDOW = 0.005
 # asm-generic/socket.h (x86, arm): SO_TIMESTAMPNS_OLD; python does not export it
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 RUN_S = 4.0
-failures = []
-
-
-def check(cond, what):
-    print(("PASS: " if cond else "FAIL: ") + what, file=sys.stderr)
-    if not cond:
-        failures.append(what)
 
 
 def run(binary, tmp, pacing, codec):

@@ -14,14 +14,7 @@ import re
 import subprocess
 import sys
 import tempfile
-
-failures = []
-
-
-def check(cond, what):
-    print(("PASS: " if cond else "FAIL: ") + what, file=sys.stderr)
-    if not cond:
-        failures.append(what)
+from mclib import check, failures
 
 
 def run(*args):

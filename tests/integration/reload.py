@@ -36,19 +36,13 @@ import tempfile
 import threading
 import time
 import urllib.request
+from mclib import check, failures
 
 WIRE = [17300, 17302, 17304]       # what mixcastd sends to first (layers 0, 1, 2); RTCP on +1
 MOVED = [17320, 17322, 17324]      # (d): the new ports
 EXTRA = 17340                      # track extra's output
 DECODE = [17360, 17362, 17364]     # FFmpeg's ports, per layer (the relay forwards there)
 STATS = "127.0.0.1:17390"
-failures = []
-
-
-def check(cond, what):
-    print(("PASS: " if cond else "FAIL: ") + what, file=sys.stderr)
-    if not cond:
-        failures.append(what)
 
 
 class Relay:

@@ -26,17 +26,11 @@ import sys
 import tempfile
 import time
 import urllib.request
+from mclib import check, failures
 
 PORTS = [16800, 16802]   # RTP; RTCP to +1
 LOCAL = 16810            # mixcastd's RTP socket; its RTCP socket is 16811
 STATS = "127.0.0.1:16890"
-failures = []
-
-
-def check(cond, what):
-    print(("PASS: " if cond else "FAIL: ") + what, file=sys.stderr)
-    if not cond:
-        failures.append(what)
 
 
 def rtcp(count, pt, body):

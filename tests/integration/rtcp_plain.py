@@ -22,18 +22,12 @@ import sys
 import tempfile
 import time
 import urllib.request
+from mclib import check, failures
 
 PORTS = [16400, 16402]          # RTP; RTCP on +1 (16401, 16403)
 STATS = "127.0.0.1:16490"
 CNAME = "kiosk-7@mixcast.test"
 RUN_S = 3.5
-failures = []
-
-
-def check(cond, what):
-    print(("PASS: " if cond else "FAIL: ") + what, file=sys.stderr)
-    if not cond:
-        failures.append(what)
 
 
 def parse_compound(data):

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from mclib import check, failures
 
 PORT = 17000
 MTU = 1000
@@ -33,13 +34,6 @@ RIDS = ["f", "h", "q"]
 MID = "v0"
 IDS = {"rid": 10, "mid": 4, "twcc": 3}
 RUN_S = 3.0
-failures = []
-
-
-def check(cond, what):
-    print(("PASS: " if cond else "FAIL: ") + what, file=sys.stderr)
-    if not cond:
-        failures.append(what)
 
 
 def parse(data):

@@ -21,15 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from mclib import check, failures
 
 PORTS = [16620, 16622]  # RTP; RTCP on +1
-failures = []
-
-
-def check(cond, what):
-    print(("PASS: " if cond else "FAIL: ") + what, file=sys.stderr)
-    if not cond:
-        failures.append(what)
 
 
 def ip(*args):

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import zlib
+from mclib import check, failures
 
 PORTS = [16600, 16602]  # RTP; SRTCP on +1
 SSRCS = [1111, 2222]
@@ -32,13 +33,6 @@ SEED_SRTP = 65536 - 40  # SSRC 1111 starts 40 packets below the first ROC wrap
 SEED_SRTCP = 1000
 RUNS = 4
 RUN_S = 2.0  # long enough for frames and an SR in every run, also under ASan on a loaded machine
-failures = []
-
-
-def check(cond, what):
-    print(("PASS: " if cond else "FAIL: ") + what, file=sys.stderr)
-    if not cond:
-        failures.append(what)
 
 
 def state_text(output, key, entries):
