@@ -9,6 +9,9 @@ set -uo pipefail
 deb=$(readlink -f "$1") work=$2
 [[ $EUID -eq 0 ]] || { echo "SKIP: needs root"; exit 77; }
 for t in systemd-nspawn debootstrap; do command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }; done
+# systemd-nspawn makes its mounts private from /: inside a chroot whose / is not a mount point (the
+# fresh-debian-check root) it cannot; a machine or a container can
+mountpoint -q / || { echo "SKIP: / is not a mount point (a chroot): systemd-nspawn cannot run here"; exit 77; }
 R=$work/root
 rm -rf --one-file-system "$R"; mkdir -p "$R"
 base=${FRESH_CACHE:-/var/tmp/fresh-debian}/base.tar

@@ -7,8 +7,8 @@
 #   usage: package.sh SOURCE_DIR WORK_DIR      exit 0 pass, 1 fail, 77 skip (not root, no dpkg-deb)
 set -euo pipefail
 src=$1 work=$2
-[[ $EUID -eq 0 ]] || { echo "SKIP: needs root (chroot, mount namespace)"; exit 77; }
-for t in dpkg-deb cpack unshare chroot; do
+[[ $EUID -eq 0 ]] || { echo "SKIP: needs root (chroot)"; exit 77; }
+for t in dpkg-deb cpack chroot ldd; do
 	command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
 done
 fail=0
@@ -67,20 +67,19 @@ check "mixcast.ini(5) renders and lists [track.NAME] keys" '[[ $man_out == *keyf
 # The postinst's key, made the same way (dpkg -x runs no maintainer script)
 (umask 027; head -c 30 /dev/urandom | base64 >"$root/etc/mixcast/srtp.key")
 mkdir -p "$root/proc"
-libdir=$(dirname "$(readlink -f "$(ldd "$build/mixcastd" | awk '/libc.so/ { print $3 }')")")
-run_in_root() {
-	unshare -m bash -c '
-		set -e
-		root=$1 libdir=$2; shift 2
-		mount --make-rprivate /
-		for d in /usr/lib64 "$libdir"; do
-			[[ -d $d ]] || continue
-			mkdir -p "$root$d"; mount --bind -o ro "$d" "$root$d"
-		done
-		[[ -e $root/lib ]] || ln -s usr/lib "$root/lib"
-		[[ -e $root/lib64 || ! -d /usr/lib64 ]] || ln -s usr/lib64 "$root/lib64"
-		exec chroot "$root" "$@"' _ "$root" "$libdir" "$@"
-}
+# The libraries the installed binaries link, copied into the root at their paths (with the loader): no bind
+# mounts, so no mount namespace, which a chroot whose / is not a mount point (a fresh-debian-check root, a
+# container) cannot make private.
+for bin in "$root/usr/bin/mixcastd" "$root/usr/bin/mixcast-probe"; do
+	[[ -x $bin ]] || continue
+	ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | while read -r lib; do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+done
+[[ -e $root/lib ]] || ln -s usr/lib "$root/lib"
+[[ -e $root/lib64 || ! -d /usr/lib64 ]] || ln -s usr/lib64 "$root/lib64"
+run_in_root() { chroot "$root" "$@"; }
 out=$(run_in_root /usr/bin/mixcastd --version 2>&1) || true
 echo "$out"
 check "the installed mixcastd --version says $version" '[[ $out == "mixcastd $version" ]]'
