@@ -81,7 +81,7 @@ static const struct mc_source_ops camera_like = {
 static int plug_open(void *priv, const struct mc_source_config *cfg, struct mc_source_info *info,
 		     struct mc_source_report *report)
 {
-	g.opens++;
+	__atomic_fetch_add(&g.opens, 1, __ATOMIC_RELEASE); /* the test thread polls it while the source runs */
 	if (access(g.node, F_OK)) {
 		snprintf(report->why, sizeof(report->why), "fake: no %s", g.node);
 		return -ENODEV;
@@ -314,7 +314,7 @@ static void test_reopened_when_the_device_appears(void)
 	CHECK(real > 0);
 	/* the reopen plus one 20 ms read; the backoff alone would take 500 ms */
 	CHECK(first_real - plugged < 300000);
-	CHECK_EQ(g.opens, 5);
+	CHECK_EQ(__atomic_load_n(&g.opens, __ATOMIC_ACQUIRE), 5);
 	mc_source_destroy(s);
 	mc_mailbox_finish(&mb);
 	mc_frame_pool_destroy(g.pool);
