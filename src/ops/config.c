@@ -41,6 +41,16 @@ static const char *skip_space(const char *s)
 	return s;
 }
 
+/* A list item without the spaces around it (cut in place). */
+static char *trim(char *s)
+{
+	s = (char *)skip_space(s);
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
 static int parse_long(const char *s, long *out)
 {
 	char *end;
@@ -345,10 +355,7 @@ int mc_parse_layers(const char *s, struct mc_layer_config *layers, int *n, char 
 	int count = 0;
 	char *save = NULL;
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		tok = (char *)skip_space(tok);
-		char *e = tok + strlen(tok);
-		while (e > tok && isspace((unsigned char)e[-1]))
-			*--e = '\0';
+		tok = trim(tok);
 		if (count == MC_MAX_LAYERS) {
 			snprintf(err, errlen, "at most %d layers", MC_MAX_LAYERS);
 			return -EINVAL;
@@ -407,10 +414,7 @@ static int p_inputs(const struct mc_option *k, const char *v, void *field, char 
 	int c = 0;
 	char *save = NULL;
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		tok = (char *)skip_space(tok);
-		char *e = tok + strlen(tok);
-		while (e > tok && isspace((unsigned char)e[-1]))
-			*--e = '\0';
+		tok = trim(tok);
 		if (c == MC_MIX_MAX_INPUTS) {
 			snprintf(err, n, "at most %d inputs", MC_MIX_MAX_INPUTS);
 			return -EINVAL;
@@ -520,10 +524,7 @@ static int p_rids(const struct mc_option *k, const char *v, void *field, char *e
 	int c = 0;
 	char *save = NULL;
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		tok = (char *)skip_space(tok);
-		char *e = tok + strlen(tok);
-		while (e > tok && isspace((unsigned char)e[-1]))
-			*--e = '\0';
+		tok = trim(tok);
 		bool ok = *tok && strlen(tok) <= MC_RID_MAX && c < MC_MAX_LAYERS;
 		for (const char *p = tok; ok && *p; p++)
 			ok = isalnum((unsigned char)*p); /* RFC 8852 §3.1: RtpStreamId is alphanumeric */
