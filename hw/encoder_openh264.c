@@ -229,7 +229,7 @@ static void oh264_close(void *priv)
 const struct mc_encoder_ops mc_encoder_openh264 = {
 	.name = "openh264",
 	.priv_size = sizeof(struct oh264),
-	.inputs = MC_ENC_IN_CPU,
+	.inputs = MC_FRAME_CPU,
 	.probe = oh264_probe,
 	.open = oh264_open,
 	.send_frame = oh264_send,

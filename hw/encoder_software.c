@@ -189,7 +189,7 @@ static void swenc_close(void *priv)
 const struct mc_encoder_ops mc_encoder_software = {
 	.name = "software",
 	.priv_size = sizeof(struct swenc),
-	.inputs = MC_ENC_IN_CPU,
+	.inputs = MC_FRAME_CPU,
 	.probe = swenc_probe,
 	.open = swenc_open,
 	.send_frame = swenc_send,

@@ -808,7 +808,7 @@ static void m2m_close(void *priv)
 const struct mc_encoder_ops mc_encoder_v4l2m2m = {
 	.name = "v4l2m2m",
 	.priv_size = sizeof(struct m2m),
-	.inputs = MC_ENC_IN_CPU | MC_ENC_IN_DRM_PRIME,
+	.inputs = MC_FRAME_CPU | MC_FRAME_DMABUF,
 	.probe = m2m_probe,
 	.open = m2m_open,
 	.send_frame = m2m_send,

@@ -172,7 +172,7 @@ static void vaenc_close(void *priv)
 const struct mc_encoder_ops mc_encoder_vaapi = {
 	.name = "vaapi",
 	.priv_size = sizeof(struct vaenc),
-	.inputs = MC_ENC_IN_CPU | MC_ENC_IN_VAAPI,
+	.inputs = MC_FRAME_CPU | MC_FRAME_VAAPI,
 	.probe = vaenc_probe,
 	.open = vaenc_open,
 	.send_frame = vaenc_send,

@@ -1,5 +1,7 @@
 #include "encoder.h"
 
+#include <libavutil/hwcontext.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@ struct mc_encoder {
 	int pending;          /* frames sent since the last packet came out */
 	int64_t pending_since_us;
 	int64_t deadline_us;  /* no output for this long with frames pending: the backend has failed */
+	AVFrame *download;    /* a device frame brought down for a backend that cannot take it (reused) */
 };
 
 static const char *codec_name(enum mc_codec c) { return c == MC_CODEC_VP8 ? "vp8" : "h264"; }
@@ -187,6 +190,7 @@ void mc_encoder_destroy(struct mc_encoder *e)
 	if (!e)
 		return;
 	close_backend(e);
+	av_frame_free(&e->download);
 	free(e);
 }
 
@@ -196,7 +200,27 @@ const char *mc_encoder_backend_name(const struct mc_encoder *e)
 }
 uint64_t mc_encoder_fallbacks(const struct mc_encoder *e) { return mc_count_get(&e->fallbacks); }
 enum AVPixelFormat mc_encoder_input_format(const struct mc_encoder *e) { return e->input_format; }
+unsigned mc_encoder_input_kinds(const struct mc_encoder *e) { return e->ops ? e->ops->inputs : MC_FRAME_CPU; }
 uint64_t mc_encoder_copies(const struct mc_encoder *e) { return mc_count_get(&e->copies); }
+
+/* A frame in device memory only (a VA surface from a VA-API scaler) for a backend that cannot take it (the
+ * software backend after a fallback from vaapi): downloaded, one copy, counted. NULL on failure. */
+static const AVFrame *takeable(struct mc_encoder *e, const AVFrame *frame)
+{
+	unsigned kind = mc_frame_kind_of(frame);
+	if ((kind & MC_FRAME_CPU) || (kind & e->ops->inputs))
+		return frame;
+	if (!e->download && !(e->download = av_frame_alloc()))
+		return NULL;
+	av_frame_unref(e->download);
+	e->download->format = e->input_format;
+	if (!frame->hw_frames_ctx || av_hwframe_transfer_data(e->download, frame, 0) < 0 ||
+	    av_frame_copy_props(e->download, frame) < 0)
+		return NULL;
+	e->copies_base++;
+	mc_count_inc(&e->copies);
+	return e->download;
+}
 
 int mc_encoder_send(struct mc_encoder *e, const AVFrame *frame, bool keyframe)
 {
@@ -211,6 +235,8 @@ int mc_encoder_send(struct mc_encoder *e, const AVFrame *frame, bool keyframe)
 			return -ENODEV;
 	}
 	bool key = keyframe || e->force_key;
+	if (frame && !(frame = takeable(e, frame)))
+		return -EIO;
 	int rc = e->ops->send_frame(e->priv, frame, key);
 	if (rc < 0 && rc != -EAGAIN && !(rc == -EPIPE && !frame)) {
 		char what[64];
@@ -219,6 +245,8 @@ int mc_encoder_send(struct mc_encoder *e, const AVFrame *frame, bool keyframe)
 		if (!e->ops)
 			return -ENODEV;
 		key = true;
+		if (frame && !(frame = takeable(e, frame)))
+			return -EIO;
 		rc = e->ops->send_frame(e->priv, frame, key);
 	}
 	if (rc == 0 && frame && e->ops->copies)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "frame.h"
 
 struct mc_encoder_params {
 	enum mc_codec codec;
@@ -25,20 +26,13 @@ struct mc_encoder_params {
 	const char *device; /* the track's encoder_device (a V4L2 node for v4l2m2m); NULL or "": probed */
 };
 
-/* Which kinds of frames a backend's send_frame() takes. The track hands each layer the kind with the fewest
- * copies: a CPU frame in the pixel format open() returned, or (for hardware backends) a DRM PRIME frame
- * (AV_PIX_FMT_DRM_PRIME, DMABUF fds: cameras, KMS) or a VA surface (AV_PIX_FMT_VAAPI) it imports without a
- * copy. Today's sources and scalers make CPU frames only; the flags say what a backend could take. */
-enum mc_encoder_input {
-	MC_ENC_IN_CPU = 1u << 0,
-	MC_ENC_IN_DRM_PRIME = 1u << 1,
-	MC_ENC_IN_VAAPI = 1u << 2,
-};
-
 struct mc_encoder_ops {
 	const char *name;
 	size_t priv_size;
-	unsigned inputs; /* enum mc_encoder_input */
+	/* enum mc_frame_kind (frame.h): the kinds of frames send_frame() takes. Every backend takes CPU frames in
+	 * the format open() returned; a hardware one also a buffer it imports without a copy (a DMABUF, a VA
+	 * surface of its device). The track's scaler makes each layer the kind with the fewest copies. */
+	unsigned inputs;
 	/* Can this backend encode `codec` at p's size and rate on this machine? Asks the device, not a table.
 	 * false with the reason in `why` (for the log and mixcast-probe): "no VA-API device", "not built", ... */
 	bool (*probe)(const struct mc_encoder_params *p, char *why, size_t why_len);
@@ -82,6 +76,8 @@ int mc_encoder_auto_threads(const struct mc_encoder_params *p, int cores);
 /* How many times this layer fell back to the next backend; any thread. */
 uint64_t mc_encoder_fallbacks(const struct mc_encoder *e);
 enum AVPixelFormat mc_encoder_input_format(const struct mc_encoder *e);
+/* enum mc_frame_kind: what the backend in use takes (ops->inputs). */
+unsigned mc_encoder_input_kinds(const struct mc_encoder *e);
 /* Pictures the backends of this layer copied (ops->copies, summed over fallbacks); any thread. */
 uint64_t mc_encoder_copies(const struct mc_encoder *e);
 int mc_encoder_send(struct mc_encoder *e, const AVFrame *frame, bool keyframe);

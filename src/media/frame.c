@@ -74,3 +74,12 @@ const struct mc_frame_dmabuf *mc_frame_get_dmabuf(const AVFrame *f)
 	const struct mc_frame_dmabuf *d = (const struct mc_frame_dmabuf *)f->opaque_ref->data;
 	return d->map == f->data[0] ? d : NULL;
 }
+
+unsigned mc_frame_kind_of(const AVFrame *f)
+{
+	if (f->format == AV_PIX_FMT_VAAPI)
+		return MC_FRAME_VAAPI;
+	if (f->format == AV_PIX_FMT_DRM_PRIME)
+		return MC_FRAME_DMABUF;
+	return MC_FRAME_CPU | (mc_frame_get_dmabuf(f) ? MC_FRAME_DMABUF : 0);
+}

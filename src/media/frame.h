@@ -28,6 +28,15 @@ struct mc_frame_dmabuf {
  * properties); NULL otherwise. */
 const struct mc_frame_dmabuf *mc_frame_get_dmabuf(const AVFrame *f);
 
+/* The kinds of memory a frame's pixels can be in, as flags: what a consumer takes, what a producer makes. */
+enum mc_frame_kind {
+	MC_FRAME_CPU = 1u << 0,    /* data[] is CPU memory (a pool's, or a device buffer mapped) */
+	MC_FRAME_DMABUF = 1u << 1, /* the buffer as a DMABUF: a CPU frame that carries it (above), or AV_PIX_FMT_DRM_PRIME */
+	MC_FRAME_VAAPI = 1u << 2,  /* AV_PIX_FMT_VAAPI: a VA surface (its hw_frames_ctx says on which device) */
+};
+/* The kinds f is: CPU, CPU|DMABUF (a camera's or a device scaler's buffer), DMABUF or VAAPI. */
+unsigned mc_frame_kind_of(const AVFrame *f);
+
 int mc_frame_pool_width(const struct mc_frame_pool *pool);
 int mc_frame_pool_height(const struct mc_frame_pool *pool);
 enum AVPixelFormat mc_frame_pool_format(const struct mc_frame_pool *pool);

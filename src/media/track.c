@@ -41,14 +41,16 @@ static int layer_init(struct mc_track *t, int i, const struct mc_source_info *si
 		l->gop_frames = 1;
 	char name[64];
 	snprintf(name, sizeof(name), "%s/%d", cfg->name, i);
-	/* the top layer at the source's size gets the source's frames themselves (the scaler passes them
-	 * through) if its encoder takes their format */
-	bool same_size = si && i == 0 && lc->width == si->width && lc->height == si->height;
+	/* The format the layer's pictures come in: the source's for the top layer (at the source's size its
+	 * frames themselves, passed through, if the encoder takes their format), the layer above's for the
+	 * others (each is scaled from the next larger picture). An encoder that takes it lets a device scaler
+	 * keep the format and change only the size, or the half scaler run. */
+	enum AVPixelFormat from_fmt = i > 0 ? mc_encoder_input_format(t->layers[i - 1].encoder) : si ? si->format : AV_PIX_FMT_NONE;
 	struct mc_encoder_params p = { .codec = cfg->codec, .width = lc->width, .height = lc->height, .fps = fps,
 				       .bitrate = lc->bitrate, .gop = l->gop_frames * 4, .preset = cfg->preset,
 				       .threads = cfg->threads, .screen = cfg->skip_unchanged,
 				       .name = name, .device = cfg->encoder_device,
-				       .source_format = same_size ? si->format : AV_PIX_FMT_NONE };
+				       .source_format = from_fmt };
 	if (cfg->threads < 0) {
 		p.threads = mc_encoder_auto_threads(&p, (int)sysconf(_SC_NPROCESSORS_ONLN));
 		mc_info(MOD, "%s: %dx%d@%d: %d encoder thread(s) (threads = auto)", name, lc->width, lc->height, fps,
@@ -58,7 +60,10 @@ static int layer_init(struct mc_track *t, int i, const struct mc_source_info *si
 	int rc = mc_encoder_create(&l->encoder, choice, &p);
 	if (rc)
 		return rc;
-	l->scaler = mc_scaler_create(lc->width, lc->height, mc_encoder_input_format(l->encoder));
+	struct mc_scaler_target st = { .width = lc->width, .height = lc->height,
+				       .format = mc_encoder_input_format(l->encoder), .name = name, .device = cfg->scaler_device,
+				       .takes = cfg->scaler == MC_SCALER_SOFTWARE ? MC_FRAME_CPU : mc_encoder_input_kinds(l->encoder) };
+	l->scaler = mc_scaler_create_for(&st);
 	return l->scaler ? 0 : -ENOMEM;
 }
 
@@ -485,7 +490,9 @@ static void *track_thread(void *arg)
 					mc_err(MOD, "%s: layer %d: scaling failed", t->cfg->name, i);
 				break;
 			}
-			if (scaled->data[0] != from->data[0])
+			if (mc_scaler_on_device(l->scaler))
+				mc_count_inc(&l->stats.device_scaled);
+			else if (scaled->data[0] != from->data[0])
 				mc_count_inc(&l->stats.copies);
 			if (from != frame)
 				av_frame_free(&from);

@@ -26,7 +26,8 @@ struct mc_output;
 
 struct mc_layer_stats {
 	mc_counter frames_in, frames_encoded, keyframes, bytes;
-	mc_counter copies;        /* pictures the scaler made (a conversion or scale) rather than passed through */
+	mc_counter copies;        /* pictures the scaler made on the CPU (a conversion or scale) rather than passed through */
+	mc_counter device_scaled; /* pictures a device scaler made (no CPU pass; not a copy) */
 	mc_counter device_frames; /* frames handed to the encoder that are a device's buffer (frame.h): no copy */
 	struct mc_histogram queue_age; /* track → layer mailbox */
 	struct mc_histogram scale;

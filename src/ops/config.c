@@ -134,6 +134,7 @@ ENUM_PARSER(p_codec, enum mc_codec, { "h264", MC_CODEC_H264 }, { "vp8", MC_CODEC
 	{ "auto", MC_ENCODER_AUTO }, { "software", MC_ENCODER_SOFTWARE }, { "openh264", MC_ENCODER_OPENH264 }, \
 		{ "v4l2m2m", MC_ENCODER_V4L2M2M }, { "vaapi", MC_ENCODER_VAAPI }
 ENUM_PARSER(p_encoder, enum mc_encoder_choice, ENCODER_NAMES)
+ENUM_PARSER(p_scaler, enum mc_scaler_choice, { "auto", MC_SCALER_AUTO }, { "software", MC_SCALER_SOFTWARE })
 
 const char *mc_encoder_choice_name(enum mc_encoder_choice c)
 {
@@ -584,6 +585,8 @@ static const struct key keys[] = {
 	{ SEC_TRACK, { "encoder", p_encoder, T(encoder) } },
 	{ SEC_TRACK, { "layer_encoders", p_layer_encoders, T(layer_encoders) } },
 	{ SEC_TRACK, { "encoder_device", p_string, T(encoder_device), 0, SZ(struct mc_track_config, encoder_device) } },
+	{ SEC_TRACK, { "scaler", p_scaler, T(scaler) } },
+	{ SEC_TRACK, { "scaler_device", p_string, T(scaler_device), 0, SZ(struct mc_track_config, scaler_device) } },
 	{ SEC_TRACK, { "layers", p_layers, T(layers), .required = true } },
 	{ SEC_TRACK, { "keyframe_interval", p_seconds, T(keyframe_interval) } },
 	{ SEC_TRACK, { "preset", p_preset, T(preset), 0, SZ(struct mc_track_config, preset) } },

@@ -32,6 +32,8 @@ enum mc_encoder_choice {
 	MC_ENCODER_TRACK,
 };
 const char *mc_encoder_choice_name(enum mc_encoder_choice c);
+/* A track's `scaler`: auto uses a device scaler for a layer whose encoder imports its buffers. */
+enum mc_scaler_choice { MC_SCALER_AUTO = 0, MC_SCALER_SOFTWARE };
 enum mc_output_type { MC_OUTPUT_NONE = 0, MC_OUTPUT_RTP };
 enum mc_rtcp_mode {
 	MC_RTCP_ON = 0, /* protected like RTP (SRTCP when SRTP is on) */
@@ -97,6 +99,8 @@ struct mc_track_config {
 	int n_layer_encoders, layer_encoders_line;
 	enum mc_encoder_choice layer_encoders[MC_MAX_LAYERS]; /* copied into layers[] after the section */
 	char encoder_device[MC_PATH_MAX]; /* v4l2m2m's node (e.g. /dev/video11); "": found by capability */
+	enum mc_scaler_choice scaler;
+	char scaler_device[MC_PATH_MAX];  /* the v4l2m2m scaler's node (the Pi 4's ISP: /dev/video12); "": probed */
 	double keyframe_interval;                      /* seconds */
 	char preset[24];
 	int threads;

@@ -84,6 +84,7 @@ static double layer_height(const struct mc_fig_obj *o) { return o->l->cfg->heigh
 static double layer_fps(const struct mc_fig_obj *o) { return o->l->cfg->fps; }
 static double layer_bitrate(const struct mc_fig_obj *o) { return o->l->cfg->bitrate; }
 static const char *layer_encoder(const struct mc_fig_obj *o) { return o->l->encoder ? mc_encoder_backend_name(o->l->encoder) : ""; }
+static const char *layer_scaler(const struct mc_fig_obj *o) { return o->l->scaler ? mc_scaler_backend_name(o->l->scaler) : ""; }
 static double layer_fallbacks(const struct mc_fig_obj *o) { return o->l->encoder ? (double)mc_encoder_fallbacks(o->l->encoder) : 0; }
 static double layer_encoder_copies(const struct mc_fig_obj *o) { return o->l->encoder ? (double)mc_encoder_copies(o->l->encoder) : 0; }
 static double layer_dropped(const struct mc_fig_obj *o) { return (double)mc_layer_dropped(o->l); }
@@ -237,10 +238,14 @@ static const struct mc_figure layer_figs[] = {
 	  .help = "The layer's configured bitrate" },
 	{ .key = "encoder", .name = "encoder", .kind = MC_FIG_INFO, .label = "backend", .str = layer_encoder,
 	  .help = "The encoder backend in use" },
+	{ .key = "scaler", .name = "scaler", .kind = MC_FIG_INFO, .label = "backend", .str = layer_scaler,
+	  .help = "The scaler backend that made the layer's last picture (none: the input passed through)" },
 	{ .key = "encoder_fallbacks", .name = "encoder_fallbacks", .kind = MC_FIG_COUNTER, .get = layer_fallbacks,
 	  .help = "Times the encoder failed and the next backend took over" },
 	{ .key = "copies", .name = "scaler_copies", CT(MC_FIG_COUNTER, LY(stats.copies)),
-	  .help = "Pictures the layer's scaler made rather than passed through" },
+	  .help = "Pictures the layer's scaler made on the CPU rather than passed through" },
+	{ .key = "device_scaled", .name = "device_scaled", CT(MC_FIG_COUNTER, LY(stats.device_scaled)),
+	  .help = "Pictures a device scaler made (the layer's encoder imports them: no CPU pass, no copy)" },
 	{ .key = "device_frames", .name = "device_frames", CT(MC_FIG_COUNTER, LY(stats.device_frames)),
 	  .help = "Frames handed to the encoder that are a device's buffer (no copy)" },
 	{ .key = "encoder_copies", .name = "encoder_copies", .kind = MC_FIG_COUNTER, .get = layer_encoder_copies,

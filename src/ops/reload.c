@@ -130,6 +130,9 @@ static void diff_track(const struct mc_track_config *a, const struct mc_track_co
 	DIFF_FIELD(keys, a, b, input, "input");
 	DIFF_FIELD(keys, a, b, codec, "codec");
 	DIFF_FIELD(keys, a, b, encoder, "encoder");
+	key_differs(keys, sizeof(keys), strcmp(a->encoder_device, b->encoder_device) != 0, "encoder_device");
+	DIFF_FIELD(keys, a, b, scaler, "scaler");
+	key_differs(keys, sizeof(keys), strcmp(a->scaler_device, b->scaler_device) != 0, "scaler_device");
 	key_differs(keys, sizeof(keys), strcmp(a->preset, b->preset) != 0, "preset");
 	DIFF_FIELD(keys, a, b, threads, "threads");
 	DIFF_FIELD(keys, a, b, skip_unchanged, "skip_unchanged");

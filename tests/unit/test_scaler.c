@@ -75,9 +75,41 @@ static void test_other_ratio_and_passthrough(void)
 	mc_frame_pool_destroy(pool);
 }
 
+/* NV12 halves too (the v4l2m2m encoder's format, kept down the pyramid): chroma pairs averaged per component */
+static void test_half_nv12(void)
+{
+	struct mc_frame_pool *pool = mc_frame_pool_create(40, 24, AV_PIX_FMT_NV12);
+	AVFrame *in = mc_frame_pool_get(pool);
+	srand(3);
+	for (int p = 0; p < 2; p++)
+		for (int y = 0; y < (p ? 12 : 24); y++)
+			for (int x = 0; x < 40; x++)
+				in->data[p][y * in->linesize[p] + x] = (uint8_t)rand();
+	struct mc_scaler *s = mc_scaler_create(20, 12, AV_PIX_FMT_NV12);
+	AVFrame *out = mc_scaler_run(s, in);
+	CHECK(out != NULL);
+	CHECK_STR_EQ(mc_scaler_backend_name(s), "half");
+	CHECK(!mc_scaler_on_device(s));
+	int wrong = 0;
+	for (int p = 0; out && p < 2; p++)
+		for (int y = 0; y < (p ? 6 : 12); y++)
+			for (int x = 0; x < 20; x++) {
+				int step = p ? 2 : 1, xx = p ? (x / 2) * 4 + (x & 1) : 2 * x; /* p: x counts bytes, U V U V */
+				const uint8_t *a = in->data[p] + 2 * y * in->linesize[p] + xx, *b = a + in->linesize[p];
+				int want = (a[0] + a[step] + b[0] + b[step] + 2) >> 2;
+				wrong += out->data[p][y * out->linesize[p] + x] != want;
+			}
+	CHECK_EQ(wrong, 0);
+	av_frame_free(&out);
+	av_frame_free(&in);
+	mc_scaler_destroy(s);
+	mc_frame_pool_destroy(pool);
+}
+
 int main(void)
 {
 	RUN(test_half);
+	RUN(test_half_nv12);
 	RUN(test_other_ratio_and_passthrough);
 	return check_done();
 }
