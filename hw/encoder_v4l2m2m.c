@@ -42,6 +42,7 @@
 #include "frame.h"
 #include "log.h"
 #include "v4l2m2m_dump.h"
+#include "v4l2m2m_node.h"
 #include "v4l2m2m_select.h"
 
 #define MOD "v4l2m2m"
@@ -62,10 +63,7 @@ struct cbuf {
 
 struct m2m {
 	const char *name;
-	char path[32];
-	int fd;
-	bool mp;                 /* the multi-planar API (the Pi's) */
-	uint32_t out_type, cap_type;
+	struct mc_m2m_node node; /* fd, API, queue types, path */
 	uint32_t coded;          /* V4L2_PIX_FMT_H264, or FWHT in the test mode */
 	uint32_t in_fourcc;
 	enum AVPixelFormat in_fmt;
@@ -90,108 +88,49 @@ struct m2m {
 	long packets, stall_after; /* stall_after < 0: no fault */
 };
 
-static int xioctl(int fd, unsigned long req, void *arg)
-{
-	int r;
-	do
-		r = ioctl(fd, req, arg);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
-}
-
 static uint32_t coded_format(enum mc_codec codec) { return mc_m2m_test_dir() ? V4L2_PIX_FMT_FWHT : codec == MC_CODEC_H264 ? V4L2_PIX_FMT_H264 : 0; }
 
-static bool offers(int fd, uint32_t type, uint32_t fourcc, uint32_t *list, int *n, int max)
-{
-	bool found = false;
-	for (uint32_t i = 0; i < 64; i++) {
-		struct v4l2_fmtdesc f = { .index = i, .type = type };
-		if (xioctl(fd, VIDIOC_ENUM_FMT, &f))
-			break;
-		found |= f.pixelformat == fourcc;
-		if (list && *n < max)
-			list[(*n)++] = f.pixelformat;
-	}
-	return found;
-}
-
-static void get_layout(const struct m2m *e, const struct v4l2_format *f, int *w, int *h, int *bpl, size_t *size)
-{
-	if (e->mp) {
-		*w = (int)f->fmt.pix_mp.width, *h = (int)f->fmt.pix_mp.height;
-		*bpl = (int)f->fmt.pix_mp.plane_fmt[0].bytesperline, *size = f->fmt.pix_mp.plane_fmt[0].sizeimage;
-	} else {
-		*w = (int)f->fmt.pix.width, *h = (int)f->fmt.pix.height;
-		*bpl = (int)f->fmt.pix.bytesperline, *size = f->fmt.pix.sizeimage;
-	}
-}
-
-static void set_layout(const struct m2m *e, struct v4l2_format *f, uint32_t type, uint32_t fourcc, int w, int h)
-{
-	memset(f, 0, sizeof(*f));
-	f->type = type;
-	if (e->mp) {
-		f->fmt.pix_mp.width = (uint32_t)w, f->fmt.pix_mp.height = (uint32_t)h;
-		f->fmt.pix_mp.pixelformat = fourcc, f->fmt.pix_mp.num_planes = 1;
-		f->fmt.pix_mp.field = V4L2_FIELD_NONE;
-	} else {
-		f->fmt.pix.width = (uint32_t)w, f->fmt.pix.height = (uint32_t)h;
-		f->fmt.pix.pixelformat = fourcc, f->fmt.pix.field = V4L2_FIELD_NONE;
-	}
-}
-
-/* Is the node at `path` an encoder for `coded` that takes the layer's size? Leaves e->fd open on success. */
+/* Is the node at `path` an encoder for `coded` that takes the layer's size? Leaves e->node.fd open on success. */
 static int try_node(struct m2m *e, const char *path, const struct mc_encoder_params *p, char *why, size_t n)
 {
-	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct v4l2_capability cap = { 0 };
-	int rc = xioctl(fd, VIDIOC_QUERYCAP, &cap);
-	uint32_t caps = cap.capabilities & V4L2_CAP_DEVICE_CAPS ? cap.device_caps : cap.capabilities;
-	if (rc || !(caps & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE)) || !(caps & V4L2_CAP_STREAMING)) {
-		close(fd);
-		return -ENOTTY;
-	}
-	e->mp = !(caps & V4L2_CAP_VIDEO_M2M);
-	e->out_type = e->mp ? V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE : V4L2_BUF_TYPE_VIDEO_OUTPUT;
-	e->cap_type = e->mp ? V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE : V4L2_BUF_TYPE_VIDEO_CAPTURE;
+	int rc = mc_m2m_node_open(&e->node, path);
+	if (rc)
+		return rc;
+	const char *card = e->node.card;
 	uint32_t in[32];
 	int n_in = 0;
 	char fc[5] = { 0 };
 	memcpy(fc, &e->coded, 4);
-	if (!offers(fd, e->cap_type, e->coded, NULL, NULL, 0)) {
-		close(fd);
-		snprintf(why, n, "%s (%s): no %s output", path, (const char *)cap.card, fc);
+	if (!mc_m2m_offers(&e->node, e->node.cap_type, e->coded, NULL, NULL, 0, NULL)) {
+		mc_m2m_node_close(&e->node);
+		snprintf(why, n, "%s (%s): no %s output", path, card, fc);
 		return -ENOTSUP;
 	}
-	offers(fd, e->out_type, 0, in, &n_in, 32);
+	mc_m2m_offers(&e->node, e->node.out_type, 0, in, &n_in, 32, NULL);
 	if (mc_m2m_pick_input(in, n_in, p->source_format, &e->in_fourcc, &e->in_fmt)) {
-		close(fd);
-		snprintf(why, n, "%s (%s): takes neither YUV420 nor NV12", path, (const char *)cap.card);
+		mc_m2m_node_close(&e->node);
+		snprintf(why, n, "%s (%s): takes neither YUV420 nor NV12", path, card);
 		return -ENOTSUP;
 	}
 	/* the size: what TRY_FMT makes of it. A driver pads (whole macroblocks) but must not shrink, and one
 	 * that raises it to its minimum (vicodec: 640x360) cannot take the layer. */
 	struct v4l2_format f;
-	set_layout(e, &f, e->out_type, e->in_fourcc, p->width, p->height);
+	mc_m2m_set_layout(&e->node, &f, e->node.out_type, e->in_fourcc, p->width, p->height);
 	int w = 0, h = 0, bpl;
 	size_t size;
-	if (xioctl(fd, VIDIOC_TRY_FMT, &f) == 0)
-		get_layout(e, &f, &w, &h, &bpl, &size);
+	if (mc_m2m_ioctl(e->node.fd, VIDIOC_TRY_FMT, &f) == 0)
+		mc_m2m_get_layout(&e->node, &f, &w, &h, &bpl, &size);
 	if (w < p->width || h < p->height || w > ((p->width + 31) & ~31) || h > ((p->height + 15) & ~15)) {
 		struct v4l2_frmsizeenum fs = { .pixel_format = e->coded };
 		char range[64] = "";
-		if (xioctl(fd, VIDIOC_ENUM_FRAMESIZES, &fs) == 0 && fs.type != V4L2_FRMSIZE_TYPE_DISCRETE)
+		if (mc_m2m_ioctl(e->node.fd, VIDIOC_ENUM_FRAMESIZES, &fs) == 0 && fs.type != V4L2_FRMSIZE_TYPE_DISCRETE)
 			snprintf(range, sizeof(range), " (it takes %ux%u to %ux%u)", fs.stepwise.min_width,
 				 fs.stepwise.min_height, fs.stepwise.max_width, fs.stepwise.max_height);
-		snprintf(why, n, "%s (%s) refuses %dx%d: TRY_FMT gave %dx%d%s", path, (const char *)cap.card, p->width,
+		snprintf(why, n, "%s (%s) refuses %dx%d: TRY_FMT gave %dx%d%s", path, card, p->width,
 			 p->height, w, h, range);
-		close(fd);
+		mc_m2m_node_close(&e->node);
 		return -ERANGE;
 	}
-	snprintf(e->path, sizeof(e->path), "%s", path);
-	e->fd = fd;
 	return 0;
 }
 
@@ -229,7 +168,7 @@ static bool query(struct m2m *e, uint32_t id, struct v4l2_queryctrl *q)
 {
 	memset(q, 0, sizeof(*q));
 	q->id = id;
-	return xioctl(e->fd, VIDIOC_QUERYCTRL, q) == 0 && !(q->flags & V4L2_CTRL_FLAG_DISABLED);
+	return mc_m2m_ioctl(e->node.fd, VIDIOC_QUERYCTRL, q) == 0 && !(q->flags & V4L2_CTRL_FLAG_DISABLED);
 }
 
 /* Sets control `id` if the device has it, clamped to its range; 0, -ENOENT (no such control) or -errno. */
@@ -242,15 +181,15 @@ static int set_ctrl(struct m2m *e, uint32_t id, int value)
 		value = value < q.minimum ? q.minimum : value > q.maximum ? q.maximum : value;
 		if (q.type == V4L2_CTRL_TYPE_MENU) { /* a value the menu does not have is refused, not clamped */
 			struct v4l2_querymenu m = { .id = id, .index = (uint32_t)value };
-			if (xioctl(e->fd, VIDIOC_QUERYMENU, &m))
+			if (mc_m2m_ioctl(e->node.fd, VIDIOC_QUERYMENU, &m))
 				return -EINVAL;
 		}
 	}
 	struct v4l2_ext_control c = { .id = id, .value = value };
 	struct v4l2_ext_controls cs = { .which = V4L2_CTRL_WHICH_CUR_VAL, .count = 1, .controls = &c };
-	int rc = xioctl(e->fd, VIDIOC_S_EXT_CTRLS, &cs);
+	int rc = mc_m2m_ioctl(e->node.fd, VIDIOC_S_EXT_CTRLS, &cs);
 	if (rc)
-		mc_warn(MOD, "%s: %s: control '%s' = %d refused: %s", e->name, e->path, (const char *)q.name, value,
+		mc_warn(MOD, "%s: %s: control '%s' = %d refused: %s", e->name, e->node.path, (const char *)q.name, value,
 			strerror(-rc));
 	return rc;
 }
@@ -283,7 +222,7 @@ static int setup_controls(struct m2m *e, const struct mc_encoder_params *p)
 	if (query(e, V4L2_CID_MPEG_VIDEO_H264_LEVEL, &q)) {
 		if (level < 0 || level > q.maximum) {
 			mc_err(MOD, "%s: %s: %dx%d@%d needs a higher H.264 level than the device's highest", e->name,
-			       e->path, p->width, p->height, p->fps);
+			       e->node.path, p->width, p->height, p->fps);
 			return -ERANGE;
 		}
 		set_ctrl(e, V4L2_CID_MPEG_VIDEO_H264_LEVEL, level);
@@ -298,19 +237,19 @@ static int setup_formats(struct m2m *e, const struct mc_encoder_params *p)
 	int w, h, bpl, rc;
 	size_t size;
 	/* the coded format first: the spec has OUTPUT's format follow CAPTURE's */
-	set_layout(e, &f, e->cap_type, e->coded, p->width, p->height);
-	if ((rc = xioctl(e->fd, VIDIOC_S_FMT, &f))) {
-		mc_err(MOD, "%s: %s: S_FMT CAPTURE: %s", e->name, e->path, strerror(-rc));
+	mc_m2m_set_layout(&e->node, &f, e->node.cap_type, e->coded, p->width, p->height);
+	if ((rc = mc_m2m_ioctl(e->node.fd, VIDIOC_S_FMT, &f))) {
+		mc_err(MOD, "%s: %s: S_FMT CAPTURE: %s", e->name, e->node.path, strerror(-rc));
 		return rc;
 	}
-	set_layout(e, &f, e->out_type, e->in_fourcc, p->width, p->height);
-	if ((rc = xioctl(e->fd, VIDIOC_S_FMT, &f))) {
-		mc_err(MOD, "%s: %s: S_FMT OUTPUT %dx%d: %s", e->name, e->path, p->width, p->height, strerror(-rc));
+	mc_m2m_set_layout(&e->node, &f, e->node.out_type, e->in_fourcc, p->width, p->height);
+	if ((rc = mc_m2m_ioctl(e->node.fd, VIDIOC_S_FMT, &f))) {
+		mc_err(MOD, "%s: %s: S_FMT OUTPUT %dx%d: %s", e->name, e->node.path, p->width, p->height, strerror(-rc));
 		return rc;
 	}
-	get_layout(e, &f, &w, &h, &bpl, &size);
+	mc_m2m_get_layout(&e->node, &f, &w, &h, &bpl, &size);
 	if (w < p->width || h < p->height || bpl < w) {
-		mc_err(MOD, "%s: %s: the driver set %dx%d (pitch %d) for %dx%d", e->name, e->path, w, h, bpl, p->width,
+		mc_err(MOD, "%s: %s: the driver set %dx%d (pitch %d) for %dx%d", e->name, e->node.path, w, h, bpl, p->width,
 		       p->height);
 		return -ERANGE;
 	}
@@ -318,73 +257,59 @@ static int setup_formats(struct m2m *e, const struct mc_encoder_params *p)
 	/* the visible size: the driver's format may be padded to whole macroblocks */
 	struct v4l2_selection sel = { .type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .target = V4L2_SEL_TGT_CROP,
 				      .r = { 0, 0, (uint32_t)p->width, (uint32_t)p->height } };
-	rc = xioctl(e->fd, VIDIOC_S_SELECTION, &sel);
+	rc = mc_m2m_ioctl(e->node.fd, VIDIOC_S_SELECTION, &sel);
 	if ((rc || (int)sel.r.width != p->width || (int)sel.r.height != p->height) && (w != p->width || h != p->height)) {
-		mc_err(MOD, "%s: %s: the crop to %dx%d of the padded %dx%d was refused (%s)", e->name, e->path, p->width,
+		mc_err(MOD, "%s: %s: the crop to %dx%d of the padded %dx%d was refused (%s)", e->name, e->node.path, p->width,
 		       p->height, w, h, rc ? strerror(-rc) : "another rectangle");
 		return rc ? rc : -ERANGE;
 	}
-	struct v4l2_streamparm parm = { .type = e->out_type };
+	struct v4l2_streamparm parm = { .type = e->node.out_type };
 	parm.parm.output.timeperframe = (struct v4l2_fract){ 1, (uint32_t)(p->fps > 0 ? p->fps : 30) };
-	xioctl(e->fd, VIDIOC_S_PARM, &parm); /* optional: rate control's frame rate */
+	mc_m2m_ioctl(e->node.fd, VIDIOC_S_PARM, &parm); /* optional: rate control's frame rate */
 	/* events: the end of a drain, a source change (both optional for an encoder) */
 	struct v4l2_event_subscription sub = { .type = V4L2_EVENT_EOS };
-	xioctl(e->fd, VIDIOC_SUBSCRIBE_EVENT, &sub);
+	mc_m2m_ioctl(e->node.fd, VIDIOC_SUBSCRIBE_EVENT, &sub);
 	sub.type = V4L2_EVENT_SOURCE_CHANGE;
-	xioctl(e->fd, VIDIOC_SUBSCRIBE_EVENT, &sub);
+	mc_m2m_ioctl(e->node.fd, VIDIOC_SUBSCRIBE_EVENT, &sub);
 	return 0;
-}
-
-static void fill_buf(const struct m2m *e, struct v4l2_buffer *b, struct v4l2_plane *pl, uint32_t type, uint32_t mem,
-		     int index)
-{
-	memset(b, 0, sizeof(*b));
-	b->type = type;
-	b->memory = mem;
-	b->index = (uint32_t)index;
-	if (e->mp) {
-		memset(pl, 0, sizeof(*pl));
-		b->m.planes = pl;
-		b->length = 1;
-	}
 }
 
 static int queue_cap(struct m2m *e, int i)
 {
 	struct v4l2_buffer b;
 	struct v4l2_plane pl;
-	fill_buf(e, &b, &pl, e->cap_type, V4L2_MEMORY_MMAP, i);
-	if (e->mp)
+	mc_m2m_fill_buf(&e->node, &b, &pl, e->node.cap_type, V4L2_MEMORY_MMAP, i);
+	if (e->node.mp)
 		pl.length = (uint32_t)e->cap[i].len;
 	else
 		b.length = (uint32_t)e->cap[i].len;
-	return xioctl(e->fd, VIDIOC_QBUF, &b);
+	return mc_m2m_ioctl(e->node.fd, VIDIOC_QBUF, &b);
 }
 
 static int setup_capture(struct m2m *e)
 {
-	struct v4l2_requestbuffers rb = { .count = N_CAP, .type = e->cap_type, .memory = V4L2_MEMORY_MMAP };
-	int rc = xioctl(e->fd, VIDIOC_REQBUFS, &rb);
+	struct v4l2_requestbuffers rb = { .count = N_CAP, .type = e->node.cap_type, .memory = V4L2_MEMORY_MMAP };
+	int rc = mc_m2m_ioctl(e->node.fd, VIDIOC_REQBUFS, &rb);
 	if (rc || rb.count < 1)
 		return rc ? rc : -ENOMEM;
 	e->n_cap = rb.count > N_CAP ? N_CAP : (int)rb.count;
 	for (int i = 0; i < e->n_cap; i++) {
 		struct v4l2_buffer b;
 		struct v4l2_plane pl;
-		fill_buf(e, &b, &pl, e->cap_type, V4L2_MEMORY_MMAP, i);
-		if ((rc = xioctl(e->fd, VIDIOC_QUERYBUF, &b)))
+		mc_m2m_fill_buf(&e->node, &b, &pl, e->node.cap_type, V4L2_MEMORY_MMAP, i);
+		if ((rc = mc_m2m_ioctl(e->node.fd, VIDIOC_QUERYBUF, &b)))
 			return rc;
-		size_t len = e->mp ? pl.length : b.length;
-		off_t off = e->mp ? pl.m.mem_offset : b.m.offset;
-		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, e->fd, off);
+		size_t len = e->node.mp ? pl.length : b.length;
+		off_t off = e->node.mp ? pl.m.mem_offset : b.m.offset;
+		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, e->node.fd, off);
 		if (m == MAP_FAILED)
 			return -errno;
 		e->cap[i] = (struct cbuf){ m, len };
 		if ((rc = queue_cap(e, i)))
 			return rc;
 	}
-	int type = (int)e->cap_type;
-	if ((rc = xioctl(e->fd, VIDIOC_STREAMON, &type)))
+	int type = (int)e->node.cap_type;
+	if ((rc = mc_m2m_ioctl(e->node.fd, VIDIOC_STREAMON, &type)))
 		return rc;
 	e->cap_on = true;
 	return 0;
@@ -395,12 +320,12 @@ static int setup_capture(struct m2m *e)
  * still says "stopped", which the core's own START handler has just cleared, so DQBUF kept failing with EPIPE. */
 static int restart_capture(struct m2m *e)
 {
-	int type = (int)e->cap_type, rc;
-	xioctl(e->fd, VIDIOC_STREAMOFF, &type);
+	int type = (int)e->node.cap_type, rc;
+	mc_m2m_ioctl(e->node.fd, VIDIOC_STREAMOFF, &type);
 	for (int i = 0; i < e->n_cap; i++)
 		if ((rc = queue_cap(e, i)))
 			return rc;
-	return xioctl(e->fd, VIDIOC_STREAMON, &type);
+	return mc_m2m_ioctl(e->node.fd, VIDIOC_STREAMON, &type);
 }
 
 static void release_output(struct m2m *e)
@@ -417,8 +342,8 @@ static void release_output(struct m2m *e)
 static void stop_output(struct m2m *e)
 {
 	if (e->out_on) {
-		int type = (int)e->out_type;
-		xioctl(e->fd, VIDIOC_STREAMOFF, &type); /* every OUTPUT buffer comes back */
+		int type = (int)e->node.out_type;
+		mc_m2m_ioctl(e->node.fd, VIDIOC_STREAMOFF, &type); /* every OUTPUT buffer comes back */
 		e->out_on = false;
 	}
 	for (int i = 0; i < e->n_out; i++) {
@@ -434,12 +359,12 @@ static int start_output(struct m2m *e, enum v4l2_memory mem)
 	stop_output(e);
 	if (mem != e->out_mem) {
 		release_output(e);
-		struct v4l2_requestbuffers rb = { .count = 0, .type = e->out_type, .memory = e->out_mem ? e->out_mem : mem };
+		struct v4l2_requestbuffers rb = { .count = 0, .type = e->node.out_type, .memory = e->out_mem ? e->out_mem : mem };
 		if (e->out_mem)
-			xioctl(e->fd, VIDIOC_REQBUFS, &rb);
-		rb = (struct v4l2_requestbuffers){ .count = N_OUT, .type = e->out_type, .memory = mem };
-		if ((rc = xioctl(e->fd, VIDIOC_REQBUFS, &rb)) || rb.count < 1) {
-			mc_err(MOD, "%s: %s: REQBUFS OUTPUT %s: %s", e->name, e->path, mem == V4L2_MEMORY_DMABUF ? "DMABUF" : "MMAP",
+			mc_m2m_ioctl(e->node.fd, VIDIOC_REQBUFS, &rb);
+		rb = (struct v4l2_requestbuffers){ .count = N_OUT, .type = e->node.out_type, .memory = mem };
+		if ((rc = mc_m2m_ioctl(e->node.fd, VIDIOC_REQBUFS, &rb)) || rb.count < 1) {
+			mc_err(MOD, "%s: %s: REQBUFS OUTPUT %s: %s", e->name, e->node.path, mem == V4L2_MEMORY_DMABUF ? "DMABUF" : "MMAP",
 			       rc ? strerror(-rc) : "no buffers");
 			return rc ? rc : -ENOMEM;
 		}
@@ -448,22 +373,22 @@ static int start_output(struct m2m *e, enum v4l2_memory mem)
 		for (int i = 0; mem == V4L2_MEMORY_MMAP && i < e->n_out; i++) {
 			struct v4l2_buffer b;
 			struct v4l2_plane pl;
-			fill_buf(e, &b, &pl, e->out_type, mem, i);
-			if ((rc = xioctl(e->fd, VIDIOC_QUERYBUF, &b)))
+			mc_m2m_fill_buf(&e->node, &b, &pl, e->node.out_type, mem, i);
+			if ((rc = mc_m2m_ioctl(e->node.fd, VIDIOC_QUERYBUF, &b)))
 				return rc;
-			size_t len = e->mp ? pl.length : b.length;
-			void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, e->fd, e->mp ? pl.m.mem_offset : b.m.offset);
+			size_t len = e->node.mp ? pl.length : b.length;
+			void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, e->node.fd, e->node.mp ? pl.m.mem_offset : b.m.offset);
 			if (m == MAP_FAILED)
 				return -errno;
 			e->out[i].map = m;
 			e->out[i].len = len;
 		}
-		mc_info(MOD, "%s: %s: OUTPUT queue of %d %s buffers (%s)", e->name, e->path, e->n_out,
+		mc_info(MOD, "%s: %s: OUTPUT queue of %d %s buffers (%s)", e->name, e->node.path, e->n_out,
 			mem == V4L2_MEMORY_DMABUF ? "DMABUF" : "MMAP",
 			mem == V4L2_MEMORY_DMABUF ? "the camera's buffers themselves, no copy" : "each frame copied in once");
 	}
-	int type = (int)e->out_type;
-	if ((rc = xioctl(e->fd, VIDIOC_STREAMON, &type)))
+	int type = (int)e->node.out_type;
+	if ((rc = mc_m2m_ioctl(e->node.fd, VIDIOC_STREAMON, &type)))
 		return rc;
 	e->out_on = true;
 	return 0;
@@ -475,8 +400,8 @@ static int reclaim(struct m2m *e)
 	for (;;) {
 		struct v4l2_buffer b;
 		struct v4l2_plane pl;
-		fill_buf(e, &b, &pl, e->out_type, e->out_mem, 0);
-		int rc = xioctl(e->fd, VIDIOC_DQBUF, &b);
+		mc_m2m_fill_buf(&e->node, &b, &pl, e->node.out_type, e->out_mem, 0);
+		int rc = mc_m2m_ioctl(e->node.fd, VIDIOC_DQBUF, &b);
 		if (rc == -EAGAIN || rc == -EINVAL || rc == -EPIPE)
 			return 0; /* EINVAL: not streaming */
 		if (rc)
@@ -498,17 +423,17 @@ static int free_slot(struct m2m *e)
 
 static bool m2m_probe(const struct mc_encoder_params *p, char *why, size_t n)
 {
-	struct m2m e = { .fd = -1, .name = p->name };
+	struct m2m e = { .node.fd = -1, .name = p->name };
 	if (find_node(&e, p, why, n))
 		return false;
-	close(e.fd);
+	close(e.node.fd);
 	return true;
 }
 
 static int m2m_open(void *priv, const struct mc_encoder_params *p, enum AVPixelFormat *input_format)
 {
 	struct m2m *e = priv;
-	e->fd = -1;
+	e->node.fd = -1;
 	e->name = p->name;
 	e->width = p->width, e->height = p->height, e->fps = p->fps > 0 ? p->fps : 30, e->bitrate = p->bitrate;
 	char why[200] = "";
@@ -520,7 +445,7 @@ static int m2m_open(void *priv, const struct mc_encoder_params *p, enum AVPixelF
 	if ((rc = setup_formats(e, p)) || (rc = setup_controls(e, p)))
 		return rc;
 	if ((rc = setup_capture(e))) {
-		mc_err(MOD, "%s: %s: CAPTURE queue: %s", e->name, e->path, strerror(-rc));
+		mc_err(MOD, "%s: %s: CAPTURE queue: %s", e->name, e->node.path, strerror(-rc));
 		return rc;
 	}
 	e->stall_after = -1;
@@ -535,7 +460,7 @@ static int m2m_open(void *priv, const struct mc_encoder_params *p, enum AVPixelF
 	memcpy(in, &e->in_fourcc, 4);
 	memcpy(out, &e->coded, 4);
 	mc_info(MOD, "%s: %s %s -> %s %dx%d (buffer %dx%d, pitch %d), %s API; keyframes by %s; bitrate by %s", e->name,
-		e->path, in, out, p->width, p->height, e->bpl, e->fmt_h, e->bpl, e->mp ? "multi-planar" : "single-planar",
+		e->node.path, in, out, p->width, p->height, e->bpl, e->fmt_h, e->bpl, e->node.mp ? "multi-planar" : "single-planar",
 		e->has_force_key ? "FORCE_KEY_FRAME" : "restarting the OUTPUT queue (no FORCE_KEY_FRAME)",
 		e->has_bitrate ? "the bitrate control" : e->has_fwht_qp ? "the FWHT quantiser" : "nothing (fixed)");
 	*input_format = e->in_fmt;
@@ -554,7 +479,7 @@ static int m2m_send(void *priv, const AVFrame *frame, bool keyframe)
 			return 0;
 		}
 		struct v4l2_encoder_cmd cmd = { .cmd = V4L2_ENC_CMD_STOP };
-		if ((rc = xioctl(e->fd, VIDIOC_ENCODER_CMD, &cmd)))
+		if ((rc = mc_m2m_ioctl(e->node.fd, VIDIOC_ENCODER_CMD, &cmd)))
 			return rc;
 		e->draining = true;
 		return 0;
@@ -584,7 +509,7 @@ static int m2m_send(void *priv, const AVFrame *frame, bool keyframe)
 			e->want_idle = true;
 			if (mc_now_us() - e->idle_since_us < 1000000)
 				return -EAGAIN;
-			mc_warn(MOD, "%s: %s: %d frames gave no packet in 1 s; restarting without them", e->name, e->path,
+			mc_warn(MOD, "%s: %s: %d frames gave no packet in 1 s; restarting without them", e->name, e->node.path,
 				e->pending);
 			e->pending = 0;
 		}
@@ -596,7 +521,7 @@ static int m2m_send(void *priv, const AVFrame *frame, bool keyframe)
 		return rc;
 	int i = free_slot(e);
 	for (int tries = 0; i < 0 && tries < 2; tries++) { /* wait up to two frame intervals for a buffer */
-		struct pollfd pfd = { .fd = e->fd, .events = POLLOUT };
+		struct pollfd pfd = { .fd = e->node.fd, .events = POLLOUT };
 		if (poll(&pfd, 1, 1000 / e->fps) < 0 && errno != EINTR)
 			return -errno;
 		if ((rc = reclaim(e)))
@@ -609,12 +534,12 @@ static int m2m_send(void *priv, const AVFrame *frame, bool keyframe)
 		return rc;
 	struct v4l2_buffer b;
 	struct v4l2_plane pl;
-	fill_buf(e, &b, &pl, e->out_type, mem, i);
+	mc_m2m_fill_buf(&e->node, &b, &pl, e->node.out_type, mem, i);
 	uint32_t used;
 	if (dma) {
 		if (!(e->out[i].held = av_frame_clone(frame)))
 			return -ENOMEM;
-		if (e->mp) {
+		if (e->node.mp) {
 			pl.m.fd = db->drm.objects[0].fd;
 			pl.length = (uint32_t)db->drm.objects[0].size;
 		} else {
@@ -630,7 +555,7 @@ static int m2m_send(void *priv, const AVFrame *frame, bool keyframe)
 						    e->in_fmt);
 		e->copies++;
 	}
-	if (e->mp)
+	if (e->node.mp)
 		pl.bytesused = used;
 	else
 		b.bytesused = used;
@@ -642,9 +567,9 @@ static int m2m_send(void *priv, const AVFrame *frame, bool keyframe)
 		b.timestamp.tv_usec = 0;
 	}
 	mc_m2m_dump_input(e->dump, frame, e->width, e->height, e->in_fmt);
-	if ((rc = xioctl(e->fd, VIDIOC_QBUF, &b))) {
+	if ((rc = mc_m2m_ioctl(e->node.fd, VIDIOC_QBUF, &b))) {
 		av_frame_free(&e->out[i].held);
-		mc_err(MOD, "%s: %s: QBUF OUTPUT: %s", e->name, e->path, strerror(-rc));
+		mc_err(MOD, "%s: %s: QBUF OUTPUT: %s", e->name, e->node.path, strerror(-rc));
 		return rc;
 	}
 	e->out[i].queued = true;
@@ -671,9 +596,9 @@ static bool is_key(const struct m2m *e, const uint8_t *d, size_t len)
 static int handle_event(struct m2m *e)
 {
 	struct v4l2_event ev;
-	while (xioctl(e->fd, VIDIOC_DQEVENT, &ev) == 0) {
+	while (mc_m2m_ioctl(e->node.fd, VIDIOC_DQEVENT, &ev) == 0) {
 		if (ev.type == V4L2_EVENT_SOURCE_CHANGE) {
-			mc_err(MOD, "%s: %s: source change event while encoding", e->name, e->path);
+			mc_err(MOD, "%s: %s: source change event while encoding", e->name, e->node.path);
 			return -EIO;
 		}
 		if (ev.type == V4L2_EVENT_EOS)
@@ -693,8 +618,8 @@ static int m2m_receive(void *priv, AVPacket *pkt)
 	struct v4l2_buffer b;
 	struct v4l2_plane pl;
 	for (int waited = 0;; waited++) {
-		fill_buf(e, &b, &pl, e->cap_type, V4L2_MEMORY_MMAP, 0);
-		rc = xioctl(e->fd, VIDIOC_DQBUF, &b);
+		mc_m2m_fill_buf(&e->node, &b, &pl, e->node.cap_type, V4L2_MEMORY_MMAP, 0);
+		rc = mc_m2m_ioctl(e->node.fd, VIDIOC_DQBUF, &b);
 		if (rc == -EPIPE) { /* the LAST buffer was dequeued already */
 			e->draining = false;
 			e->drained = true;
@@ -709,7 +634,7 @@ static int m2m_receive(void *priv, AVPacket *pkt)
 			e->fresh = false;
 			return -EAGAIN;
 		}
-		struct pollfd pfd = { .fd = e->fd, .events = POLLIN | POLLPRI };
+		struct pollfd pfd = { .fd = e->node.fd, .events = POLLIN | POLLPRI };
 		if (poll(&pfd, 1, wait) < 0 && errno != EINTR)
 			return -errno;
 		if ((pfd.revents & POLLPRI) && (rc = handle_event(e)))
@@ -718,15 +643,15 @@ static int m2m_receive(void *priv, AVPacket *pkt)
 			return -EIO; /* vb2's poll says POLLERR when the device is gone or not streaming */
 	}
 	if (rc) {
-		mc_err(MOD, "%s: %s: DQBUF CAPTURE: %s", e->name, e->path, strerror(-rc));
+		mc_err(MOD, "%s: %s: DQBUF CAPTURE: %s", e->name, e->node.path, strerror(-rc));
 		return rc;
 	}
 	if (b.index >= (uint32_t)e->n_cap)
 		return -EIO;
 	bool last = b.flags & V4L2_BUF_FLAG_LAST;
-	size_t used = e->mp ? pl.bytesused : b.bytesused;
+	size_t used = e->node.mp ? pl.bytesused : b.bytesused;
 	const uint8_t *data = e->cap[b.index].map;
-	if (e->mp)
+	if (e->node.mp)
 		data += pl.data_offset, used -= used >= pl.data_offset ? pl.data_offset : used;
 	bool key = (b.flags & V4L2_BUF_FLAG_KEYFRAME) || is_key(e, data, used);
 	int64_t pts = (int64_t)b.timestamp.tv_sec * 1000000 + b.timestamp.tv_usec;
@@ -787,20 +712,20 @@ static uint64_t m2m_copies(void *priv) { return ((struct m2m *)priv)->copies; }
 static void m2m_close(void *priv)
 {
 	struct m2m *e = priv;
-	if (e->fd >= 0) {
+	if (e->node.fd >= 0) {
 		stop_output(e);
 		if (e->cap_on) {
-			int type = (int)e->cap_type;
-			xioctl(e->fd, VIDIOC_STREAMOFF, &type);
+			int type = (int)e->node.cap_type;
+			mc_m2m_ioctl(e->node.fd, VIDIOC_STREAMOFF, &type);
 		}
 	}
 	release_output(e);
 	for (int i = 0; i < e->n_cap; i++)
 		if (e->cap[i].map)
 			munmap(e->cap[i].map, e->cap[i].len);
-	if (e->fd >= 0)
-		close(e->fd);
-	e->fd = -1;
+	if (e->node.fd >= 0)
+		close(e->node.fd);
+	e->node.fd = -1;
 	mc_m2m_dump_close(e->dump);
 	e->dump = NULL;
 }

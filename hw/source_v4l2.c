@@ -1,5 +1,5 @@
 /* v4l2: a camera through Video4Linux2, MMAP streaming. Size, rate and pixel format are negotiated from the
- * configuration (v4l2_negotiate.c). NV12 frames are the driver's buffers themselves (no copy), each also
+ * configuration (v4l2_negotiate.c). NV12 and RGB24 frames are the driver's buffers themselves (no copy), each also
  * exported as a DMABUF (VIDIOC_EXPBUF) and carried with the frame (frame.h); YUYV is converted once
  * (libswscale) and MJPEG decoded (libavcodec), and their buffers go back to the driver at once. A camera
  * that goes away (ENODEV, EIO) is a lost signal: the core shows the placeholder and reopens. */
@@ -21,6 +21,7 @@
 #include "mjpeg.h"
 #include "source.h"
 #include "v4l2_negotiate.h"
+#include "v4l2m2m_select.h"
 
 #define MOD "v4l2"
 #define MAX_BUFFERS 32
@@ -32,7 +33,7 @@ struct v4l2_opts {
 };
 
 static const struct mc_option_choice format_choices[] = {
-	{ "auto", MC_V4L2_AUTO }, { "nv12", MC_V4L2_NV12 }, { "yuyv", MC_V4L2_YUYV }, { "mjpeg", MC_V4L2_MJPEG }, { NULL, 0 },
+	{ "auto", MC_V4L2_AUTO }, { "nv12", MC_V4L2_NV12 }, { "yuyv", MC_V4L2_YUYV }, { "mjpeg", MC_V4L2_MJPEG }, { "rgb24", MC_V4L2_RGB24 }, { NULL, 0 },
 };
 
 static const struct mc_option v4l2_options[] = {
@@ -98,6 +99,9 @@ __attribute__((format(printf, 3, 4))) static void why(struct v4l2src *s, const c
 	snprintf(s->report->why, sizeof(s->report->why), "%s:%d: [source.%s] %s: %s", s->cfg->file ? s->cfg->file : "?",
 		 line ? line : s->cfg->line, s->cfg->name, key, msg);
 }
+
+/* Formats whose frames are the driver's buffers themselves, exported as DMABUF (no copy) */
+static bool direct(const struct v4l2src *s) { return s->format == MC_V4L2_NV12 || s->format == MC_V4L2_RGB24; }
 
 static int xioctl(int fd, unsigned long req, void *arg)
 {
@@ -304,6 +308,8 @@ static int set_format(struct v4l2src *s, struct mc_source_info *info)
 		s->bytesperline = s->mode.width;
 	if (s->format == MC_V4L2_YUYV && s->bytesperline < 2 * s->mode.width)
 		s->bytesperline = 2 * s->mode.width;
+	if (s->format == MC_V4L2_RGB24 && s->bytesperline < 3 * s->mode.width)
+		s->bytesperline = 3 * s->mode.width;
 
 	/* the rate: what the driver took (S_PARM writes it back) */
 	struct v4l2_streamparm parm = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
@@ -329,7 +335,7 @@ static int set_format(struct v4l2src *s, struct mc_source_info *info)
 static int buffer_count(const struct v4l2src *s)
 {
 	int consumers = s->cfg->consumers > 0 ? s->cfg->consumers : 1;
-	int n = s->format == MC_V4L2_NV12 ? 3 + MC_SOURCE_PINNED_PER_CONSUMER * consumers : 4;
+	int n = direct(s) ? 3 + MC_SOURCE_PINNED_PER_CONSUMER * consumers : 4;
 	return n > MAX_BUFFERS ? MAX_BUFFERS : n;
 }
 
@@ -378,17 +384,22 @@ static int start_streaming(struct v4l2src *s)
 		sl->map = map;
 		struct v4l2_exportbuffer eb = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .index = (uint32_t)i,
 						.flags = O_RDONLY | O_CLOEXEC };
-		if (s->format == MC_V4L2_NV12 && xioctl(b->fd, VIDIOC_EXPBUF, &eb) == 0) {
-			/* one object, one layer of two planes: Y, then UV right after it (single-planar NV12) */
+		if (direct(s) && xioctl(b->fd, VIDIOC_EXPBUF, &eb) == 0) {
 			AVDRMFrameDescriptor *d = &sl->dmabuf.drm;
 			d->nb_objects = 1;
 			d->objects[0] = (AVDRMObjectDescriptor){ .fd = eb.fd, .size = vb.length, .format_modifier = 0 /* LINEAR */ };
 			d->nb_layers = 1;
-			d->layers[0].format = V4L2_PIX_FMT_NV12; /* DRM_FORMAT_NV12 is the same fourcc, 'NV12' */
-			d->layers[0].nb_planes = 2;
 			d->layers[0].planes[0] = (AVDRMPlaneDescriptor){ 0, 0, s->bytesperline };
-			d->layers[0].planes[1] =
-				(AVDRMPlaneDescriptor){ 0, (ptrdiff_t)s->bytesperline * s->mode.height, s->bytesperline };
+			if (s->format == MC_V4L2_NV12) {
+				/* one layer of two planes: Y, then UV right after it (single-planar NV12) */
+				d->layers[0].format = DRM_FOURCC('N', 'V', '1', '2'); /* V4L2's NV12 has the same fourcc */
+				d->layers[0].nb_planes = 2;
+				d->layers[0].planes[1] =
+					(AVDRMPlaneDescriptor){ 0, (ptrdiff_t)s->bytesperline * s->mode.height, s->bytesperline };
+			} else {
+				d->layers[0].format = DRM_FOURCC('B', 'G', '2', '4'); /* V4L2's RGB3: bytes R, G, B */
+				d->layers[0].nb_planes = 1;
+			}
 			sl->dmabuf.map = map;
 			exported++;
 		}
@@ -397,7 +408,7 @@ static int start_streaming(struct v4l2src *s)
 			return rc;
 		}
 	}
-	if (s->format == MC_V4L2_NV12 && exported < b->n)
+	if (direct(s) && exported < b->n)
 		mc_warn(MOD, "%s: VIDIOC_EXPBUF failed for %d of %d buffers: those frames carry no DMABUF", s->cfg->name,
 			b->n - exported, b->n);
 	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
@@ -431,6 +442,7 @@ static const char *path_name(enum mc_v4l2_format f)
 {
 	switch (f) {
 	case MC_V4L2_NV12: return "nv12 mmap (zero copy, dmabuf)";
+	case MC_V4L2_RGB24: return "rgb24 mmap (zero copy, dmabuf)";
 	case MC_V4L2_YUYV: return "yuyv mmap, swscale to yuv420p";
 	default: return "mjpeg mmap, libavcodec decode";
 	}
@@ -449,7 +461,10 @@ static int v4l2_open(void *priv, const struct mc_source_config *cfg, struct mc_s
 	    (rc = start_streaming(s)))
 		return rc;
 	info->path = path_name(s->format);
-	info->format = s->format == MC_V4L2_NV12 ? AV_PIX_FMT_NV12 : s->format == MC_V4L2_YUYV ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_NONE;
+	info->format = s->format == MC_V4L2_NV12    ? AV_PIX_FMT_NV12
+		       : s->format == MC_V4L2_RGB24 ? AV_PIX_FMT_RGB24
+		       : s->format == MC_V4L2_YUYV  ? AV_PIX_FMT_YUV420P
+						    : AV_PIX_FMT_NONE;
 	char fc[5];
 	mc_info(MOD, "%s: %s: %s %dx%d at %.2f fps, %d buffers, %s", cfg->name, s->path,
 		mc_v4l2_fourcc_str(s->mode.fourcc, fc), info->width, info->height, (double)info->fps_num / info->fps_den,
@@ -467,7 +482,8 @@ static int64_t capture_time(const struct v4l2_buffer *vb)
 	return mc_now_us();
 }
 
-static int wrap_nv12(struct v4l2src *s, const struct v4l2_buffer *vb, AVFrame **out)
+/* NV12 and RGB24: the frame is the driver's buffer itself */
+static int wrap_buffer(struct v4l2src *s, const struct v4l2_buffer *vb, AVFrame **out)
 {
 	struct buffers *b = s->bufs;
 	struct slot *sl = &b->slot[vb->index];
@@ -487,12 +503,17 @@ static int wrap_nv12(struct v4l2src *s, const struct v4l2_buffer *vb, AVFrame **
 		if (f->opaque_ref)
 			__atomic_add_fetch(&b->refs, 1, __ATOMIC_ACQ_REL);
 	}
-	f->format = AV_PIX_FMT_NV12;
 	f->width = s->mode.width;
 	f->height = s->mode.height;
 	f->data[0] = sl->map;
-	f->data[1] = sl->map + (size_t)s->bytesperline * s->mode.height;
-	f->linesize[0] = f->linesize[1] = s->bytesperline;
+	f->linesize[0] = s->bytesperline;
+	if (s->format == MC_V4L2_RGB24) {
+		f->format = AV_PIX_FMT_RGB24;
+	} else {
+		f->format = AV_PIX_FMT_NV12;
+		f->data[1] = sl->map + (size_t)s->bytesperline * s->mode.height;
+		f->linesize[1] = s->bytesperline;
+	}
 	f->pts = capture_time(vb);
 	*out = f;
 	return 0;
@@ -557,7 +578,8 @@ static int v4l2_read(void *priv, AVFrame **out, const bool *stop)
 		}
 		switch (s->format) {
 		case MC_V4L2_NV12:
-			if ((rc = wrap_nv12(s, &vb, out)))
+		case MC_V4L2_RGB24:
+			if ((rc = wrap_buffer(s, &vb, out)))
 				queue(b, (int)vb.index);
 			return rc;
 		case MC_V4L2_YUYV:

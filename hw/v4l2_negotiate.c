@@ -25,6 +25,7 @@ enum mc_v4l2_format mc_v4l2_format_of(uint32_t fourcc)
 	case V4L2_PIX_FMT_YUYV: return MC_V4L2_YUYV;
 	case V4L2_PIX_FMT_MJPEG:
 	case V4L2_PIX_FMT_JPEG: return MC_V4L2_MJPEG;
+	case V4L2_PIX_FMT_RGB24: return MC_V4L2_RGB24;
 	default: return MC_V4L2_AUTO;
 	}
 }
@@ -35,6 +36,7 @@ static const char *format_name(enum mc_v4l2_format f)
 	case MC_V4L2_NV12: return "NV12";
 	case MC_V4L2_YUYV: return "YUYV";
 	case MC_V4L2_MJPEG: return "MJPEG";
+	case MC_V4L2_RGB24: return "RGB24";
 	default: return "auto";
 	}
 }
@@ -117,7 +119,8 @@ void mc_v4l2_describe_offer(const struct mc_v4l2_offer *o, char *buf, size_t len
 int mc_v4l2_negotiate(const struct mc_v4l2_offer *o, const struct mc_v4l2_request *req,
 		      struct mc_v4l2_choice *out, char *err, size_t errlen)
 {
-	static const enum mc_v4l2_format order[] = { MC_V4L2_NV12, MC_V4L2_YUYV, MC_V4L2_MJPEG };
+	/* RGB24 last: three bytes a pixel, and every software encoder wants it converted */
+	static const enum mc_v4l2_format order[] = { MC_V4L2_NV12, MC_V4L2_YUYV, MC_V4L2_MJPEG, MC_V4L2_RGB24 };
 	char offer[600];
 	bool format_offered = false;
 	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
@@ -139,7 +142,7 @@ int mc_v4l2_negotiate(const struct mc_v4l2_offer *o, const struct mc_v4l2_reques
 	if (req->format != MC_V4L2_AUTO && !format_offered)
 		snprintf(err, errlen, "the device does not offer %s; it offers: %s", format_name(req->format), offer);
 	else if (!format_offered)
-		snprintf(err, errlen, "the device offers none of NV12, YUYV, MJPEG; it offers: %s", offer);
+		snprintf(err, errlen, "the device offers none of NV12, YUYV, MJPEG, RGB24; it offers: %s", offer);
 	else
 		snprintf(err, errlen, "%dx%d is not offered%s%s; the device offers: %s", req->width, req->height,
 			 req->format != MC_V4L2_AUTO ? " in " : "", req->format != MC_V4L2_AUTO ? format_name(req->format) : "",

@@ -13,7 +13,7 @@
 #define MC_V4L2_MAX_RATES 16
 
 /* `format =`: auto takes the best the device offers at the size. */
-enum mc_v4l2_format { MC_V4L2_AUTO = 0, MC_V4L2_NV12, MC_V4L2_YUYV, MC_V4L2_MJPEG };
+enum mc_v4l2_format { MC_V4L2_AUTO = 0, MC_V4L2_NV12, MC_V4L2_YUYV, MC_V4L2_MJPEG, MC_V4L2_RGB24 };
 
 struct mc_v4l2_fract {
 	uint32_t num, den; /* a frame interval: num/den seconds per frame */
@@ -57,7 +57,7 @@ int mc_v4l2_negotiate(const struct mc_v4l2_offer *offer, const struct mc_v4l2_re
 void mc_v4l2_describe_offer(const struct mc_v4l2_offer *offer, char *buf, size_t len);
 /* The fourcc as text ("NV12"); buf has room for 5 bytes. */
 const char *mc_v4l2_fourcc_str(uint32_t fourcc, char buf[5]);
-/* NV12, YUYV, MJPEG (and JPEG, which some cameras call their MJPEG) map to a format; others to AUTO. */
+/* NV12, YUYV, MJPEG (and JPEG, which some cameras call their MJPEG), RGB24 map to a format; others to AUTO. */
 enum mc_v4l2_format mc_v4l2_format_of(uint32_t fourcc);
 
 #endif

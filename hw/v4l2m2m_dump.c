@@ -1,4 +1,5 @@
 #include "v4l2m2m_dump.h"
+#include "v4l2m2m_select.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -66,6 +67,13 @@ void mc_m2m_dump_input(struct mc_m2m_dump *d, const AVFrame *f, int width, int h
 	if (!d || !d->raw || d->raw_left <= 0)
 		return;
 	d->raw_left--;
+	const struct mc_m2m_format *pf = mc_m2m_format_av(fmt);
+	if (pf && pf->planes == 1) { /* packed: one plane */
+		for (int y = 0; y < height; y++)
+			fwrite(f->data[0] + (size_t)y * f->linesize[0], 1, (size_t)width * pf->bytes, d->raw);
+		fflush(d->raw);
+		return;
+	}
 	bool nv12 = fmt == AV_PIX_FMT_NV12;
 	int ch = (height + 1) / 2, cw = nv12 ? (width + 1) & ~1 : (width + 1) / 2;
 	for (int y = 0; y < height; y++)

@@ -4,32 +4,51 @@
 #include <linux/videodev2.h>
 #include <string.h>
 
+/* The V4L2 pixel formats mixcast hands to mem2mem devices, with FFmpeg's name and DRM's fourcc (what a
+ * DMABUF descriptor carries): NV12 and YUV420 are the same fourcc in both, V4L2's RGB24 (bytes R, G, B) is
+ * DRM's BGR888 (a little-endian word B:G:R). */
+static const struct mc_m2m_format formats[] = {
+	{ V4L2_PIX_FMT_YUV420, AV_PIX_FMT_YUV420P, DRM_FOURCC('Y', 'U', '1', '2'), 3, 1 },
+	{ V4L2_PIX_FMT_NV12, AV_PIX_FMT_NV12, DRM_FOURCC('N', 'V', '1', '2'), 2, 1 },
+	{ V4L2_PIX_FMT_YUYV, AV_PIX_FMT_YUYV422, DRM_FOURCC('Y', 'U', 'Y', 'V'), 1, 2 },
+	{ V4L2_PIX_FMT_RGB24, AV_PIX_FMT_RGB24, DRM_FOURCC('B', 'G', '2', '4'), 1, 3 },
+	{ V4L2_PIX_FMT_BGR24, AV_PIX_FMT_BGR24, DRM_FOURCC('R', 'G', '2', '4'), 1, 3 },
+};
+
+const struct mc_m2m_format *mc_m2m_format_v4l2(uint32_t fourcc)
+{
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (formats[i].v4l2 == fourcc)
+			return &formats[i];
+	return NULL;
+}
+
+const struct mc_m2m_format *mc_m2m_format_av(enum AVPixelFormat fmt)
+{
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (formats[i].av == fmt)
+			return &formats[i];
+	return NULL;
+}
+
 int mc_m2m_pick_input(const uint32_t *offered, int n, enum AVPixelFormat source_format, uint32_t *fourcc,
 		      enum AVPixelFormat *fmt)
 {
-	static const struct { uint32_t fourcc; enum AVPixelFormat fmt; } known[] = {
-		{ V4L2_PIX_FMT_YUV420, AV_PIX_FMT_YUV420P },
-		{ V4L2_PIX_FMT_NV12, AV_PIX_FMT_NV12 },
-	};
-	int best = -1;
-	for (int k = 0; k < 2; k++) {
-		bool have = false;
-		for (int i = 0; i < n; i++)
-			have |= offered[i] == known[k].fourcc;
-		if (!have)
-			continue;
-		if (known[k].fmt == source_format) {
-			best = k;
-			break;
+	/* the source's own format first, in any format of the table */
+	const struct mc_m2m_format *src = mc_m2m_format_av(source_format);
+	for (int i = 0; src && i < n; i++)
+		if (offered[i] == src->v4l2) {
+			*fourcc = src->v4l2, *fmt = src->av;
+			return 0;
 		}
-		if (best < 0)
-			best = k;
-	}
-	if (best < 0)
-		return -ENOTSUP;
-	*fourcc = known[best].fourcc;
-	*fmt = known[best].fmt;
-	return 0;
+	/* else I420, then NV12: what the software fallback also takes */
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < n; i++)
+			if (offered[i] == formats[k].v4l2) {
+				*fourcc = formats[k].v4l2, *fmt = formats[k].av;
+				return 0;
+			}
+	return -ENOTSUP;
 }
 
 int mc_m2m_h264_level(int width, int height, int fps)
@@ -66,19 +85,21 @@ int mc_m2m_fwht_qp(int bitrate, int width, int height, int fps)
 bool mc_m2m_dmabuf_fits(const AVDRMFrameDescriptor *d, uint32_t fourcc, int bytesperline, int height,
 			size_t sizeimage)
 {
-	if (!d || d->nb_objects != 1 || d->nb_layers != 1 || d->objects[0].fd < 0)
+	const struct mc_m2m_format *f = mc_m2m_format_v4l2(fourcc);
+	if (!f || !d || d->nb_objects != 1 || d->nb_layers != 1 || d->objects[0].fd < 0)
 		return false;
 	const AVDRMLayerDescriptor *l = &d->layers[0];
-	if (l->format != fourcc || d->objects[0].format_modifier != 0 /* LINEAR */ || l->planes[0].offset != 0 ||
-	    l->planes[0].pitch != bytesperline || d->objects[0].size < sizeimage)
+	if (l->format != f->drm || d->objects[0].format_modifier != 0 /* LINEAR */ || l->planes[0].offset != 0 ||
+	    l->planes[0].pitch != bytesperline || d->objects[0].size < sizeimage || l->nb_planes != f->planes)
 		return false;
-	if (fourcc == V4L2_PIX_FMT_NV12)
-		return l->nb_planes == 2 && l->planes[1].offset == (ptrdiff_t)bytesperline * height &&
-		       l->planes[1].pitch == bytesperline;
-	if (fourcc == V4L2_PIX_FMT_YUV420)
-		return l->nb_planes == 3 && l->planes[1].offset == (ptrdiff_t)bytesperline * height &&
-		       l->planes[2].offset == l->planes[1].offset + (ptrdiff_t)(bytesperline / 2) * (height / 2);
-	return false;
+	if (f->planes == 1)
+		return true;
+	/* single-planar V4L2: the chroma right after bytesperline x height of luma */
+	if (l->planes[1].offset != (ptrdiff_t)bytesperline * height)
+		return false;
+	if (f->planes == 2)
+		return l->planes[1].pitch == bytesperline;
+	return l->planes[2].offset == l->planes[1].offset + (ptrdiff_t)(bytesperline / 2) * (height / 2);
 }
 
 static void copy_plane(uint8_t *dst, int dst_stride, const uint8_t *src, int src_stride, int bytes, int rows)
@@ -91,6 +112,11 @@ size_t mc_m2m_write_frame(uint8_t *dst, int bytesperline, int height, const uint
 			  const int stride[3], int width, int visible_height, enum AVPixelFormat fmt)
 {
 	size_t luma = (size_t)bytesperline * height;
+	const struct mc_m2m_format *f = mc_m2m_format_av(fmt);
+	if (f && f->planes == 1) { /* packed: one plane of width x bytes per pixel */
+		copy_plane(dst, bytesperline, src[0], stride[0], width * f->bytes, visible_height);
+		return luma;
+	}
 	int ch = (visible_height + 1) / 2;
 	copy_plane(dst, bytesperline, src[0], stride[0], width, visible_height);
 	if (fmt == AV_PIX_FMT_NV12) {

@@ -10,9 +10,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The input format among the `n` V4L2 fourccs the OUTPUT queue offers (VIDIOC_ENUM_FMT): the source's own
- * format when offered (a camera's NV12 goes in without a conversion), else YUV420 (I420), else NV12: the two
- * the software fallback also takes, since a fallback gets the frames the layer's scaler already makes.
+#define DRM_FOURCC(a, b, c, d) ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
+
+/* A pixel format as V4L2, FFmpeg and DRM name it, with its plane count in a single-planar V4L2 buffer and
+ * its bytes per pixel (of the first plane). */
+struct mc_m2m_format {
+	uint32_t v4l2;
+	enum AVPixelFormat av;
+	uint32_t drm;
+	int planes, bytes;
+};
+/* NV12, YUV420, YUYV, RGB24, BGR24; NULL for another. */
+const struct mc_m2m_format *mc_m2m_format_v4l2(uint32_t fourcc);
+const struct mc_m2m_format *mc_m2m_format_av(enum AVPixelFormat fmt);
+
+/* The input format among the `n` V4L2 fourccs the OUTPUT queue offers (VIDIOC_ENUM_FMT): the format of the
+ * layer's pictures when offered and in the table above (a camera's NV12 or RGB24 goes in without a
+ * conversion), else YUV420 (I420), else NV12: the two the software fallback also takes as they are.
  * 0 with *fourcc and *fmt set, -ENOTSUP when neither is offered. */
 int mc_m2m_pick_input(const uint32_t *offered, int n, enum AVPixelFormat source_format, uint32_t *fourcc,
 		      enum AVPixelFormat *fmt);
@@ -28,12 +42,12 @@ int mc_m2m_h264_level(int width, int height, int fps);
 int mc_m2m_fwht_qp(int bitrate, int width, int height, int fps);
 
 /* Can the buffer `d` describes be queued as the OUTPUT buffer (V4L2_MEMORY_DMABUF, single-planar) for the
- * format the encoder set: one object, the same fourcc, the same line pitch, the chroma plane right where
+ * format the device was set to: one object, LINEAR, the same format (d's DRM fourcc for `fourcc`, V4L2's), the same line pitch, the chroma plane right where
  * the driver expects it (bytesperline x height after the luma), and at least sizeimage bytes? */
 bool mc_m2m_dmabuf_fits(const AVDRMFrameDescriptor *d, uint32_t fourcc, int bytesperline, int height,
 			size_t sizeimage);
 
-/* Copies a CPU frame's planes (fmt: NV12 or YUV420P) into an OUTPUT buffer of the driver's layout
+/* Copies a CPU frame's planes (fmt: NV12, YUV420P, or a packed format of the table) into an OUTPUT buffer of the driver's layout
  * (bytesperline x height luma, chroma after it). Returns the bytes written. */
 size_t mc_m2m_write_frame(uint8_t *dst, int bytesperline, int height, const uint8_t *const src[3],
 			  const int stride[3], int width, int visible_height, enum AVPixelFormat fmt);

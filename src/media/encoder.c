@@ -1,6 +1,8 @@
 #include "encoder.h"
 
 #include <libavutil/hwcontext.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,7 +32,9 @@ struct mc_encoder {
 	int pending;          /* frames sent since the last packet came out */
 	int64_t pending_since_us;
 	int64_t deadline_us;  /* no output for this long with frames pending: the backend has failed */
-	AVFrame *download;    /* a device frame brought down for a backend that cannot take it (reused) */
+	enum AVPixelFormat backend_format; /* what the backend in use takes (a fallback's may differ) */
+	AVFrame *download;    /* a device frame brought down, or a frame converted, for the backend (reused) */
+	struct SwsContext *convert;
 };
 
 static const char *codec_name(enum mc_codec c) { return c == MC_CODEC_VP8 ? "vp8" : "h264"; }
@@ -85,13 +89,12 @@ static int try_open(struct mc_encoder *e, const struct mc_encoder_ops *ops)
 	enum AVPixelFormat fmt = AV_PIX_FMT_NONE;
 	/* A fallback takes the frames the layer's scaler already makes: the scaler belongs to the track's
 	 * thread and is not swapped under it. So a fallback is asked for that format (libx264 behind a
-	 * YUV420P-only backend then takes YUV420P, not the camera's NV12), and refused if it takes another. */
+	 * YUV420P-only backend then takes YUV420P, not the camera's NV12); one that takes another (libx264 after
+	 * a v4l2m2m encoder that took RGB24) gets each frame converted here: a copy, counted. */
 	struct mc_encoder_params p = e->params;
 	if (e->input_format != AV_PIX_FMT_NONE)
 		p.source_format = e->input_format;
 	int rc = ops->open(priv, &p, &fmt);
-	if (rc == 0 && e->input_format != AV_PIX_FMT_NONE && fmt != e->input_format)
-		rc = -EPROTONOSUPPORT;
 	if (rc) {
 		ops->close(priv);
 		free(priv);
@@ -99,7 +102,12 @@ static int try_open(struct mc_encoder *e, const struct mc_encoder_ops *ops)
 	}
 	e->ops = ops;
 	e->priv = priv;
-	e->input_format = fmt;
+	if (e->input_format == AV_PIX_FMT_NONE)
+		e->input_format = fmt;
+	e->backend_format = fmt;
+	if (fmt != e->input_format)
+		mc_warn(MOD, "%s: %s takes %s, the layer's pictures are %s: each frame is converted (a copy)", e->name,
+			ops->name, av_get_pix_fmt_name(fmt), av_get_pix_fmt_name(e->input_format));
 	for (size_t i = 0; mc_encoder_backends[i]; i++)
 		if (mc_encoder_backends[i] == ops)
 			mc_count_set(&e->backend, i);
@@ -127,7 +135,7 @@ static int open_from(struct mc_encoder *e, int from, const char *why_first)
 			return 0;
 		}
 		mc_warn(MOD, "%s: %s failed to open (%s); trying the next backend", p->name, ops->name,
-			rc == -EPROTONOSUPPORT ? "takes another pixel format" : strerror(-rc));
+			strerror(-rc));
 	}
 	return rc;
 }
@@ -191,6 +199,7 @@ void mc_encoder_destroy(struct mc_encoder *e)
 		return;
 	close_backend(e);
 	av_frame_free(&e->download);
+	sws_freeContext(e->convert);
 	free(e);
 }
 
@@ -203,23 +212,38 @@ enum AVPixelFormat mc_encoder_input_format(const struct mc_encoder *e) { return 
 unsigned mc_encoder_input_kinds(const struct mc_encoder *e) { return e->ops ? e->ops->inputs : MC_FRAME_CPU; }
 uint64_t mc_encoder_copies(const struct mc_encoder *e) { return mc_count_get(&e->copies); }
 
-/* A frame in device memory only (a VA surface from a VA-API scaler) for a backend that cannot take it (the
- * software backend after a fallback from vaapi): downloaded, one copy, counted. NULL on failure. */
+/* A frame the backend in use cannot take as it is: a frame in device memory only (a VA surface from a
+ * VA-API scaler) for the software backend after a fallback from vaapi is downloaded, a CPU frame in another
+ * pixel format converted. One copy, counted. NULL on failure. */
 static const AVFrame *takeable(struct mc_encoder *e, const AVFrame *frame)
 {
 	unsigned kind = mc_frame_kind_of(frame);
-	if ((kind & MC_FRAME_CPU) || (kind & e->ops->inputs))
+	bool cpu = kind & MC_FRAME_CPU;
+	if ((!cpu && (kind & e->ops->inputs)) || (cpu && frame->format == e->backend_format))
 		return frame;
 	if (!e->download && !(e->download = av_frame_alloc()))
 		return NULL;
 	av_frame_unref(e->download);
-	e->download->format = e->input_format;
-	if (!frame->hw_frames_ctx || av_hwframe_transfer_data(e->download, frame, 0) < 0 ||
-	    av_frame_copy_props(e->download, frame) < 0)
+	AVFrame *d = e->download;
+	int rc;
+	if (!cpu) {
+		d->format = e->backend_format;
+		rc = frame->hw_frames_ctx ? av_hwframe_transfer_data(d, frame, 0) : -1;
+	} else {
+		d->format = e->backend_format, d->width = frame->width, d->height = frame->height;
+		e->convert = sws_getCachedContext(e->convert, frame->width, frame->height, frame->format, d->width,
+						  d->height, d->format, SWS_BILINEAR, NULL, NULL, NULL);
+		rc = e->convert ? av_frame_get_buffer(d, 0) : -1;
+		if (rc >= 0)
+			rc = sws_scale(e->convert, (const uint8_t *const *)frame->data, frame->linesize, 0, frame->height,
+				       d->data, d->linesize) > 0 ? 0 : -1;
+	}
+	if (rc < 0 || av_frame_copy_props(d, frame) < 0)
 		return NULL;
+	av_buffer_unref(&d->opaque_ref); /* not the frame's device buffer */
 	e->copies_base++;
 	mc_count_inc(&e->copies);
-	return e->download;
+	return d;
 }
 
 int mc_encoder_send(struct mc_encoder *e, const AVFrame *frame, bool keyframe)

@@ -145,7 +145,7 @@ AVFrame *mc_scaler_run(struct mc_scaler *s, const AVFrame *in)
 	av_buffer_unref(&out->opaque_ref); /* the input's descriptor describes the input's buffer, not this one */
 	out->opaque_ref = keep_opaque;
 	__atomic_store_n(&s->last, s->ops->name, __ATOMIC_RELAXED);
-	s->last_on_device = s->ops->on_device;
+	s->last_on_device = s->ops->on_device && !(s->ops->copied && s->ops->copied(s->priv));
 	return out;
 }
 

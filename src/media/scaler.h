@@ -35,6 +35,8 @@ struct mc_scaler_ops {
 	/* A new frame holding `in` converted, in memory the backend allocated; NULL on failure. The core
 	 * copies the frame's properties. */
 	AVFrame *(*scale)(void *priv, const AVFrame *in);
+	/* A device backend: did the last scale() copy its input into device memory (a CPU frame)? NULL: never. */
+	bool (*copied)(void *priv);
 	void (*close)(void *priv); /* also after a failed open; frames still out stay valid */
 };
 
@@ -50,7 +52,8 @@ AVFrame *mc_scaler_run(struct mc_scaler *s, const AVFrame *in);
 /* The backend that made the last frame ("half", "swscale", "v4l2m2m", ...; "none" when it passed the
  * input through); any thread (the stats). */
 const char *mc_scaler_backend_name(const struct mc_scaler *s);
-/* Did the last mc_scaler_run() make its picture on a device (no CPU pass over the pixels)? */
+/* Did the last mc_scaler_run() make its picture on a device with no CPU pass over the pixels (the input
+ * imported, not copied in)? */
 bool mc_scaler_on_device(const struct mc_scaler *s);
 
 /* For CPU backends: a frame from their pool, at the target's size and format. */

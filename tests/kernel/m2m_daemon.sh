@@ -15,6 +15,14 @@
 #   stall:    as fallback, but vicodec stops producing instead of going away: the backend's test fault
 #             (MIXCAST_TEST_V4L2M2M_FAULT=stall:6) stops giving its CAPTURE buffers back, so the device runs
 #             out of them; the core's no-output deadline (5 frame intervals) falls back to software.
+#   scaler:   the pyramid scaled by a V4L2 mem2mem scaler (vim2m: RGB only, 640x480 at most; vicodec: 640x360
+#             and up): vivid RGB24 640x480 -> 640x480 on vicodec (the camera's DMABUF) and 640x360 scaled by
+#             vim2m from the camera's DMABUF into vim2m's own exported buffers, which vicodec imports: no CPU
+#             copy anywhere on either layer (source, scaler and encoder copy counters 0; the 360p layer's
+#             pictures counted as device_scaled, every frame a device frame); 320x180 in software, scaled on
+#             the CPU from vim2m's output (a software encoder is not handed device buffers to read). vim2m's
+#             scale is checked against FFmpeg's nearest-neighbour scale of the same camera frame, and both
+#             vicodec layers decoded as in camera mode.
 #   replug:   one 1280x720 layer on v4l2m2m from the camera's DMABUF; the camera goes away mid-stream (vivid's
 #             Disconnect control, as a USB camera unplugged; vivid's node comes back at once, as a replug):
 #             the source sends its placeholder (CPU frames) and reopens; the encoder switches its OUTPUT queue
@@ -24,8 +32,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/m2m_lib.sh"
-bin=${1:?usage: m2m_daemon.sh MIXCASTD camera|fallback}
-mode=${2:?usage: m2m_daemon.sh MIXCASTD camera|fallback}
+bin=${1:?usage: m2m_daemon.sh MIXCASTD camera|fallback|stall|scaler|replug}
+mode=${2:?usage: m2m_daemon.sh MIXCASTD camera|fallback|stall|scaler|replug}
 cam=$(kl_video_node vivid-000-vid-cap)
 t=$(mktemp -d)
 mkdir -p "$t/dump"
@@ -34,6 +42,10 @@ fail=0
 if [[ $mode == camera ]]; then
 	size=1280x720 layers="1280x720@5:4000k, 640x360@5:1000k, 320x180@5:200k" ports="17000, 17002, 17004"
 	watch_ports=(17000 17002 17004) rx_port=17004 rx_size=320x180 encoder=auto
+elif [[ $mode == scaler ]]; then
+	size=640x480 layers="640x480@5:3000k, 640x360@5:2000k, 320x180@5:200k" ports="17000, 17002, 17004"
+	watch_ports=(17000 17002 17004) rx_port=17004 rx_size=320x180 encoder=v4l2m2m
+	layer_encoders="layer_encoders = v4l2m2m, v4l2m2m, software"
 elif [[ $mode == fallback || $mode == stall ]]; then
 	size=640x360 layers="640x360@5:1000k" ports="17000" watch_ports=(17000) rx_port=17000 rx_size=640x360
 	encoder=v4l2m2m
@@ -41,16 +53,19 @@ else
 	size=1280x720 layers="1280x720@5:4000k" ports="17000" watch_ports=(17000) rx_port=17000 rx_size=none
 	encoder=v4l2m2m
 fi
+format=nv12
+[[ $mode == scaler ]] && format=rgb24
 cat >"$t/m.conf" <<EOC
 [source.cam]
 type = v4l2
 device = $cam
 size = $size
 fps = 5
-format = nv12
+format = $format
 [track.v]
 input = cam
 encoder = $encoder
+${layer_encoders:-}
 layers = $layers
 keyframe_interval = 2
 preset = ultrafast
@@ -109,7 +124,7 @@ if [[ $mode == replug ]]; then
 fi
 # FFmpeg stops after 8 frames of the received layer (at most 150 s)
 [[ -z $rx ]] || wait "$rx" || true
-kill -TERM "$d"
+kill -TERM "$d" 2>/dev/null || echo "mixcastd had already exited"
 wait "$d" && drc=0 || drc=$?
 kill -TERM "$watch" 2>/dev/null || true
 wait "$watch" || true
@@ -151,6 +166,17 @@ if mode == 'camera':
     need(a['device_frames'] >= a['frames_encoded'] > 0, '720p: every frame the encoder took was the camera buffer')
     need(a['frames_encoded'] >= 5 and b['frames_encoded'] >= 5, 'both vicodec layers encoded')
     need(b['encoder_copies'] > 0 and b['device_frames'] == 0, '360p: scaled CPU frames, copied into MMAP buffers and counted')
+elif mode == 'scaler':
+    a, b, c = ls
+    need(a['encoder'] == 'v4l2m2m' and b['encoder'] == 'v4l2m2m' and c['encoder'] == 'software', '480p and 360p on v4l2m2m, 180p software')
+    print('scalers: %s, %s, %s; device_scaled %d %d %d' % (a['scaler'], b['scaler'], c['scaler'], a['device_scaled'], b['device_scaled'], c['device_scaled']))
+    need(a['scaler'] == 'none' and b['scaler'] == 'v4l2m2m' and c['scaler'] == 'swscale', 'the camera frames passed through, 360p scaled by vim2m, 180p by swscale')
+    need(src['copies'] == 0 and a['copies'] == 0 and a['encoder_copies'] == 0, 'zero copies on the 480p path')
+    need(b['copies'] == 0 and b['encoder_copies'] == 0, 'zero copies on the 360p path (camera DMABUF -> vim2m -> DMABUF -> vicodec)')
+    need(b['device_scaled'] >= b['frames_in'] > 0, '360p: every picture made by vim2m from the imported camera buffer')
+    need(a['device_frames'] >= a['frames_encoded'] >= 5 and b['device_frames'] >= b['frames_encoded'] >= 5,
+         'both vicodec layers encoded device buffers only')
+    need(c['copies'] >= c['frames_in'] > 0 and c['frames_encoded'] >= 5, '180p: scaled on the CPU and encoded')
 elif mode in ('fallback', 'stall'):
     a = ls[0]
     need(a['encoder'] == 'software' and a['encoder_fallbacks'] == 1, 'one fallback to software')
@@ -167,8 +193,10 @@ if [[ $mode == replug ]]; then
 	echo "OUTPUT queues, in order: $queues"
 	[[ $queues == *"DMABUF MMAP"*"DMABUF"* ]] || fail "expected DMABUF, then MMAP (placeholder), then DMABUF again"
 fi
-if [[ $mode == camera ]]; then
-	for spec in 0:1280x720:nv12 1:640x360:yuv420p; do
+if [[ $mode == camera || $mode == scaler ]]; then
+	specs="0:1280x720:nv12 1:640x360:nv12"
+	[[ $mode == scaler ]] && specs="0:640x480:rgb24 1:640x360:rgb24"
+	for spec in $specs; do
 		IFS=: read -r l lsize fmt <<<"$spec"
 		f=$t/dump/v_$l
 		info=$(m2m_frames "$f.fwht")
@@ -182,15 +210,47 @@ if [[ $mode == camera ]]; then
 			[[ " $keys " == *" $k "* ]] || fail "layer $l: frame $k was asked for as a keyframe, is a P frame"
 		done
 		echo "layer $l: keyframes asked at: $asked"
-		raw=$(($(stat -c %s "$f.yuv") / (${lsize%x*} * ${lsize#*x} * 3 / 2)))
+		# bytes per picture: 3/2 per pixel in 4:2:0, 3 in RGB24
+		pic=$((${lsize%x*} * ${lsize#*x} * 3 / 2)) decfmt=yuv420p fourcc=YU12
+		[[ $fmt == rgb24 ]] && pic=$((${lsize%x*} * ${lsize#*x} * 3)) decfmt=rgb24 fourcc=RGB3
+		raw=$(($(stat -c %s "$f.yuv") / pic))
 		((raw > n)) && raw=$n
-		m2m_decode "$f.fwht" "$raw" "$f.dec" || { fail "layer $l: decode"; continue; }
-		got=$(stat -c %s "$f.dec") want=$((raw * ${lsize%x*} * ${lsize#*x} * 3 / 2))
+		m2m_decode "$f.fwht" "$raw" "$f.dec" "$fourcc" || { fail "layer $l: decode"; continue; }
+		got=$(stat -c %s "$f.dec") want=$((raw * pic))
 		[[ $got == "$want" ]] || { fail "layer $l: decoded $got bytes, $want expected ($raw frames of $lsize)"; continue; }
-		psnr=$(m2m_psnr "$f.dec" "$f.yuv" "$lsize" yuv420p "$fmt" 0 "$raw")
+		psnr=$(m2m_psnr "$f.dec" "$f.yuv" "$lsize" "$decfmt" "$fmt" 0 "$raw")
 		echo "layer $l: $raw frames decoded at $lsize, lowest PSNR $psnr dB"
 		awk -v a="$psnr" 'BEGIN { exit !(a >= 35) }' || fail "layer $l: PSNR $psnr below 35 dB"
 	done
+fi
+if [[ $mode == scaler ]]; then
+	# vim2m's 360p picture of a camera frame against the camera frame itself (the 480p layer's dumped input is
+	# the camera buffer), matched by capture time in the two .idx files. vim2m scales by picking rows and
+	# columns (drivers/media/test-drivers/vim2m.c: input row y * 480 / 360, columns by Bresenham, here 1:1),
+	# so the bytes must be equal: a wrong pitch, offset or size would leave next to none equal.
+	python3 - "$t/dump" 12 >"$t/scale.log" <<'PY' || fail "vim2m's pictures are not the camera's rows"
+import sys
+d, n = sys.argv[1], int(sys.argv[2])
+def sends(p): return [l.split()[1] for l in open(p) if l.startswith('send')]
+a, b = sends(d + '/v_0.idx')[:n], sends(d + '/v_1.idx')[:n]
+big, small = open(d + '/v_0.yuv', 'rb').read(), open(d + '/v_1.yuv', 'rb').read()
+W, H0, H1 = 640 * 3, 480, 360
+checked = bad = 0
+for k1, pts in enumerate(b):
+    if pts not in a or (k1 + 1) * W * H1 > len(small):
+        continue
+    k0 = a.index(pts)
+    src = big[k0 * W * H0:(k0 + 1) * W * H0]
+    out = small[k1 * W * H1:(k1 + 1) * W * H1]
+    want = b''.join(src[(y * H0 // H1) * W:(y * H0 // H1 + 1) * W] for y in range(H1))
+    same = sum(1 for y in range(H1) if out[y * W:(y + 1) * W] == want[y * W:(y + 1) * W])
+    print('vim2m picture %d (capture %s) vs camera frame %d: %d of %d rows equal' % (k1, pts, k0, same, H1))
+    checked += 1
+    bad += same < H1
+print('checked %d pictures, %d with a differing row' % (checked, bad))
+sys.exit(0 if checked >= 2 and bad == 0 else 1)
+PY
+	cat "$t/scale.log"
 fi
 ((fail == 0)) || { echo "--- mixcastd log"; tail -n 30 "$t/d.log"; [[ -z $rx ]] || { echo "--- ffmpeg"; tail -n 8 "$t/rx.log"; }; }
 exit $fail

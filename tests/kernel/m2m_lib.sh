@@ -18,11 +18,12 @@ print(n, ','.join(sorted(sizes)), ' '.join(map(str, keys)))
 PY
 }
 
-# m2m_decode FILE.fwht N OUT.yuv: vicodec's stateful decoder, I420 out (v4l2-ctl parses the FWHT stream)
+# m2m_decode FILE.fwht N OUT.yuv [FOURCC]: vicodec's stateful decoder, I420 out (or FOURCC: RGB3 for a stream
+# of RGB pictures); v4l2-ctl parses the FWHT stream
 m2m_decode() {
 	local dec
 	dec=$(kl_video_node stateful-decoder) || return 1
-	v4l2-ctl -d "$dec" --set-fmt-video=pixelformat=YU12 --stream-out-mmap --stream-mmap \
+	v4l2-ctl -d "$dec" --set-fmt-video=pixelformat="${4:-YU12}" --stream-out-mmap --stream-mmap \
 		--stream-from="$1" --stream-to="$3" --stream-count="$2" >"$3.log" 2>&1 || { cat "$3.log"; return 1; }
 }
 

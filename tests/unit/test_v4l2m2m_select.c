@@ -33,6 +33,11 @@ static void test_pick_input(void)
 	const uint32_t rgb[] = { V4L2_PIX_FMT_RGB24, V4L2_PIX_FMT_YUYV };
 	CHECK_EQ(mc_m2m_pick_input(rgb, 2, AV_PIX_FMT_NV12, &fourcc, &fmt), -ENOTSUP);
 	CHECK_EQ(mc_m2m_pick_input(NULL, 0, AV_PIX_FMT_NV12, &fourcc, &fmt), -ENOTSUP);
+	/* RGB24 pictures (an RGB camera, or a layer a device scaler made in RGB24) go in as they are */
+	CHECK_EQ(mc_m2m_pick_input(rgb, 2, AV_PIX_FMT_RGB24, &fourcc, &fmt), 0);
+	CHECK_EQ(fourcc, V4L2_PIX_FMT_RGB24);
+	CHECK_EQ(fmt, AV_PIX_FMT_RGB24);
+	CHECK(mc_m2m_format_v4l2(V4L2_PIX_FMT_MJPEG) == NULL);
 }
 
 static void test_level(void)
@@ -95,6 +100,15 @@ static void test_dmabuf_fits(void)
 	t.objects[0].size = 1000;
 	CHECK(!mc_m2m_dmabuf_fits(&t, V4L2_PIX_FMT_NV12, 1280, 720, 1280 * 720 * 3 / 2));
 	CHECK(!mc_m2m_dmabuf_fits(NULL, V4L2_PIX_FMT_NV12, 1280, 720, 0));
+	/* packed RGB24 (vivid -> vim2m -> vicodec in the kernel lane): one plane; the descriptor says DRM's
+	 * name for V4L2's RGB3, BG24 */
+	AVDRMFrameDescriptor r = { .nb_objects = 1, .nb_layers = 1 };
+	r.objects[0].fd = 5, r.objects[0].size = 1920 * 480;
+	r.layers[0].format = DRM_FOURCC('B', 'G', '2', '4'), r.layers[0].nb_planes = 1, r.layers[0].planes[0].pitch = 1920;
+	CHECK(mc_m2m_dmabuf_fits(&r, V4L2_PIX_FMT_RGB24, 1920, 480, 1920 * 480));
+	CHECK(!mc_m2m_dmabuf_fits(&r, V4L2_PIX_FMT_BGR24, 1920, 480, 1920 * 480));
+	r.layers[0].format = V4L2_PIX_FMT_RGB24; /* V4L2's fourcc where DRM's belongs: refused */
+	CHECK(!mc_m2m_dmabuf_fits(&r, V4L2_PIX_FMT_RGB24, 1920, 480, 1920 * 480));
 }
 
 /* 6x3 I420 into a 8-byte pitch, 4-line buffer: rows land at the pitch, chroma after the padded luma */
