@@ -951,7 +951,7 @@ static void test_backend_options(void)
 	/* errors, each on its line naming the key */
 	ERR1("[source.cam]\ntype = v4l2\n" TRK, 1, "[source.cam]", "missing required key 'device' (type = v4l2)");
 	ERR1("[source.cam]\ntype = v4l2\ndevice = /dev/video0\nformat = rgb\n" TRK, 4, "format:",
-	     "expected one of auto, nv12, yuyv, mjpeg, got 'rgb'");
+	     "expected one of auto, nv12, yuyv, mjpeg, rgb24, got 'rgb'");
 	ERR1("[source.cam]\nformat = nv12\ntype = v4l2\ndevice = /dev/video0\nformat = yuyv\n" TRK, 5, "format:",
 	     "duplicate key (first set on line 2)");
 	ERR1("[source.cam]\ntype = v4l2\ndevice =\n" TRK, 3, "device:", "empty value");

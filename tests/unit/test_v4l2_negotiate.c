@@ -32,7 +32,7 @@ static void vivid_like(struct mc_v4l2_offer *o)
 		add(o, f[i], 640, 360, rates, 3);
 		add(o, f[i], 1280, 720, rates, 3);
 	}
-	o->other[o->n_other++] = V4L2_PIX_FMT_RGB24;
+	o->other[o->n_other++] = V4L2_PIX_FMT_BGR32;
 }
 
 static int negotiate(const struct mc_v4l2_offer *o, enum mc_v4l2_format f, int w, int h, int fps,
@@ -112,13 +112,13 @@ static void test_size_errors(void)
 	CHECK(strstr(err, "NV12 320x180 640x360 1280x720") != NULL);
 	CHECK(strstr(err, "YUYV 320x180 640x360 1280x720") != NULL);
 	CHECK(strstr(err, "MJPG 320x180 640x360 1280x720") != NULL);
-	CHECK(strstr(err, "also RGB3 (not supported)") != NULL);
+	CHECK(strstr(err, "also BGR4 (not supported)") != NULL);
 	/* nothing mixcast takes */
 	memset(o, 0, sizeof(*o));
-	o->other[o->n_other++] = V4L2_PIX_FMT_RGB24;
+	o->other[o->n_other++] = V4L2_PIX_FMT_BGR32;
 	o->other[o->n_other++] = V4L2_PIX_FMT_GREY;
 	CHECK_EQ(negotiate(o, MC_V4L2_AUTO, 640, 360, 30, &c, err), -EINVAL);
-	CHECK(strstr(err, "offers none of NV12, YUYV, MJPEG; it offers: RGB3, GREY (not supported)") != NULL);
+	CHECK(strstr(err, "offers none of NV12, YUYV, MJPEG, RGB24; it offers: BGR4, GREY (not supported)") != NULL);
 	/* a device with no format at all (a capture node without inputs) */
 	memset(o, 0, sizeof(*o));
 	CHECK_EQ(negotiate(o, MC_V4L2_AUTO, 640, 360, 30, &c, err), -EINVAL);
