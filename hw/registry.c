@@ -17,6 +17,9 @@ extern const struct mc_encoder_ops mc_encoder_openh264;
 #ifdef HAVE_VAAPI
 extern const struct mc_encoder_ops mc_encoder_vaapi;
 #endif
+#ifdef HAVE_VAAPI
+extern const struct mc_scaler_ops mc_scaler_vaapi;
+#endif
 extern const struct mc_scaler_ops mc_scaler_half;
 extern const struct mc_scaler_ops mc_scaler_swscale;
 
@@ -44,8 +47,12 @@ const struct mc_encoder_ops *const mc_encoder_backends[] = {
 	NULL,
 };
 
-/* The first whose open() accepts the conversion is used: the exact 2:1 step first, libswscale for the rest. */
+/* The first whose open() accepts the conversion is used: a device scaler (only for a layer whose encoder
+ * takes what it makes), then the exact 2:1 step, libswscale for the rest. */
 const struct mc_scaler_ops *const mc_scaler_backends[] = {
+#ifdef HAVE_VAAPI
+	&mc_scaler_vaapi,
+#endif
 	&mc_scaler_half,
 	&mc_scaler_swscale,
 	NULL,

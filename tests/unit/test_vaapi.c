@@ -1,6 +1,7 @@
 /* The VA-API backends' parts that run without a GPU: which DMABUFs are imported and why the others are not
  * (vaapi_import.c), the DRM PRIME wrapper keeping its source frame, the process-wide device cache (one
- * device per node, counted users, thread-safe, a clean error without a device). */
+ * device per node, counted users, thread-safe, a clean error without a device), and on a machine without a
+ * VA-API device the VA scaler refusing at open so the core's CPU scalers run. */
 #include <drm_fourcc.h>
 #include <errno.h>
 #include <libavutil/hwcontext.h>
@@ -10,6 +11,7 @@
 
 #include "check.h"
 #include "frame.h"
+#include "scaler.h"
 #include "vaapi_device.h"
 #include "vaapi_import.h"
 
@@ -255,10 +257,49 @@ static void test_device_cache(void)
 	}
 }
 
+extern const struct mc_scaler_ops mc_scaler_vaapi;
+
+/* No VA-API device (this machine): the VA scaler refuses at open, fast, and a layer whose encoder takes VA
+ * surfaces is scaled by the CPU backends instead. */
+static void test_scaler_fallback(void)
+{
+	if (access("/dev/dri", F_OK) == 0) {
+		printf("  /dev/dri exists: the no-device fallback is not what this machine shows, skipped\n");
+		CHECK(1);
+		return;
+	}
+	CHECK(mc_scaler_vaapi.on_device);
+	CHECK_EQ(mc_scaler_vaapi.makes, MC_FRAME_VAAPI);
+	void *priv = calloc(1, mc_scaler_vaapi.priv_size);
+	struct mc_scaler_target t = { .width = 320, .height = 180, .format = AV_PIX_FMT_NV12,
+				      .takes = MC_FRAME_CPU | MC_FRAME_VAAPI, .name = "video/1" };
+	CHECK_EQ(mc_scaler_vaapi.open(priv, 640, 360, AV_PIX_FMT_NV12, MC_FRAME_CPU, &t), -ENODEV);
+	mc_scaler_vaapi.close(priv); /* after a failed open too */
+	free(priv);
+
+	struct mc_scaler *s = mc_scaler_create_for(&t);
+	struct mc_frame_pool *pool = mc_frame_pool_create(640, 360, AV_PIX_FMT_NV12);
+	AVFrame *in = mc_frame_pool_get(pool);
+	memset(in->data[0], 100, (size_t)in->linesize[0] * 360);
+	memset(in->data[1], 128, (size_t)in->linesize[1] * 180);
+	for (int i = 0; i < 3; i++) { /* opened once: the same input does not retry the VA scaler */
+		AVFrame *out = mc_scaler_run(s, in);
+		CHECK(out && out->width == 320 && out->format == AV_PIX_FMT_NV12);
+		CHECK_EQ(mc_frame_kind_of(out), MC_FRAME_CPU);
+		av_frame_free(&out);
+	}
+	CHECK_STR_EQ(mc_scaler_backend_name(s), "half");
+	CHECK(!mc_scaler_on_device(s));
+	av_frame_free(&in);
+	mc_frame_pool_destroy(pool);
+	mc_scaler_destroy(s);
+}
+
 int main(void)
 {
 	RUN(test_import_rules);
 	RUN(test_drm_frame);
 	RUN(test_device_cache);
+	RUN(test_scaler_fallback);
 	return check_done();
 }
