@@ -135,6 +135,7 @@ def daemon_auto(mixcastd, tmp):
     except subprocess.TimeoutExpired:
         p.kill()
         out, _ = p.communicate(timeout=10)
+    check(p.returncode == 0, f"mixcastd exits 0 after SIGTERM (got {p.returncode}; a sanitizer's report would fail it)")
     check(len(layers) == 2, f"/stats has the two layers ({[(l.get('width'), l.get('scaler')) for l in layers]})")
     for i, l in enumerate(layers):
         check(l.get("encoder") == "software", f"layer {i}: encoder software on /stats ({l.get('encoder')})")
