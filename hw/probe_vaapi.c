@@ -114,24 +114,11 @@ int mc_vaapi_vpp(const char *path, char *why, size_t n)
 int mc_vaapi_h264_encode(const char *path, struct mc_vaapi_h264 *out, char *why, size_t n)
 {
 	memset(out, 0, sizeof(*out));
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, n, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	VADisplay dpy = vaGetDisplayDRM(fd);
-	int maj, min, rc = -ENODEV;
-	if (!dpy) {
-		snprintf(why, n, "%s: not a VA-API display", path);
-		goto close_fd;
-	}
-	vaSetErrorCallback(dpy, silent, NULL);
-	vaSetInfoCallback(dpy, silent, NULL);
-	VAStatus st = vaInitialize(dpy, &maj, &min);
-	if (st != VA_STATUS_SUCCESS) {
-		snprintf(why, n, "%s: vaInitialize: %s (no VA-API driver)", path, vaErrorStr(st));
-		goto terminate;
-	}
+	int fd, rc;
+	VADisplay dpy = open_display(path, &fd, &rc, why, n);
+	if (!dpy)
+		return rc;
+	rc = -ENODEV;
 	VAEntrypoint eps[32];
 	int k = 0;
 	/* constrained baseline: what every browser decodes (DESIGN.md) */
@@ -153,7 +140,6 @@ int mc_vaapi_h264_encode(const char *path, struct mc_vaapi_h264 *out, char *why,
 	rc = 0;
 terminate:
 	vaTerminate(dpy);
-close_fd:
 	close(fd);
 	return rc;
 }
