@@ -1,13 +1,20 @@
 /* vaapi: libavcodec's h264_vaapi on a VA-API render node (Intel, AMD). The device is the first render node
- * whose driver offers H.264 constrained-baseline encode (hw/probe_vaapi.c, shared with mixcast-probe); the
+ * whose driver offers H.264 constrained-baseline encode (hw/probe_vaapi.c, shared with mixcast-probe), held
+ * in the process-wide cache (hw/vaapi_device.c) so the VA scaler's surfaces are this encoder's; the
  * low-power (VDEnc) entrypoint where offered; rate control probed: CBR, else CQP, else not used.
- * CPU frames are uploaded (av_hwframe_transfer_data): one copy per frame into a VA surface, the price of CPU
- * sources and scalers; DRM PRIME import (av_hwframe_map) comes with the DMABUF sources.
+ * What a frame costs, by kind:
+ * - a VA surface of the same device (the VA scaler's): encoded as it is, no copy;
+ * - a DMABUF (a camera's buffer, a DRM PRIME frame) that vaapi_import.c accepts: imported, no copy: wrapped
+ *   as an AV_PIX_FMT_DRM_PRIME frame and mapped (av_hwframe_map) to a VA surface on our frames context, the
+ *   way FFmpeg's kmsgrab -> hwmap path does;
+ * - a CPU frame, a refused DMABUF (CCS-compressed, not NV12), a surface of another device: one copy into a
+ *   VA surface (av_hwframe_transfer_data), counted in copies().
  * Not verified on silicon here (no GPU, and no software VA-API encoder exists): only the probe's "no device"
- * and "no H.264 encode" paths and the fallback run on this machine. */
+ * and "no H.264 encode" paths, the import rules and the fallback run on this machine. */
 #include <errno.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/hwcontext.h>
+#include <libavutil/hwcontext_drm.h>
 #include <libavutil/opt.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,14 +23,20 @@
 #include "encoder.h"
 #include "log.h"
 #include "probe.h"
+#include "vaapi_device.h"
+#include "vaapi_import.h"
 
 #define MOD "vaapi"
 
 struct vaenc {
 	AVBufferRef *device, *frames;
 	AVCodecContext *ctx;
-	AVFrame *hw;
+	AVFrame *hw, *sw;       /* the frame sent (mapped or uploaded); a foreign surface brought down */
 	const char *name;
+	uint64_t copies;
+	char refusal[160];      /* why the last DMABUF was not imported ("": imported), logged when it changes */
+	bool told;              /* the import state was logged */
+	bool map_failed;        /* av_hwframe_map failed once: the driver does not import, upload from then on */
 };
 
 /* The first render node that can encode; `path` gets it. */
@@ -77,12 +90,12 @@ static int vaenc_open(void *priv, const struct mc_encoder_params *p, enum AVPixe
 		mc_err(MOD, "%s: %s", p->name, why);
 		return -ENODEV;
 	}
-	int rc = av_hwdevice_ctx_create(&e->device, AV_HWDEVICE_TYPE_VAAPI, path, NULL, 0);
-	if (rc < 0) {
-		mc_err(MOD, "%s: %s: %s", p->name, path, av_err2str(rc));
+	int rc = mc_vaapi_device_get(path, &e->device, why, sizeof(why));
+	if (rc) {
+		mc_err(MOD, "%s: %s", p->name, why);
 		return -ENODEV;
 	}
-	if (!(e->frames = av_hwframe_ctx_alloc(e->device)) || !(e->hw = av_frame_alloc()))
+	if (!(e->frames = av_hwframe_ctx_alloc(e->device)) || !(e->hw = av_frame_alloc()) || !(e->sw = av_frame_alloc()))
 		return -ENOMEM;
 	AVHWFramesContext *fc = (AVHWFramesContext *)e->frames->data;
 	fc->format = AV_PIX_FMT_VAAPI;
@@ -124,8 +137,9 @@ static int vaenc_open(void *priv, const struct mc_encoder_params *p, enum AVPixe
 	}
 	mc_info(MOD, "%s: %s, %s entrypoint, rate control %s", p->name, path, caps.low_power ? "low-power" : "full",
 		mode);
-	/* the upload converts (vaPutImage): the layer's frames stay those every backend of the chain takes */
-	*input_format = AV_PIX_FMT_YUV420P;
+	/* NV12: the surfaces' format, what an imported camera buffer and the VA scaler give, and what the
+	 * fallback (libx264) takes too */
+	*input_format = AV_PIX_FMT_NV12;
 	return 0;
 }
 
@@ -138,19 +152,81 @@ static int map_err(int rc)
 	return rc < 0 ? -EIO : 0;
 }
 
+/* Logged once per change of reason: a camera's every frame would repeat it. */
+static void note_refusal(struct vaenc *e, const char *why)
+{
+	if (e->told && strcmp(e->refusal, why) == 0)
+		return;
+	e->told = true;
+	snprintf(e->refusal, sizeof(e->refusal), "%s", why);
+	if (*why)
+		mc_info(MOD, "%s: the camera's buffer is copied, not imported: %s", e->name, why);
+	else
+		mc_info(MOD, "%s: DMABUF frames imported (DRM PRIME -> VA surface, no copy)", e->name);
+}
+
+/* The frame to encode in e->hw, with the fewest copies (see the top of the file): 0, 1 when e->hw is a
+ * reference to `frame` (its properties included), or -errno. */
+static int to_surface(struct vaenc *e, const AVFrame *frame)
+{
+	unsigned kind = mc_frame_kind_of(frame);
+	AVHWFramesContext *fc = (AVHWFramesContext *)e->frames->data;
+	av_frame_unref(e->hw);
+	if (kind & MC_FRAME_VAAPI) {
+		AVHWFramesContext *in = frame->hw_frames_ctx ? (AVHWFramesContext *)frame->hw_frames_ctx->data : NULL;
+		if (in && mc_vaapi_same_device(in->device_ref, e->device))
+			return av_frame_ref(e->hw, frame) < 0 ? -ENOMEM : 1; /* 1: with its properties */
+		/* another device's surface: down and up again, two copies, counted as one picture copied */
+		av_frame_unref(e->sw);
+		if (!in || av_hwframe_transfer_data(e->sw, frame, 0) < 0)
+			return -EIO;
+		frame = e->sw;
+	} else if (kind & MC_FRAME_DMABUF) {
+		const AVDRMFrameDescriptor *d = mc_vaapi_frame_descriptor(frame);
+		const char *why = mc_vaapi_import_refusal(d, frame->width, frame->height, MC_VAAPI_IMPORT_ENCODE);
+		if (!why && (frame->width != fc->width || frame->height != fc->height))
+			why = "the buffer is not the layer's size";
+		if (!why && e->map_failed)
+			why = "the driver refused an import before (av_hwframe_map)";
+		if (!why) {
+			int rc = mc_vaapi_map_dmabuf(e->frames, e->hw, frame, d);
+			if (rc == 0) {
+				note_refusal(e, "");
+				return 0;
+			}
+			e->map_failed = true;
+			why = "av_hwframe_map failed (the driver does not import this buffer)";
+		}
+		note_refusal(e, why);
+		if (!(kind & MC_FRAME_CPU)) {
+			/* a bare DRM PRIME frame: through its device's CPU mapping, if it has one */
+			av_frame_unref(e->sw);
+			if (!frame->hw_frames_ctx || av_hwframe_transfer_data(e->sw, frame, 0) < 0)
+				return -EIO;
+			frame = e->sw;
+		}
+	}
+	int rc = av_hwframe_get_buffer(e->frames, e->hw, 0);
+	if (rc >= 0)
+		rc = av_hwframe_transfer_data(e->hw, frame, 0); /* the one copy: CPU frame -> VA surface */
+	if (rc < 0)
+		return -EIO;
+	e->copies++;
+	return 0;
+}
+
 static int vaenc_send(void *priv, const AVFrame *frame, bool keyframe)
 {
 	struct vaenc *e = priv;
 	if (!frame)
 		return map_err(avcodec_send_frame(e->ctx, NULL));
-	av_frame_unref(e->hw);
-	int rc = av_hwframe_get_buffer(e->frames, e->hw, 0);
-	if (rc >= 0)
-		rc = av_hwframe_transfer_data(e->hw, frame, 0); /* the one copy: CPU frame -> VA surface */
-	if (rc >= 0)
-		rc = av_frame_copy_props(e->hw, frame);
-	if (rc < 0)
-		return -EIO;
+	int rc = to_surface(e, frame);
+	if (rc == 0 && av_frame_copy_props(e->hw, frame) < 0) /* the wrapper and the upload carry none */
+		rc = -ENOMEM;
+	if (rc < 0) {
+		av_frame_unref(e->hw);
+		return rc;
+	}
 	e->hw->pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE; /* I: an IDR in vaapi_encode */
 	rc = avcodec_send_frame(e->ctx, e->hw);
 	av_frame_unref(e->hw);
@@ -164,18 +240,22 @@ static void vaenc_close(void *priv)
 	struct vaenc *e = priv;
 	avcodec_free_context(&e->ctx);
 	av_frame_free(&e->hw);
+	av_frame_free(&e->sw);
 	av_buffer_unref(&e->frames);
-	av_buffer_unref(&e->device);
+	mc_vaapi_device_put(&e->device);
 }
+
+static uint64_t vaenc_copies(void *priv) { return ((struct vaenc *)priv)->copies; }
 
 /* No set_bitrate: libavcodec 5.1's vaapi_encode sets its rate control up at init only. */
 const struct mc_encoder_ops mc_encoder_vaapi = {
 	.name = "vaapi",
 	.priv_size = sizeof(struct vaenc),
-	.inputs = MC_FRAME_CPU | MC_FRAME_VAAPI,
+	.inputs = MC_FRAME_CPU | MC_FRAME_DMABUF | MC_FRAME_VAAPI,
 	.probe = vaenc_probe,
 	.open = vaenc_open,
 	.send_frame = vaenc_send,
 	.receive_packet = vaenc_receive,
+	.copies = vaenc_copies,
 	.close = vaenc_close,
 };

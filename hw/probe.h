@@ -29,6 +29,7 @@ struct mc_probe_drm {
 struct mc_probe_vaapi {
 	char path[32], vendor[128];
 	bool h264_encode;
+	bool vpp;                               /* VAProfileNone offers VAEntrypointVideoProc: the VA scaler */
 	int n_profiles;
 	char profiles[MC_PROBE_MAX_ITEMS][160]; /* "H264ConstrainedBaseline: EncSliceLP (rc CBR VBR CQP), VLD" */
 	char error[96];                         /* why the node gave nothing: "vaInitialize: unknown libva error" */
@@ -46,9 +47,15 @@ struct mc_vaapi_h264 {
 	unsigned rc;          /* VA_RC_* of the entrypoint used (low power first) */
 };
 int mc_vaapi_h264_encode(const char *path, struct mc_vaapi_h264 *out, char *why, size_t n);
+/* Does render node `path` have a VA-API driver (0), or -errno with the reason (-ENOENT: no node)? */
+int mc_vaapi_node_usable(const char *path, char *why, size_t n);
+/* 0 when the VA-API device at `path` offers video processing (VAProfileNone, VAEntrypointVideoProc: scaling
+ * and colour conversion), or -errno with the reason in `why`. */
+int mc_vaapi_vpp(const char *path, char *why, size_t n);
 /* VA_RC_* bits an entrypoint offers (VAConfigAttribRateControl); 0 when not reported. */
 #ifdef VA_RC_CBR
 unsigned mc_vaapi_rc_modes(VADisplay dpy, VAProfile p, VAEntrypoint e);
+bool mc_vaapi_display_has_vpp(VADisplay dpy);
 #endif
 
 #endif

@@ -41,27 +41,84 @@ static void rc_modes(VADisplay dpy, VAProfile p, VAEntrypoint e, char *s, size_t
 	snprintf(s + l, n - l, ")");
 }
 
-int mc_vaapi_h264_encode(const char *path, struct mc_vaapi_h264 *out, char *why, size_t n)
+bool mc_vaapi_display_has_vpp(VADisplay dpy)
 {
-	memset(out, 0, sizeof(*out));
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
+	int n = vaMaxNumEntrypoints(dpy), k = 0;
+	if (n <= 0)
+		return false;
+	VAEntrypoint *eps = calloc((size_t)n, sizeof(*eps));
+	bool vpp = false;
+	if (eps && vaQueryConfigEntrypoints(dpy, VAProfileNone, eps, &k) == VA_STATUS_SUCCESS)
+		for (int i = 0; i < k; i++)
+			vpp |= eps[i] == VAEntrypointVideoProc;
+	free(eps);
+	return vpp;
+}
+
+/* Opens `path` and initialises a display on it with libva's messages silenced; NULL with the reason. */
+static VADisplay open_display(const char *path, int *fd, int *err, char *why, size_t n)
+{
+	*fd = open(path, O_RDWR | O_CLOEXEC);
+	if (*fd < 0) {
+		*err = -errno;
 		snprintf(why, n, "%s: %s", path, strerror(errno));
-		return -errno;
+		return NULL;
 	}
-	VADisplay dpy = vaGetDisplayDRM(fd);
-	int maj, min, rc = -ENODEV;
+	*err = -ENODEV;
+	VADisplay dpy = vaGetDisplayDRM(*fd);
 	if (!dpy) {
 		snprintf(why, n, "%s: not a VA-API display", path);
-		goto close_fd;
+		close(*fd);
+		return NULL;
 	}
 	vaSetErrorCallback(dpy, silent, NULL);
 	vaSetInfoCallback(dpy, silent, NULL);
+	int maj, min;
 	VAStatus st = vaInitialize(dpy, &maj, &min);
 	if (st != VA_STATUS_SUCCESS) {
 		snprintf(why, n, "%s: vaInitialize: %s (no VA-API driver)", path, vaErrorStr(st));
-		goto terminate;
+		vaTerminate(dpy);
+		close(*fd);
+		return NULL;
 	}
+	return dpy;
+}
+
+int mc_vaapi_node_usable(const char *path, char *why, size_t n)
+{
+	int fd, err;
+	VADisplay dpy = open_display(path, &fd, &err, why, n);
+	if (!dpy)
+		return err;
+	vaTerminate(dpy);
+	close(fd);
+	return 0;
+}
+
+int mc_vaapi_vpp(const char *path, char *why, size_t n)
+{
+	int fd, err;
+	VADisplay dpy = open_display(path, &fd, &err, why, n);
+	if (!dpy)
+		return err;
+	int rc = 0;
+	if (!mc_vaapi_display_has_vpp(dpy)) {
+		snprintf(why, n, "%s (%s): no video processing (no VAEntrypointVideoProc)", path, vaQueryVendorString(dpy));
+		rc = -ENODEV;
+	}
+	vaTerminate(dpy);
+	close(fd);
+	return rc;
+}
+
+int mc_vaapi_h264_encode(const char *path, struct mc_vaapi_h264 *out, char *why, size_t n)
+{
+	memset(out, 0, sizeof(*out));
+	int fd, rc;
+	VADisplay dpy = open_display(path, &fd, &rc, why, n);
+	if (!dpy)
+		return rc;
+	rc = -ENODEV;
 	VAEntrypoint eps[32];
 	int k = 0;
 	/* constrained baseline: what every browser decodes (DESIGN.md) */
@@ -83,7 +140,6 @@ int mc_vaapi_h264_encode(const char *path, struct mc_vaapi_h264 *out, char *why,
 	rc = 0;
 terminate:
 	vaTerminate(dpy);
-close_fd:
 	close(fd);
 	return rc;
 }
@@ -139,6 +195,7 @@ int mc_probe_vaapi(struct mc_probe_vaapi *out, int max)
 		}
 		free(profs);
 		free(eps);
+		d->vpp = mc_vaapi_display_has_vpp(dpy);
 		vaTerminate(dpy);
 		close(fd);
 	}

@@ -18,6 +18,9 @@ extern const struct mc_encoder_ops mc_encoder_openh264;
 extern const struct mc_encoder_ops mc_encoder_vaapi;
 #endif
 extern const struct mc_scaler_ops mc_scaler_v4l2m2m;
+#ifdef HAVE_VAAPI
+extern const struct mc_scaler_ops mc_scaler_vaapi;
+#endif
 extern const struct mc_scaler_ops mc_scaler_half;
 extern const struct mc_scaler_ops mc_scaler_swscale;
 
@@ -45,9 +48,12 @@ const struct mc_encoder_ops *const mc_encoder_backends[] = {
 	NULL,
 };
 
-/* The first whose open() accepts the conversion is used: a device scaler first (only for a layer whose
- * encoder imports its buffers: src/media/scaler.c), then the exact 2:1 step, libswscale for the rest. */
+/* The first whose open() accepts the conversion is used: a device scaler (only for a layer whose encoder
+ * takes what it makes: src/media/scaler.c), then the exact 2:1 step, libswscale for the rest. */
 const struct mc_scaler_ops *const mc_scaler_backends[] = {
+#ifdef HAVE_VAAPI
+	&mc_scaler_vaapi,
+#endif
 	&mc_scaler_v4l2m2m,
 	&mc_scaler_half,
 	&mc_scaler_swscale,

@@ -219,11 +219,11 @@ static int v4l2m2m_open(void *priv, int in_w, int in_h, enum AVPixelFormat in_fm
 		return -ENOTSUP;
 	char why[200] = "";
 	int rc = -ENODEV;
-	if (t->device && t->device[0]) {
+	if (t->device && t->device[0] && strncmp(t->device, "/dev/dri/", 9) != 0) { /* /dev/dri/: the VA scaler's */
 		if ((rc = try_node(s, t->device, in_w, in_h, why, sizeof(why))))
 			mc_warn(MOD, "%s: scaler_device %s: %s; scaling on the CPU", t->name, t->device,
 				why[0] ? why : rc == -ENOTTY ? "not a mem2mem scaler" : strerror(-rc));
-	} else {
+	} else if (!t->device || !t->device[0]) {
 		for (int i = 0; i < 64 && rc; i++) {
 			char path[32];
 			snprintf(path, sizeof(path), "/dev/video%d", i);

@@ -123,8 +123,9 @@ static void print_human(const struct pick *picks, int n_picks, bool with_plan)
 			printf("  %s: %s\n", va[i].path, va[i].error);
 			continue;
 		}
-		printf("  %s: %s; H.264 encode: %s\n", va[i].path, va[i].vendor,
-		       va[i].h264_encode ? "yes" : "no (this device cannot be the vaapi encoder)");
+		printf("  %s: %s; H.264 encode: %s; video processing (scaling): %s\n", va[i].path, va[i].vendor,
+		       va[i].h264_encode ? "yes" : "no (this device cannot be the vaapi encoder)",
+		       va[i].vpp ? "yes" : "no (layers are scaled on the CPU)");
 		for (int k = 0; k < va[i].n_profiles; k++)
 			printf("    %s\n", va[i].profiles[k]);
 	}
@@ -175,6 +176,7 @@ static void print_json(const struct pick *picks, int n_picks, bool with_plan)
 		mc_strbuf_printf(&b, ",\"error\":");
 		mc_strbuf_json_string(&b, va[i].error);
 		mc_strbuf_printf(&b, ",\"h264_encode\":%s", va[i].h264_encode ? "true" : "false");
+		mc_strbuf_printf(&b, ",\"vpp\":%s", va[i].vpp ? "true" : "false");
 		JLIST(&b, "profiles", va[i].profiles, va[i].n_profiles);
 		mc_strbuf_printf(&b, "}");
 	}

@@ -4,16 +4,19 @@ none), --json parses and has the same devices, and -c names the backend each lay
 (with its key file swapped for a generated one) and of a per-layer override gets, with the reasons.
 
 And mixcastd itself with encoder = auto on a machine without VA-API: the log says vaapi was not used and why,
-and that software took the layer.
+that software took each layer, and /stats shows every layer scaled on the CPU (scaler half/swscale/none,
+never the VA-API scaler, no picture made on a device).
 
 usage: probe_cli.py MIXCAST_PROBE SOURCE_DIR MIXCASTD     exit 0 pass, 1 fail
 """
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from mclib import check, failures
 
 
@@ -45,6 +48,8 @@ def main():
     for va in d["vaapi"]:
         check(va["h264_encode"] or va["error"] or "H.264 encode: no" in out,
               f"{va['path']}: a device without H.264 encode is said so")
+        check(va["error"] or ("vpp" in va and "video processing (scaling): " in out),
+              f"{va['path']}: whether it scales (VideoProc) is said, in both outputs")
 
     tmp = tempfile.mkdtemp(prefix="mixcast-probe-test.")
     key = os.path.join(tmp, "srtp.key")
@@ -90,26 +95,60 @@ def main():
     return 1 if failures else 0
 
 
+STATS = "127.0.0.1:16661"
+
+
+def layer_stats(pid, ns):
+    """The daemon's /stats layers, from inside its network namespace when it has one; [] until it answers."""
+    url = f"http://{STATS}/stats"
+    cmd = (["nsenter", "-t", str(pid), "-n"] if ns else []) + ["curl", "-sf", "--max-time", "2", url]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=5)
+        return [l for t in json.loads(r.stdout)["tracks"] for l in t["layers"]] if r.returncode == 0 else []
+    except (ValueError, KeyError, subprocess.TimeoutExpired):
+        return []
+
+
 def daemon_auto(mixcastd, tmp):
-    """mixcastd, encoder = auto, no VA-API device: it must log why vaapi was passed over and pick software."""
+    """mixcastd, encoder = auto, no VA-API device: it must log why vaapi was passed over, pick software, and
+    scale the lower layer on the CPU (the VA scaler is never chosen for a software encoder's layer)."""
     conf = os.path.join(tmp, "auto.ini")
     with open(conf, "w") as f:
-        f.write("[source.cam]\ntype = testsrc\nsize = 320x180\nfps = 30\n[track.video]\ninput = cam\n"
-                "encoder = auto\nlayers = 320x180@30:200k\n[output.o]\ntype = rtp\ntrack = video\n"
-                "host = 127.0.0.1\nports = 16660\n")
+        f.write(f"[daemon]\nstats_listen = {STATS}\n"
+                "[source.cam]\ntype = testsrc\nsize = 640x360\nfps = 30\n[track.video]\ninput = cam\n"
+                "encoder = auto\npreset = ultrafast\nlayers = 320x180@30:200k, 160x90@30:100k\n"
+                "[output.o]\ntype = rtp\ntrack = video\nhost = 127.0.0.1\nports = 16660, 16662\n")
     cmd = [mixcastd, "-c", conf]
-    if os.geteuid() == 0:  # a namespace of its own: the port never meets another test's
+    ns = os.geteuid() == 0 and shutil.which("nsenter") is not None
+    if ns:  # a namespace of its own: the ports never meet another test's
         cmd = ["unshare", "-n", "sh", "-c", 'ip link set lo up; exec "$@"', "sh"] + cmd
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    layers, deadline = [], time.monotonic() + 10
+    while time.monotonic() < deadline and p.poll() is None:  # until both layers encoded a few frames
+        layers = layer_stats(p.pid, ns)
+        if len(layers) == 2 and all(l.get("frames_encoded", 0) >= 5 for l in layers):
+            break
+        time.sleep(0.2)
+    p.terminate()
     try:
-        out, _ = p.communicate(timeout=1.5)
-    except subprocess.TimeoutExpired:
-        p.terminate()
         out, _ = p.communicate(timeout=10)
-    check("video/0: vaapi not used: no VA-API device (no /dev/dri/renderD*)" in out,
-          "mixcastd logs why vaapi was not used")
-    check(re.search(r"video/0: software h264 320x180@30 .*\(the earlier backends are not usable\)", out) is not None,
-          "mixcastd logs that software took the layer")
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate(timeout=10)
+    check(p.returncode == 0, f"mixcastd exits 0 after SIGTERM (got {p.returncode}; a sanitizer's report would fail it)")
+    check(len(layers) == 2, f"/stats has the two layers ({[(l.get('width'), l.get('scaler')) for l in layers]})")
+    for i, l in enumerate(layers):
+        check(l.get("encoder") == "software", f"layer {i}: encoder software on /stats ({l.get('encoder')})")
+        check(l.get("scaler") in ("half", "swscale", "none"),
+              f"layer {i}: scaled on the CPU, not by VA-API ({l.get('scaler')})")
+        check(l.get("device_scaled") == 0, f"layer {i}: no picture scaled on a device ({l.get('device_scaled')})")
+    check(len(layers) < 2 or layers[1].get("scaler") == "half", "the 2:1 layer by half")
+    check("VA-API scaling not used" not in out, "the VA scaler is not even tried for software layers")
+    for i, size in ((0, "320x180"), (1, "160x90")):
+        check(f"video/{i}: vaapi not used: no VA-API device (no /dev/dri/renderD*)" in out,
+              f"mixcastd logs why vaapi was not used for layer {i}")
+        check(re.search(rf"video/{i}: software h264 {size}@30 .*\(the earlier backends are not usable\)", out) is not None,
+              f"mixcastd logs that software took layer {i}")
 
 
 if __name__ == "__main__":
