@@ -19,6 +19,8 @@ struct mc_scaler {
 	const char *last;     /* the backend of the last frame; "none": passed through (atomic: the stats read it) */
 	bool last_on_device;
 	AVFrame *cpu;         /* a device frame downloaded for a CPU backend (reused) */
+	unsigned refused;     /* backends (bits by index) that failed while running: not tried again */
+	int at, failures;     /* the backend's index; its failures in a row */
 };
 
 struct mc_scaler *mc_scaler_create_for(const struct mc_scaler_target *t)
@@ -74,7 +76,7 @@ static int ensure_backend(struct mc_scaler *s, const AVFrame *in, unsigned kind)
 	close_backend(s);
 	for (size_t i = 0; mc_scaler_backends[i]; i++) {
 		const struct mc_scaler_ops *ops = mc_scaler_backends[i];
-		if (!allowed(s, ops))
+		if (!allowed(s, ops) || (s->refused & (1u << i)))
 			continue;
 		void *priv = calloc(1, ops->priv_size ? ops->priv_size : 1);
 		if (!priv)
@@ -86,6 +88,7 @@ static int ensure_backend(struct mc_scaler *s, const AVFrame *in, unsigned kind)
 			s->in_h = in->height;
 			s->in_fmt = in->format;
 			s->in_kind = kind;
+			s->at = (int)i;
 			if (ops->on_device)
 				mc_info("scaler", "%s: %dx%d %s -> %dx%d %s on %s", s->name, in->width, in->height,
 					av_get_pix_fmt_name(in->format), s->target.width, s->target.height,
@@ -137,8 +140,19 @@ AVFrame *mc_scaler_run(struct mc_scaler *s, const AVFrame *in)
 	if (ensure_backend(s, in, kind))
 		return NULL;
 	AVFrame *out = s->ops->scale(s->priv, in);
+	if (!out && s->ops->on_device && ++s->failures >= 3) {
+		/* a device that fails while running (gone, out of buffers, its driver wedged): the next backend
+		 * takes over for good, as an encoder falls back, rather than the layer going without pictures */
+		mc_err("scaler", "%s: %s failed %d times in a row; the next scaler takes over", s->name, s->ops->name,
+		       s->failures);
+		s->refused |= 1u << s->at;
+		close_backend(s);
+		if (ensure_backend(s, in, kind) == 0)
+			out = s->ops->scale(s->priv, in);
+	}
 	if (!out)
 		return NULL;
+	s->failures = 0;
 	AVBufferRef *keep_opaque = out->opaque_ref; /* the backend's own descriptor (a device scaler's DMABUF) */
 	out->opaque_ref = NULL;
 	av_frame_copy_props(out, in);

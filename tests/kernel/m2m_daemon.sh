@@ -23,6 +23,9 @@
 #             the CPU from vim2m's output (a software encoder is not handed device buffers to read). vim2m's
 #             scale is checked against FFmpeg's nearest-neighbour scale of the same camera frame, and both
 #             vicodec layers decoded as in camera mode.
+#   scaler_gone: as scaler, and vim2m is unbound from its driver (sysfs) mid-stream: the 360p layer's scaler
+#             fails, the CPU scaler takes over (stats: scaler swscale, pictures both device-made and copied),
+#             vicodec encodes on from CPU frames, and no port sees an RTP sequence gap.
 #   replug:   one 1280x720 layer on v4l2m2m from the camera's DMABUF; the camera goes away mid-stream (vivid's
 #             Disconnect control, as a USB camera unplugged; vivid's node comes back at once, as a replug):
 #             the source sends its placeholder (CPU frames) and reopens; the encoder switches its OUTPUT queue
@@ -32,8 +35,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib.sh"
 . "$HERE/m2m_lib.sh"
-bin=${1:?usage: m2m_daemon.sh MIXCASTD camera|fallback|stall|scaler|replug}
-mode=${2:?usage: m2m_daemon.sh MIXCASTD camera|fallback|stall|scaler|replug}
+bin=${1:?usage: m2m_daemon.sh MIXCASTD camera|fallback|stall|scaler|scaler_gone|replug}
+mode=${2:?usage: m2m_daemon.sh MIXCASTD camera|fallback|stall|scaler|scaler_gone|replug}
 cam=$(kl_video_node vivid-000-vid-cap)
 t=$(mktemp -d)
 mkdir -p "$t/dump"
@@ -42,7 +45,7 @@ fail=0
 if [[ $mode == camera ]]; then
 	size=1280x720 layers="1280x720@5:4000k, 640x360@5:1000k, 320x180@5:200k" ports="17000, 17002, 17004"
 	watch_ports=(17000 17002 17004) rx_port=17004 rx_size=320x180 encoder=auto
-elif [[ $mode == scaler ]]; then
+elif [[ $mode == scaler || $mode == scaler_gone ]]; then
 	size=640x480 layers="640x480@5:3000k, 640x360@5:2000k, 320x180@5:200k" ports="17000, 17002, 17004"
 	watch_ports=(17000 17002 17004) rx_port=17004 rx_size=320x180 encoder=v4l2m2m
 	layer_encoders="layer_encoders = v4l2m2m, v4l2m2m, software"
@@ -54,7 +57,7 @@ else
 	encoder=v4l2m2m
 fi
 format=nv12
-[[ $mode == scaler ]] && format=rgb24
+[[ $mode == scaler* ]] && format=rgb24
 cat >"$t/m.conf" <<EOC
 [source.cam]
 type = v4l2
@@ -106,6 +109,24 @@ if [[ $mode == fallback ]]; then
 	dev=$(basename "$(readlink -f /sys/bus/platform/drivers/vicodec/vicodec.0 2>/dev/null || ls -d /sys/bus/platform/drivers/vicodec/vicodec* | head -n1)")
 	echo "$dev" >/sys/bus/platform/drivers/vicodec/unbind
 	[[ -z $(ls /sys/bus/platform/drivers/vicodec/ | grep vicodec) ]] || fail "vicodec still bound"
+fi
+if [[ $mode == scaler_gone ]]; then
+	for ((i = 0; i < 120; i++)); do
+		n=$(grep -c '^recv' "$t/dump/v_1.idx" 2>/dev/null || true)
+		((n >= 5)) && break
+		sleep 0.5
+	done
+	echo "vicodec encoded $n vim2m pictures; unbinding vim2m"
+	for dev in /sys/bus/platform/drivers/vim2m/vim2m*; do echo "$(basename "$dev")" >/sys/bus/platform/drivers/vim2m/unbind; done
+	[[ -z $(ls /sys/bus/platform/drivers/vim2m/ | grep vim2m) ]] || fail "vim2m still bound"
+	# 10 more pictures out of the 360p encoder (at most 60 s)
+	for ((i = 0; i < 120; i++)); do
+		m=$(grep -c '^recv' "$t/dump/v_1.idx" 2>/dev/null || true)
+		((m >= n + 10)) && break
+		sleep 0.5
+	done
+	echo "after the unbind: $((m - n)) more 360p pictures encoded"
+	((m >= n + 10)) || fail "the 360p layer stopped after vim2m went away"
 fi
 recv() {
 	local n
@@ -177,6 +198,12 @@ elif mode == 'scaler':
     need(a['device_frames'] >= a['frames_encoded'] >= 5 and b['device_frames'] >= b['frames_encoded'] >= 5,
          'both vicodec layers encoded device buffers only')
     need(c['copies'] >= c['frames_in'] > 0 and c['frames_encoded'] >= 5, '180p: scaled on the CPU and encoded')
+elif mode == 'scaler_gone':
+    a, b, c = ls
+    print('scalers: %s, %s, %s; 360p device_scaled %d copies %d encoder_copies %d' % (a['scaler'], b['scaler'], c['scaler'], b['device_scaled'], b['copies'], b['encoder_copies']))
+    need(b['encoder'] == 'v4l2m2m' and b['encoder_fallbacks'] == 0, '360p still on vicodec')
+    need(b['scaler'] == 'swscale' and b['device_scaled'] >= 4 and b['copies'] >= 10, '360p: vim2m first, then the CPU scaler')
+    need(b['encoder_copies'] >= 10, "the CPU scaler's pictures copied into vicodec's MMAP buffers")
 elif mode in ('fallback', 'stall'):
     a = ls[0]
     need(a['encoder'] == 'software' and a['encoder_fallbacks'] == 1, 'one fallback to software')
