@@ -294,17 +294,8 @@ static int setup_capture(struct m2m *e)
 		return rc ? rc : -ENOMEM;
 	e->n_cap = rb.count > N_CAP ? N_CAP : (int)rb.count;
 	for (int i = 0; i < e->n_cap; i++) {
-		struct v4l2_buffer b;
-		struct v4l2_plane pl;
-		mc_m2m_fill_buf(&e->node, &b, &pl, e->node.cap_type, V4L2_MEMORY_MMAP, i);
-		if ((rc = mc_m2m_ioctl(e->node.fd, VIDIOC_QUERYBUF, &b)))
+		if ((rc = mc_m2m_map(&e->node, e->node.cap_type, i, PROT_READ | PROT_WRITE, &e->cap[i].map, &e->cap[i].len)))
 			return rc;
-		size_t len = e->node.mp ? pl.length : b.length;
-		off_t off = e->node.mp ? pl.m.mem_offset : b.m.offset;
-		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, e->node.fd, off);
-		if (m == MAP_FAILED)
-			return -errno;
-		e->cap[i] = (struct cbuf){ m, len };
 		if ((rc = queue_cap(e, i)))
 			return rc;
 	}
@@ -371,17 +362,8 @@ static int start_output(struct m2m *e, enum v4l2_memory mem)
 		e->n_out = rb.count > N_OUT ? N_OUT : (int)rb.count;
 		e->out_mem = mem;
 		for (int i = 0; mem == V4L2_MEMORY_MMAP && i < e->n_out; i++) {
-			struct v4l2_buffer b;
-			struct v4l2_plane pl;
-			mc_m2m_fill_buf(&e->node, &b, &pl, e->node.out_type, mem, i);
-			if ((rc = mc_m2m_ioctl(e->node.fd, VIDIOC_QUERYBUF, &b)))
+			if ((rc = mc_m2m_map(&e->node, e->node.out_type, i, PROT_READ | PROT_WRITE, &e->out[i].map, &e->out[i].len)))
 				return rc;
-			size_t len = e->node.mp ? pl.length : b.length;
-			void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, e->node.fd, e->node.mp ? pl.m.mem_offset : b.m.offset);
-			if (m == MAP_FAILED)
-				return -errno;
-			e->out[i].map = m;
-			e->out[i].len = len;
 		}
 		mc_info(MOD, "%s: %s: OUTPUT queue of %d %s buffers (%s)", e->name, e->node.path, e->n_out,
 			mem == V4L2_MEMORY_DMABUF ? "DMABUF" : "MMAP",

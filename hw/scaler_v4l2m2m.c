@@ -178,15 +178,10 @@ static int setup_capture(struct m2ms *s)
 	int pitch[3];
 	plane_layout(s->outf, s->cap_bpl, s->t.height, off, pitch);
 	for (int i = 0; i < c->n; i++) {
-		struct v4l2_buffer b;
-		struct v4l2_plane pl;
-		mc_m2m_fill_buf(nd, &b, &pl, nd->cap_type, V4L2_MEMORY_MMAP, i);
-		if ((rc = mc_m2m_ioctl(nd->fd, VIDIOC_QUERYBUF, &b)))
+		uint8_t *m;
+		size_t len;
+		if ((rc = mc_m2m_map(nd, nd->cap_type, i, PROT_READ, &m, &len)))
 			return rc;
-		size_t len = nd->mp ? pl.length : b.length;
-		void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, nd->fd, nd->mp ? pl.m.mem_offset : b.m.offset);
-		if (m == MAP_FAILED)
-			return -errno;
 		c->buf[i].map = m;
 		c->buf[i].len = len;
 		struct v4l2_exportbuffer eb = { .type = nd->cap_type, .index = (uint32_t)i, .flags = O_RDONLY | O_CLOEXEC };
@@ -275,16 +270,9 @@ static int start_output(struct m2ms *s, enum v4l2_memory mem)
 	s->out_mem = mem;
 	int n = rb.count > N_OUT ? N_OUT : (int)rb.count;
 	for (int i = 0; mem == V4L2_MEMORY_MMAP && i < n; i++) {
-		struct v4l2_buffer b;
-		struct v4l2_plane pl;
-		mc_m2m_fill_buf(nd, &b, &pl, nd->out_type, mem, i);
-		if ((rc = mc_m2m_ioctl(nd->fd, VIDIOC_QUERYBUF, &b)))
+		if ((rc = mc_m2m_map(nd, nd->out_type, i, PROT_READ | PROT_WRITE, &s->omap[i], &s->olen[i])))
 			return rc;
-		size_t len = nd->mp ? pl.length : b.length;
-		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, nd->fd, nd->mp ? pl.m.mem_offset : b.m.offset);
-		if (m == MAP_FAILED)
-			return -errno;
-		s->omap[i] = m, s->olen[i] = len, s->n_out = i + 1;
+		s->n_out = i + 1;
 	}
 	int type = (int)nd->out_type;
 	if ((rc = mc_m2m_ioctl(nd->fd, VIDIOC_STREAMON, &type)))

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 int mc_m2m_ioctl(int fd, unsigned long req, void *arg)
@@ -100,4 +101,20 @@ void mc_m2m_fill_buf(const struct mc_m2m_node *n, struct v4l2_buffer *b, struct 
 		b->m.planes = pl;
 		b->length = 1;
 	}
+}
+
+int mc_m2m_map(const struct mc_m2m_node *n, uint32_t type, int index, int prot, uint8_t **map, size_t *len)
+{
+	struct v4l2_buffer b;
+	struct v4l2_plane pl;
+	mc_m2m_fill_buf(n, &b, &pl, type, V4L2_MEMORY_MMAP, index);
+	int rc = mc_m2m_ioctl(n->fd, VIDIOC_QUERYBUF, &b);
+	if (rc)
+		return rc;
+	*len = n->mp ? pl.length : b.length;
+	void *m = mmap(NULL, *len, prot, MAP_SHARED, n->fd, n->mp ? pl.m.mem_offset : b.m.offset);
+	if (m == MAP_FAILED)
+		return -errno;
+	*map = m;
+	return 0;
 }

@@ -29,6 +29,8 @@ void mc_m2m_set_layout(const struct mc_m2m_node *n, struct v4l2_format *f, uint3
 		       int h);
 void mc_m2m_get_layout(const struct mc_m2m_node *n, const struct v4l2_format *f, int *w, int *h, int *bpl,
 		       size_t *size);
+/* VIDIOC_QUERYBUF and mmap of MMAP buffer `index` of queue `type`: 0 with *map and *len, or -errno. */
+int mc_m2m_map(const struct mc_m2m_node *n, uint32_t type, int index, int prot, uint8_t **map, size_t *len);
 void mc_m2m_fill_buf(const struct mc_m2m_node *n, struct v4l2_buffer *b, struct v4l2_plane *pl, uint32_t type,
 		     uint32_t mem, int index);
 
