@@ -12,7 +12,9 @@
 
 struct mc_probe_v4l2 {
 	char path[32], driver[32], card[64], bus[64];
-	bool capture, m2m, encoder, scaler; /* m2m: encoder when the CAPTURE queue has a compressed format */
+	/* m2m: an encoder when the CAPTURE queue has a compressed format, a decoder when the OUTPUT queue has one,
+	 * a scaler (or converter) when neither has */
+	bool capture, m2m, encoder, decoder, scaler;
 	int n_formats;
 	char formats[MC_PROBE_MAX_ITEMS][96];   /* "OUTPUT NV12 (Y/UV 4:2:0): 640x360@30 1280x720@30" */
 	int n_controls;

@@ -56,9 +56,9 @@ static void enum_formats(int fd, struct mc_probe_v4l2 *d, enum v4l2_buf_type typ
 		snprintf(s, sizeof(d->formats[0]), "%s %s (%s)%s:", queue, cc, (const char *)f.description,
 			 f.flags & V4L2_FMT_FLAG_COMPRESSED ? " compressed" : "");
 		add_sizes(fd, f.pixelformat, s, sizeof(d->formats[0]));
-		if (d->m2m && (f.flags & V4L2_FMT_FLAG_COMPRESSED) &&
-		    (type == V4L2_BUF_TYPE_VIDEO_CAPTURE || type == V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE))
-			d->encoder = true;
+		bool out = type == V4L2_BUF_TYPE_VIDEO_OUTPUT || type == V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+		if (d->m2m && (f.flags & V4L2_FMT_FLAG_COMPRESSED))
+			*(out ? &d->decoder : &d->encoder) = true;
 	}
 }
 
@@ -105,7 +105,7 @@ int mc_probe_v4l2(struct mc_probe_v4l2 *out, int max)
 		if (d->m2m)
 			enum_formats(fd, d, mp ? V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE : V4L2_BUF_TYPE_VIDEO_OUTPUT, "OUTPUT");
 		enum_formats(fd, d, mp ? V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE : V4L2_BUF_TYPE_VIDEO_CAPTURE, "CAPTURE");
-		d->scaler = d->m2m && !d->encoder;
+		d->scaler = d->m2m && !d->encoder && !d->decoder;
 		enum_controls(fd, d);
 		close(fd);
 	}

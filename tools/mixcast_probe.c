@@ -99,7 +99,7 @@ static void print_human(const struct pick *picks, int n_picks, bool with_plan)
 		if (!d->m2m)
 			continue;
 		shown++;
-		printf("  %s: %s (%s): %s\n", d->path, d->card, d->driver, d->encoder ? "encoder" : "scaler/decoder");
+		printf("  %s: %s (%s): %s\n", d->path, d->card, d->driver, d->encoder ? "encoder" : d->decoder ? "decoder (not used)" : "scaler");
 		for (int k = 0; k < d->n_formats; k++)
 			printf("    %s\n", d->formats[k]);
 		for (int k = 0; k < d->n_controls; k++)
@@ -152,7 +152,7 @@ static void print_json(const struct pick *picks, int n_picks, bool with_plan)
 		mc_strbuf_json_string(&b, d->driver);
 		mc_strbuf_printf(&b, ",\"card\":");
 		mc_strbuf_json_string(&b, d->card);
-		mc_strbuf_printf(&b, ",\"kind\":\"%s\"", d->capture ? "camera" : d->encoder ? "m2m-encoder" : d->m2m ? "m2m" : "other");
+		mc_strbuf_printf(&b, ",\"kind\":\"%s\"", d->capture ? "camera" : d->encoder ? "m2m-encoder" : d->decoder ? "m2m-decoder" : d->scaler ? "m2m-scaler" : "other");
 		JLIST(&b, "formats", d->formats, d->n_formats);
 		JLIST(&b, "controls", d->controls, d->n_controls);
 		mc_strbuf_printf(&b, "}");
