@@ -11,6 +11,8 @@
  * - CAPTURE: MMAP bitstream buffers; each packet is copied out of its buffer (the bitstream, not a picture) so
  *   the buffer goes back to the driver at once.
  * - Controls, each set only where the device has it (VIDIOC_QUERYCTRL): rate-control mode (CBR, else VBR),
+ *   or for a device with a quantiser and no bitrate control (vicodec's FWHT) mixcast's own per-frame QP
+ *   control toward the bitrate (src/media/qp_ctl.h),
  *   bitrate (changed while streaming by set_bitrate), I-period and GOP size, H.264 profile (constrained
  *   baseline, else baseline) and the level the layer needs, REPEAT_SEQ_HEADER (SPS/PPS before every IDR: Janus
  *   and a late viewer need them), no B-frames. A keyframe on request is FORCE_KEY_FRAME; a device without it
@@ -41,6 +43,7 @@
 #include "encoder.h"
 #include "frame.h"
 #include "log.h"
+#include "qp_ctl.h"
 #include "v4l2m2m_dump.h"
 #include "v4l2m2m_node.h"
 #include "v4l2m2m_select.h"
@@ -81,6 +84,7 @@ struct m2m {
 	bool want_idle;          /* send waits for the queued frames' packets (an OUTPUT restart) */
 	int64_t idle_since_us;
 	bool has_force_key, has_bitrate, has_fwht_qp;
+	struct mc_qp_ctl qpc;    /* FWHT: the quantiser steered toward the bitrate, frame by frame */
 	bool draining, drained, started;
 	long frames;
 	uint64_t copies;
@@ -203,7 +207,10 @@ static int setup_controls(struct m2m *e, const struct mc_encoder_params *p)
 	int gop = p->gop > 0 ? p->gop : 4 * p->fps; /* a safety net: the core forces keyframes */
 	set_ctrl(e, V4L2_CID_MPEG_VIDEO_GOP_SIZE, gop);
 	if (e->coded == V4L2_PIX_FMT_FWHT) {
+		/* a first guess from bits per pixel, then each P frame's size steers it (vicodec has no rate control;
+		 * FWHT's size goes roughly with 1/qp, a step of about 10 % around the middle of 1..31) */
 		int qp = mc_m2m_fwht_qp(p->bitrate, p->width, p->height, p->fps);
+		mc_qp_ctl_init(&e->qpc, p->bitrate, p->fps, qp, 1, 31, 1.1);
 		set_ctrl(e, V4L2_CID_FWHT_I_FRAME_QP, qp);
 		set_ctrl(e, V4L2_CID_FWHT_P_FRAME_QP, qp);
 		return 0;
@@ -589,6 +596,21 @@ static int handle_event(struct m2m *e)
 	return 0;
 }
 
+static int set_fwht_qp(struct m2m *e, int qp)
+{
+	int rc = set_ctrl(e, V4L2_CID_FWHT_P_FRAME_QP, qp);
+	return rc ? rc : set_ctrl(e, V4L2_CID_FWHT_I_FRAME_QP, qp);
+}
+
+/* FWHT: the next frames' quantiser from this packet's size (src/media/qp_ctl.h) */
+static void steer_qp(struct m2m *e, size_t bytes, bool key)
+{
+	int was = e->qpc.qp, qp = mc_qp_ctl_frame(&e->qpc, bytes, key);
+	if (qp != was && set_fwht_qp(e, qp) == 0)
+		mc_debug(MOD, "%s: %zu bytes for a budget of %.0f: FWHT quantiser %d -> %d", e->name, bytes, e->qpc.budget,
+			 was, qp);
+}
+
 static int m2m_receive(void *priv, AVPacket *pkt)
 {
 	struct m2m *e = priv;
@@ -650,6 +672,8 @@ static int m2m_receive(void *priv, AVPacket *pkt)
 				pkt->flags |= AV_PKT_FLAG_KEY;
 		}
 	}
+	if (rc == 0 && used > 0 && e->has_fwht_qp && !e->has_bitrate)
+		steer_qp(e, used, key);
 	bool starve = e->stall_after >= 0 && ++e->packets > e->stall_after; /* the test fault */
 	int qrc = last || starve ? 0 : queue_cap(e, (int)b.index);
 	if (e->pending > 0 && used > 0)
@@ -677,10 +701,11 @@ static int m2m_set_bitrate(void *priv, int bitrate)
 	if (e->has_bitrate)
 		rc = set_ctrl(e, V4L2_CID_MPEG_VIDEO_BITRATE, bitrate);
 	else if (e->has_fwht_qp) {
+		/* the first guess for the new rate at once; the frames' sizes steer from there */
 		int qp = mc_m2m_fwht_qp(bitrate, e->width, e->height, e->fps);
-		if ((rc = set_ctrl(e, V4L2_CID_FWHT_P_FRAME_QP, qp)) == 0)
-			rc = set_ctrl(e, V4L2_CID_FWHT_I_FRAME_QP, qp);
-		if (rc == 0)
+		mc_qp_ctl_set_bitrate(&e->qpc, bitrate, e->fps);
+		e->qpc.qp = qp;
+		if ((rc = set_fwht_qp(e, qp)) == 0)
 			mc_debug(MOD, "%s: %d kbit/s: FWHT quantiser %d", e->name, bitrate / 1000, qp);
 	} else
 		return -ENOTSUP;

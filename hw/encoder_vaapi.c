@@ -1,7 +1,9 @@
 /* vaapi: libavcodec's h264_vaapi on a VA-API render node (Intel, AMD). The device is the first render node
  * whose driver offers H.264 constrained-baseline encode (hw/probe_vaapi.c, shared with mixcast-probe), held
  * in the process-wide cache (hw/vaapi_device.c) so the VA scaler's surfaces are this encoder's; the
- * low-power (VDEnc) entrypoint where offered; rate control probed: CBR, else CQP, else not used.
+ * low-power (VDEnc) entrypoint where offered; rate control probed: CBR, else CQP, else not used. CQP is
+ * steered per frame toward the layer's bitrate by mixcast (src/media/qp_ctl.h) through a whole-frame ROI QP
+ * delta where the driver has ROI; congestion control's bitrate changes then apply while streaming.
  * What a frame costs, by kind:
  * - a VA surface of the same device (the VA scaler's): encoded as it is, no copy;
  * - a DMABUF (a camera's buffer, a DRM PRIME frame) that vaapi_import.c accepts: imported, no copy: wrapped
@@ -12,6 +14,7 @@
  * Not verified on silicon here (no GPU, and no software VA-API encoder exists): only the probe's "no device"
  * and "no H.264 encode" paths, the import rules and the fallback run on this machine. */
 #include <errno.h>
+#include <math.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/hwcontext.h>
 #include <libavutil/hwcontext_drm.h>
@@ -22,6 +25,7 @@
 
 #include "encoder.h"
 #include "log.h"
+#include "qp_ctl.h"
 #include "probe.h"
 #include "vaapi_device.h"
 #include "vaapi_import.h"
@@ -37,6 +41,10 @@ struct vaenc {
 	char refusal[160];      /* why the last DMABUF was not imported ("": imported), logged when it changes */
 	bool told;              /* the import state was logged */
 	bool map_failed;        /* av_hwframe_map failed once: the driver does not import, upload from then on */
+	bool steer;             /* CQP with ROI: the QP steered toward the bitrate (qpc), a whole-frame ROI delta */
+	int base_qp;
+	struct mc_qp_ctl qpc;
+	int width, height;
 };
 
 /* The first render node that can encode; `path` gets it. */
@@ -124,10 +132,19 @@ static int vaenc_open(void *priv, const struct mc_encoder_params *p, enum AVPixe
 	c->rc_max_rate = p->bitrate;
 	c->rc_buffer_size = p->bitrate / p->fps;
 	c->flags |= AV_CODEC_FLAG_LOW_DELAY;
-	/* CBR where the driver has it; CQP otherwise (low power without HuC firmware: HARDWARE.md). Per-frame
-	 * QP control toward the bitrate on CQP is not done yet: the bitrate then follows the content. */
+	/* CBR where the driver has it; CQP otherwise (low power without HuC firmware: HARDWARE.md), steered by
+	 * mixcast toward the bitrate frame by frame (src/media/qp_ctl.h) through a whole-frame region of
+	 * interest, whose QP offset libavcodec passes on as a QP delta in CQP mode; without ROI the QP stays fixed
+	 * and the bitrate follows the content. */
 	const char *mode = caps.rc & VA_RC_CBR ? "CBR" : "CQP";
 	av_opt_set(c->priv_data, "rc_mode", mode, 0);
+	e->width = p->width, e->height = p->height;
+	if (!(caps.rc & VA_RC_CBR)) {
+		e->base_qp = 26; /* the middle of H.264's range: deltas of +-25 reach both ends */
+		av_opt_set_int(c->priv_data, "qp", e->base_qp, 0);
+		e->steer = caps.roi_regions > 0;
+		mc_qp_ctl_init(&e->qpc, p->bitrate, p->fps, e->base_qp, 10, 51, pow(2.0, 1 / 6.0));
+	}
 	if (caps.low_power)
 		av_opt_set_int(c->priv_data, "low_power", 1, 0);
 	av_opt_set_int(c->priv_data, "aud", 0, 0);
@@ -135,8 +152,9 @@ static int vaenc_open(void *priv, const struct mc_encoder_params *p, enum AVPixe
 		mc_err(MOD, "%s: h264_vaapi on %s: %s", p->name, path, av_err2str(rc));
 		return -EINVAL;
 	}
-	mc_info(MOD, "%s: %s, %s entrypoint, rate control %s", p->name, path, caps.low_power ? "low-power" : "full",
-		mode);
+	mc_info(MOD, "%s: %s, %s entrypoint, rate control %s%s", p->name, path, caps.low_power ? "low-power" : "full",
+		mode, caps.rc & VA_RC_CBR ? "" : e->steer ? " steered per frame by mixcast (ROI QP delta)"
+							  : " at a fixed QP (no ROI: the bitrate follows the content)");
 	/* NV12: the surfaces' format, what an imported camera buffer and the VA scaler give, and what the
 	 * fallback (libx264) takes too */
 	*input_format = AV_PIX_FMT_NV12;
@@ -215,6 +233,19 @@ static int to_surface(struct vaenc *e, const AVFrame *frame)
 	return 0;
 }
 
+/* CQP: the frame's QP as a whole-frame region of interest, offset from the base QP (libavcodec's ROI
+ * qoffset, scaled by H.264's 51-step range, is the QP delta) */
+static int steer(struct vaenc *e)
+{
+	AVFrameSideData *sd = av_frame_new_side_data(e->hw, AV_FRAME_DATA_REGIONS_OF_INTEREST, sizeof(AVRegionOfInterest));
+	if (!sd)
+		return -1;
+	*(AVRegionOfInterest *)sd->data = (AVRegionOfInterest){ .self_size = sizeof(AVRegionOfInterest), .top = 0,
+								 .bottom = e->height, .left = 0, .right = e->width,
+								 .qoffset = av_make_q(e->qpc.qp - e->base_qp, 51) };
+	return 0;
+}
+
 static int vaenc_send(void *priv, const AVFrame *frame, bool keyframe)
 {
 	struct vaenc *e = priv;
@@ -228,12 +259,34 @@ static int vaenc_send(void *priv, const AVFrame *frame, bool keyframe)
 		return rc;
 	}
 	e->hw->pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE; /* I: an IDR in vaapi_encode */
+	if (e->steer && steer(e) < 0) {
+		av_frame_unref(e->hw);
+		return -ENOMEM;
+	}
 	rc = avcodec_send_frame(e->ctx, e->hw);
 	av_frame_unref(e->hw);
 	return map_err(rc);
 }
 
-static int vaenc_receive(void *priv, AVPacket *pkt) { return map_err(avcodec_receive_packet(((struct vaenc *)priv)->ctx, pkt)); }
+static int vaenc_receive(void *priv, AVPacket *pkt)
+{
+	struct vaenc *e = priv;
+	int rc = map_err(avcodec_receive_packet(e->ctx, pkt));
+	if (rc == 0 && e->steer)
+		mc_qp_ctl_frame(&e->qpc, (size_t)pkt->size, pkt->flags & AV_PKT_FLAG_KEY);
+	return rc;
+}
+
+/* CQP steered by mixcast: a new target for the controller. CBR: libavcodec 5.1's vaapi_encode sets its rate
+ * control up at init only, so not while streaming. */
+static int vaenc_set_bitrate(void *priv, int bitrate)
+{
+	struct vaenc *e = priv;
+	if (!e->steer)
+		return -ENOTSUP;
+	mc_qp_ctl_set_bitrate(&e->qpc, bitrate, (int)(e->ctx->framerate.num / (e->ctx->framerate.den ? e->ctx->framerate.den : 1)));
+	return 0;
+}
 
 static void vaenc_close(void *priv)
 {
@@ -247,7 +300,6 @@ static void vaenc_close(void *priv)
 
 static uint64_t vaenc_copies(void *priv) { return ((struct vaenc *)priv)->copies; }
 
-/* No set_bitrate: libavcodec 5.1's vaapi_encode sets its rate control up at init only. */
 const struct mc_encoder_ops mc_encoder_vaapi = {
 	.name = "vaapi",
 	.priv_size = sizeof(struct vaenc),
@@ -256,6 +308,7 @@ const struct mc_encoder_ops mc_encoder_vaapi = {
 	.open = vaenc_open,
 	.send_frame = vaenc_send,
 	.receive_packet = vaenc_receive,
+	.set_bitrate = vaenc_set_bitrate,
 	.copies = vaenc_copies,
 	.close = vaenc_close,
 };

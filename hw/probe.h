@@ -47,6 +47,7 @@ int mc_probe_vaapi(struct mc_probe_vaapi *out, int max);
 struct mc_vaapi_h264 {
 	bool low_power, full; /* EncSliceLP (VDEnc), EncSlice */
 	unsigned rc;          /* VA_RC_* of the entrypoint used (low power first) */
+	int roi_regions;      /* VAConfigAttribEncROI's region count there (0: no ROI) */
 };
 int mc_vaapi_h264_encode(const char *path, struct mc_vaapi_h264 *out, char *why, size_t n);
 /* Does render node `path` have a VA-API driver (0), or -errno with the reason (-ENOENT: no node)? */

@@ -135,8 +135,14 @@ int mc_vaapi_h264_encode(const char *path, struct mc_vaapi_h264 *out, char *why,
 			 vaQueryVendorString(dpy));
 		goto terminate;
 	}
-	out->rc = mc_vaapi_rc_modes(dpy, VAProfileH264ConstrainedBaseline,
-				    out->low_power ? VAEntrypointEncSliceLP : VAEntrypointEncSlice);
+	VAEntrypoint ep = out->low_power ? VAEntrypointEncSliceLP : VAEntrypointEncSlice;
+	out->rc = mc_vaapi_rc_modes(dpy, VAProfileH264ConstrainedBaseline, ep);
+	/* ROI regions: with CQP, libavcodec applies a region's QP offset as a QP delta (vaapi_encode_init_roi),
+	 * which is how the vaapi encoder steers a CQP layer toward its bitrate */
+	VAConfigAttrib roi = { .type = VAConfigAttribEncROI };
+	if (vaGetConfigAttributes(dpy, VAProfileH264ConstrainedBaseline, ep, &roi, 1) == VA_STATUS_SUCCESS &&
+	    roi.value != VA_ATTRIB_NOT_SUPPORTED)
+		out->roi_regions = (int)((VAConfigAttribValEncROI){ .value = roi.value }.bits.num_roi_regions);
 	rc = 0;
 terminate:
 	vaTerminate(dpy);

@@ -4,7 +4,8 @@
  *   m2m_enc WxH FRAMES DIR
  * - keyframes on request: frames 7 and 13 are asked for as keyframes and must come out as keyframes; the frames
  *   between them must not all be keyframes (vicodec's own GOP is set to the safety net, 16 at most);
- * - a bitrate change while streaming: after frame FRAMES/2 the bitrate drops 16x and the P frames must shrink;
+ * - a bitrate change while streaming: after frame FRAMES/2 the bitrate drops 16x and the P frames must shrink
+ *   (FWHT: the backend steers vicodec's quantiser toward the bitrate frame by frame);
  * - drain and restart: FLUSH (ENC_CMD_STOP) gives every frame's packet and then -EPIPE; 5 frames sent after
  *   it come out, the first a keyframe;
  * - copies: one per CPU frame, as ops->copies says.
@@ -98,7 +99,9 @@ int main(int argc, char **argv)
 		printf("no v4l2m2m backend in this build\n");
 		return 1;
 	}
-	int fps = 10, bitrate = 8000000;
+	/* 8 Mbit/s at 640x360, as much per pixel at other sizes: a rate FWHT can reach, so that the backend's QP
+	 * control is not already at its coarsest quantiser before the cut */
+	int fps = 10, bitrate = (int)(8000000.0 * w * h / (640 * 360));
 	struct mc_encoder_params p = { .codec = MC_CODEC_H264, .width = w, .height = h, .fps = fps, .bitrate = bitrate,
 				       .gop = 16, .source_format = AV_PIX_FMT_YUV420P, .name = "m2m" };
 	char why[200] = "";
