@@ -51,6 +51,21 @@ static char *trim(char *s)
 	return s;
 }
 
+/* A comma-separated value cut into its items, each trimmed, in `buf` (of `cap` bytes): empty items are
+ * skipped (strtok). At most max + 1 items are kept, so that a caller that finds item max there can say "at
+ * most max" at the item where its own checks would have stopped. The count, or -E2BIG when v does not fit. */
+static int split_list(const char *v, char *buf, size_t cap, char **items, int max)
+{
+	if (strlen(v) >= cap)
+		return -E2BIG;
+	strcpy(buf, v);
+	int c = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ",", &save); tok && c <= max; tok = strtok_r(NULL, ",", &save))
+		items[c++] = trim(tok);
+	return c;
+}
+
 static int parse_long(const char *s, long *out)
 {
 	char *end;
@@ -170,29 +185,22 @@ static int p_layer_encoders(const struct mc_option *k, const char *v, void *fiel
 	struct mc_track_config *t =
 		(struct mc_track_config *)((char *)field - offsetof(struct mc_track_config, layer_encoders));
 	static const struct mc_option_choice names[] = { ENCODER_NAMES, { "track", MC_ENCODER_TRACK }, { NULL, 0 } };
-	char buf[160];
-	if (strlen(v) >= sizeof(buf)) {
+	char buf[160], *items[MC_MAX_LAYERS + 1];
+	int c = split_list(v, buf, sizeof(buf), items, MC_MAX_LAYERS);
+	if (c < 0) {
 		snprintf(err, n, "too long");
 		return -EINVAL;
 	}
-	strcpy(buf, v);
-	int c = 0;
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		while (*tok == ' ' || *tok == '\t')
-			tok++;
-		char *end = tok + strlen(tok);
-		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
-			*--end = 0;
+	for (int i = 0; i < c; i++) {
 		int x;
-		if (c == MC_MAX_LAYERS) {
+		if (i == MC_MAX_LAYERS) {
 			snprintf(err, n, "at most %d encoders (one per layer), got '%s'", MC_MAX_LAYERS, v);
 			return -EINVAL;
 		}
 		const struct mc_option o = { .choices = names };
-		if (mc_opt_choice(&o, tok, &x, err, n))
+		if (mc_opt_choice(&o, items[i], &x, err, n))
 			return -EINVAL;
-		t->layer_encoders[c++] = (enum mc_encoder_choice)x;
+		t->layer_encoders[i] = (enum mc_encoder_choice)x;
 	}
 	if (!c) {
 		snprintf(err, n, "expected encoders separated by commas, got '%s'", v);
@@ -347,16 +355,15 @@ static int p_preset(const struct mc_option *k, const char *v, void *field, char 
 /* "1280x720@30:2500k, 640x360@30:700k" */
 int mc_parse_layers(const char *s, struct mc_layer_config *layers, int *n, char *err, size_t errlen)
 {
-	char buf[256];
-	if (strlen(s) >= sizeof(buf)) {
+	char buf[256], *items[MC_MAX_LAYERS + 1];
+	int n_items = split_list(s, buf, sizeof(buf), items, MC_MAX_LAYERS);
+	if (n_items < 0) {
 		snprintf(err, errlen, "value too long");
 		return -EINVAL;
 	}
-	strcpy(buf, s);
 	int count = 0;
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		tok = trim(tok);
+	for (int i = 0; i < n_items; i++) {
+		char *tok = items[i];
 		if (count == MC_MAX_LAYERS) {
 			snprintf(err, errlen, "at most %d layers", MC_MAX_LAYERS);
 			return -EINVAL;
@@ -406,16 +413,15 @@ static int p_layers(const struct mc_option *k, const char *v, void *field, char 
 static int p_inputs(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_mix_config *m = (struct mc_mix_config *)((char *)field - offsetof(struct mc_mix_config, inputs));
-	char buf[MC_MIX_MAX_INPUTS * MC_NAME_MAX + 64];
-	if (strlen(v) >= sizeof(buf)) {
+	char buf[MC_MIX_MAX_INPUTS * MC_NAME_MAX + 64], *items[MC_MIX_MAX_INPUTS + 1];
+	int n_items = split_list(v, buf, sizeof(buf), items, MC_MIX_MAX_INPUTS);
+	if (n_items < 0) {
 		snprintf(err, n, "value too long");
 		return -EINVAL;
 	}
-	strcpy(buf, v);
 	int c = 0;
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		tok = trim(tok);
+	for (int i = 0; i < n_items; i++) {
+		char *tok = items[i];
 		if (c == MC_MIX_MAX_INPUTS) {
 			snprintf(err, n, "at most %d inputs", MC_MIX_MAX_INPUTS);
 			return -EINVAL;
@@ -426,8 +432,8 @@ static int p_inputs(const struct mc_option *k, const char *v, void *field, char 
 			snprintf(err, n, "input %d '%s': %s", c + 1, tok, sub);
 			return -EINVAL;
 		}
-		for (int i = 0; i < c; i++)
-			if (strcmp(m->inputs[i], tok) == 0) {
+		for (int j = 0; j < c; j++)
+			if (strcmp(m->inputs[j], tok) == 0) {
 				snprintf(err, n, "'%s' is listed twice", tok);
 				return -EINVAL;
 			}
@@ -444,15 +450,13 @@ static int p_inputs(const struct mc_option *k, const char *v, void *field, char 
 /* A comma-separated list of up to MC_MAX_LAYERS unsigned numbers; count stored in the int before. */
 static int parse_list(const char *v, unsigned long *vals, int *count, unsigned long min, unsigned long max)
 {
-	char buf[256];
-	if (strlen(v) >= sizeof(buf))
+	char buf[256], *items[MC_MAX_LAYERS + 1];
+	int n_items = split_list(v, buf, sizeof(buf), items, MC_MAX_LAYERS);
+	if (n_items < 0)
 		return -EINVAL;
-	strcpy(buf, v);
 	int c = 0;
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *end;
-		tok = (char *)skip_space(tok);
+	for (int i = 0; i < n_items; i++) {
+		char *end, *tok = items[i];
 		errno = 0;
 		unsigned long x = strtoul(tok, &end, 0);
 		if (c == MC_MAX_LAYERS || errno || end == tok || *skip_space(end) || *tok == '-' || x < min || x > max)
@@ -516,16 +520,15 @@ static int p_ssrcs(const struct mc_option *k, const char *v, void *field, char *
 static int p_rids(const struct mc_option *k, const char *v, void *field, char *err, size_t n)
 {
 	struct mc_output_config *o = (struct mc_output_config *)((char *)field - offsetof(struct mc_output_config, rids));
-	char buf[128];
-	if (strlen(v) >= sizeof(buf)) {
+	char buf[128], *items[MC_MAX_LAYERS + 1];
+	int n_items = split_list(v, buf, sizeof(buf), items, MC_MAX_LAYERS);
+	if (n_items < 0) {
 		snprintf(err, n, "value too long");
 		return -EINVAL;
 	}
-	strcpy(buf, v);
 	int c = 0;
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		tok = trim(tok);
+	for (int i = 0; i < n_items; i++) {
+		char *tok = items[i];
 		bool ok = *tok && strlen(tok) <= MC_RID_MAX && c < MC_MAX_LAYERS;
 		for (const char *p = tok; ok && *p; p++)
 			ok = isalnum((unsigned char)*p); /* RFC 8852 §3.1: RtpStreamId is alphanumeric */
