@@ -15,16 +15,14 @@ usage: encoder_fallback.py MIXCASTD error|stall     exit 0 pass, 1 fail, 77 skip
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-from mclib import check, failures, nal_types
+from mclib import check, failures, nal_types, receive_rtp
 
 PORTS = [16640, 16642]  # RTP; RTCP on +1
 FFMPEG_PORT = 16650
@@ -61,48 +59,17 @@ ports = {PORTS[0]}, {PORTS[1]}
                           stdout=flog, stderr=flog)
     time.sleep(1.5)  # the demuxer binds its port
     fwd = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    socks = {}
-    for p in PORTS:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        s.bind(("127.0.0.1", p))
-        s.setblocking(False)
-        socks[s.fileno()] = (s, p)
     rx = {p: [] for p in PORTS}  # port -> [(ssrc, seq, ts, nal types)]
     log_path = os.path.join(tmp, "mixcastd.log")
     log = open(log_path, "w+")
     env = dict(os.environ, MIXCAST_TEST_OPENH264_FAULT=f"{mode}:{FAULT_AFTER}")
-    proc = subprocess.Popen([binary, "-c", conf, "--stats-out", stats], stdout=log, stderr=log, env=env)
-    t0, end = time.monotonic(), None
-    try:
-        while True:
-            now = time.monotonic() - t0
-            if end is None and now >= 3.5:
-                proc.send_signal(signal.SIGTERM)
-                end = now
-            if end is not None and (proc.poll() is not None and now - end > 0.3 or now - end > 10):
-                break
-            ready, _, _ = select.select(list(socks), [], [], 0.05)
-            for fd in ready:
-                s, port = socks[fd]
-                for _ in range(256):
-                    try:
-                        data = s.recv(2048)
-                    except BlockingIOError:
-                        break
-                    if len(data) < 12 or data[0] >> 6 != 2 or 200 <= data[1] <= 206:
-                        continue  # RTCP (muxed SR/BYE), not media
-                    b0, _, seq, ts, ssrc = struct.unpack_from("!BBHII", data)
-                    hdr = 12 + 4 * (b0 & 0x0F)
-                    if b0 & 0x10:  # header extension
-                        hdr += 4 + 4 * struct.unpack_from("!H", data, hdr + 2)[0]
-                    rx[port].append((ssrc, seq, ts, nal_types(data[hdr:])))
-                    if port == PORTS[0]:
-                        fwd.sendto(data, ("127.0.0.1", FFMPEG_PORT))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+
+    def packet(port, data, ssrc, seq, ts, hdr):
+        rx[port].append((ssrc, seq, ts, nal_types(data[hdr:])))
+        if port == PORTS[0]:
+            fwd.sendto(data, ("127.0.0.1", FFMPEG_PORT))
+
+    status = receive_rtp([binary, "-c", conf, "--stats-out", stats], log, PORTS, 3.5, packet, env=env)
     time.sleep(1)
     ff.send_signal(signal.SIGINT)
     try:
@@ -110,7 +77,7 @@ ports = {PORTS[0]}, {PORTS[1]}
     except subprocess.TimeoutExpired:
         ff.kill()
         ff.wait()
-    check(proc.returncode == 0, f"mixcastd exit status {proc.returncode}")
+    check(status == 0, f"mixcastd exit status {status}")
     log.seek(0)
     text = log.read()
     check(re.search(r"openh264 failed while streaming \((send|no output)", text) is not None,

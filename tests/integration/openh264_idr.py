@@ -11,16 +11,11 @@ usage: openh264_idr.py MIXCASTD      exit 0 pass, 1 fail, 77 skip
 """
 import json
 import os
-import select
 import shutil
-import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import time
-from mclib import check, failures, nal_types
+from mclib import check, failures, nal_types, receive_rtp
 
 PORTS = [16670, 16672]  # RTP; RTCP on +1
 LAYERS = [(640, 360, 30, "700k"), (320, 180, 15, "150k")]
@@ -48,45 +43,14 @@ track = video
 host = 127.0.0.1
 ports = {', '.join(map(str, PORTS))}
 """)
-    socks = {}
-    for p in PORTS:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        s.bind(("127.0.0.1", p))
-        s.setblocking(False)
-        socks[s.fileno()] = (s, p)
     frames = {p: {} for p in PORTS}  # port -> RTP timestamp -> NAL types of its packets
     log = open(os.path.join(tmp, "mixcastd.log"), "w+")
-    proc = subprocess.Popen([binary, "-c", conf, "--stats-out", stats], stdout=log, stderr=log)
-    t0, end = time.monotonic(), None
-    try:
-        while True:
-            now = time.monotonic() - t0
-            if end is None and now >= SECONDS:
-                proc.send_signal(signal.SIGTERM)
-                end = now
-            if end is not None and (proc.poll() is not None and now - end > 0.3 or now - end > 10):
-                break
-            ready, _, _ = select.select(list(socks), [], [], 0.05)
-            for fd in ready:
-                s, port = socks[fd]
-                for _ in range(256):
-                    try:
-                        data = s.recv(2048)
-                    except BlockingIOError:
-                        break
-                    if len(data) < 12 or data[0] >> 6 != 2 or 200 <= data[1] <= 206:
-                        continue  # RTCP (muxed SR/BYE), not media
-                    b0, _, _, ts, _ = struct.unpack_from("!BBHII", data)
-                    hdr = 12 + 4 * (b0 & 0x0F)
-                    if b0 & 0x10:  # header extension
-                        hdr += 4 + 4 * struct.unpack_from("!H", data, hdr + 2)[0]
-                    frames[port].setdefault(ts, set()).update(nal_types(data[hdr:]))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-    check(proc.returncode == 0, f"mixcastd exit status {proc.returncode}")
+
+    def packet(port, data, ssrc, seq, ts, hdr):
+        frames[port].setdefault(ts, set()).update(nal_types(data[hdr:]))
+
+    status = receive_rtp([binary, "-c", conf, "--stats-out", stats], log, PORTS, SECONDS, packet)
+    check(status == 0, f"mixcastd exit status {status}")
     try:
         with open(stats) as f:
             used = [l["encoder"] for l in json.load(f)["tracks"][0]["layers"]]
